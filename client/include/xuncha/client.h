@@ -1,0 +1,152 @@
+/*
+ * xuncha/client.h: the C client library of xuncha (libxuncha).
+ *
+ * Connects to an xunchad server over mutual TLS and calls its RPCs. Every RPC
+ * has one function that blocks until the reply arrives or its deadline
+ * passes. Requests and results are the protobuf-c structs generated from
+ * proto/xuncha/v1/xuncha.proto (included below).
+ *
+ * Ownership:
+ *   - Requests stay the caller's; the library only reads them.
+ *   - On success, *out is a new message the caller owns; free it with
+ *     xc_message_free() (or the generated <type>__free_unpacked(*out, NULL)).
+ *   - On failure, *out is NULL and err (if not NULL) holds the status code
+ *     (a negative xc_code, -grpc_code) and the server's message.
+ *
+ * Return values: XC_OK (0) or a negative xc_code; the gRPC status code is its
+ * negation (see xc_status.h).
+ *
+ * Threads: an xc_client may be used from several threads at once; each call
+ * runs on its own completion queue.
+ */
+#ifndef XUNCHA_CLIENT_H
+#define XUNCHA_CLIENT_H
+
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "xuncha/xc_status.h"
+#include "xuncha/v1/xuncha.pb-c.h"
+#include "grpc/health/v1/health.pb-c.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct xc_client xc_client;
+
+/* How to reach and authenticate to a server. Strings are copied on create. */
+typedef struct xc_client_options {
+  const char *server;      /* "HOST:PORT", e.g. "127.0.0.1:7443"; required */
+  const char *ca_file;     /* PEM CA that signed the server cert; required */
+  const char *cert_file;   /* PEM client certificate; required */
+  const char *key_file;    /* PEM private key of cert_file; required */
+  /* Name the server certificate must carry, when it differs from HOST. */
+  const char *server_name_override;
+  /* Deadline of a call whose timeout_ms argument is 0; 0 means 10 seconds. */
+  int64_t default_timeout_ms;
+} xc_client_options;
+
+/*
+ * Creates a client. Reads the three PEM files now (a missing or unreadable
+ * file is XC_EINVALID_ARGUMENT naming it) and opens the channel lazily; the
+ * first call waits for the connection up to its deadline. The caller owns
+ * *out and releases it with xc_client_destroy().
+ */
+int xc_client_create(const xc_client_options *opt, xc_client **out, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+/* Closes the channel and frees the client. NULL is accepted. */
+void xc_client_destroy(xc_client *c);
+
+/* Frees a message returned by this library. NULL is accepted. */
+void xc_message_free(void *msg);
+
+/*
+ * Calls any unary method by its full path ("/xuncha.v1.Targets/GetTarget").
+ * resp_desc is the descriptor of the reply type. The per-RPC functions below
+ * are thin wrappers over this one.
+ */
+int xc_client_call(xc_client *c, const char *method, const ProtobufCMessage *req,
+                   const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **out,
+                   int64_t timeout_ms, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* grpc.health.v1.Health/Check. */
+int xc_health_check(xc_client *c, const Grpc__Health__V1__HealthCheckRequest *req,
+                    Grpc__Health__V1__HealthCheckResponse **out, int64_t timeout_ms,
+                    xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* xuncha.v1.Targets */
+int xc_create_target(xc_client *c, const Xuncha__V1__CreateTargetRequest *req,
+                     Xuncha__V1__Target **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+int xc_get_target(xc_client *c, const Xuncha__V1__GetTargetRequest *req,
+                  Xuncha__V1__Target **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+int xc_list_targets(xc_client *c, const Xuncha__V1__ListTargetsRequest *req,
+                    Xuncha__V1__ListTargetsResponse **out, int64_t timeout_ms,
+                    xc_err *err) XC_WARN_UNUSED_RESULT;
+int xc_update_target(xc_client *c, const Xuncha__V1__UpdateTargetRequest *req,
+                     Xuncha__V1__Target **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+/* xuncha.v1.Rounds */
+int xc_create_round(xc_client *c, const Xuncha__V1__CreateRoundRequest *req,
+                    Xuncha__V1__Round **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+int xc_get_round(xc_client *c, const Xuncha__V1__GetRoundRequest *req,
+                 Xuncha__V1__Round **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+int xc_list_rounds(xc_client *c, const Xuncha__V1__ListRoundsRequest *req,
+                   Xuncha__V1__ListRoundsResponse **out, int64_t timeout_ms,
+                   xc_err *err) XC_WARN_UNUSED_RESULT;
+int xc_update_round(xc_client *c, const Xuncha__V1__UpdateRoundRequest *req,
+                    Xuncha__V1__Round **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+int xc_create_group(xc_client *c, const Xuncha__V1__CreateGroupRequest *req,
+                    Xuncha__V1__Group **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+int xc_get_group(xc_client *c, const Xuncha__V1__GetGroupRequest *req,
+                 Xuncha__V1__Group **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+int xc_list_groups(xc_client *c, const Xuncha__V1__ListGroupsRequest *req,
+                   Xuncha__V1__ListGroupsResponse **out, int64_t timeout_ms,
+                   xc_err *err) XC_WARN_UNUSED_RESULT;
+int xc_update_group(xc_client *c, const Xuncha__V1__UpdateGroupRequest *req,
+                    Xuncha__V1__Group **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+/* xuncha.v1.Findings */
+int xc_create_finding(xc_client *c, const Xuncha__V1__CreateFindingRequest *req,
+                      Xuncha__V1__Finding **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+int xc_get_finding(xc_client *c, const Xuncha__V1__GetFindingRequest *req,
+                   Xuncha__V1__Finding **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+int xc_list_findings(xc_client *c, const Xuncha__V1__ListFindingsRequest *req,
+                     Xuncha__V1__ListFindingsResponse **out, int64_t timeout_ms,
+                     xc_err *err) XC_WARN_UNUSED_RESULT;
+int xc_update_finding(xc_client *c, const Xuncha__V1__UpdateFindingRequest *req,
+                      Xuncha__V1__Finding **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+/* xuncha.v1.Leads */
+int xc_create_lead(xc_client *c, const Xuncha__V1__CreateLeadRequest *req,
+                   Xuncha__V1__Lead **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+int xc_get_lead(xc_client *c, const Xuncha__V1__GetLeadRequest *req,
+                Xuncha__V1__Lead **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+int xc_list_leads(xc_client *c, const Xuncha__V1__ListLeadsRequest *req,
+                  Xuncha__V1__ListLeadsResponse **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+int xc_update_lead(xc_client *c, const Xuncha__V1__UpdateLeadRequest *req,
+                   Xuncha__V1__Lead **out, int64_t timeout_ms, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XUNCHA_CLIENT_H */

@@ -1,0 +1,44 @@
+/*
+ * xc_limits.h: every size limit of xuncha, named once.
+ *
+ * The server refuses input over these limits with INVALID_ARGUMENT (or
+ * RESOURCE_EXHAUSTED for whole messages) naming the field and the limit; the
+ * client checks the same limits before sending where it can.
+ */
+#ifndef XC_LIMITS_H
+#define XC_LIMITS_H
+
+/* Largest request or response message, in bytes (gRPC receive limit). */
+#define XC_MAX_MESSAGE_BYTES (4 * 1024 * 1024)
+
+/* Page sizes of List calls: 0 means the default; larger values are clamped. */
+#define XC_DEFAULT_PAGE_SIZE 50
+#define XC_MAX_PAGE_SIZE 1000
+
+/* Longest page token, in bytes (base64url text). */
+#define XC_MAX_PAGE_TOKEN_BYTES 512
+
+/* Longest record id, in bytes, including a NUL: ids are "<k>_" + 26 chars. */
+#define XC_ID_MAX 64
+
+/* Longest client request_id, in bytes. */
+#define XC_MAX_REQUEST_ID_BYTES 128
+
+/* Region codes have 2, 4, 6, 9 or 12 digits. */
+#define XC_REGION_MAX_DIGITS 12
+
+/* Short strings: names, titles, people, units, tags, dates, etags. */
+#define XC_MAX_NAME_BYTES 256
+/* Long text: descriptions, measures, basis, notes, summaries. */
+#define XC_MAX_TEXT_BYTES 16384
+/* Entries of any repeated field (members, tags, evidence, target ids, ...). */
+#define XC_MAX_REPEATED 256
+
+/* Longest certificate subject CN and serial we accept, in bytes. */
+#define XC_MAX_CN_BYTES 128
+#define XC_MAX_SERIAL_BYTES 80
+
+/* Longest identity text "<cn>#<serial>" recorded as an author, with NUL. */
+#define XC_AUTHOR_MAX (XC_MAX_CN_BYTES + 1 + XC_MAX_SERIAL_BYTES + 1)
+
+#endif /* XC_LIMITS_H */

@@ -1,0 +1,155 @@
+#include "xc_text.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int xc_utf8_valid(const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+  while (i < len) {
+    unsigned c = p[i];
+    size_t n;
+    uint32_t cp;
+    if (c == 0) return 0;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return 0;
+    }
+    if (len - i <= n) return 0;
+    for (size_t k = 1; k <= n; k++) {
+      if ((p[i + k] & 0xC0) != 0x80) return 0;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return 0;
+    i += n + 1;
+  }
+  return 1;
+}
+
+/* Decodes one character at s; sets *used to the bytes it took (at least 1). */
+static uint32_t xc__utf8_next(const unsigned char *s, size_t *used) {
+  unsigned c = s[0];
+  size_t n = 0;
+  uint32_t cp;
+  if (c < 0x80) {
+    *used = 1;
+    return c;
+  }
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 1;
+    cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 2;
+    cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 3;
+    cp = c & 0x07;
+  } else {
+    *used = 1;
+    return 0xFFFD;
+  }
+  for (size_t k = 1; k <= n; k++) {
+    if ((s[k] & 0xC0) != 0x80) {
+      *used = 1;
+      return 0xFFFD;
+    }
+    cp = (cp << 6) | (s[k] & 0x3F);
+  }
+  *used = n + 1;
+  return cp;
+}
+
+/* Wide ranges follow Unicode's East Asian Width W and F classes, simplified. */
+static int xc__wide(uint32_t cp) {
+  return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0x303E) ||
+         (cp >= 0x3041 && cp <= 0x33FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+         (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xA000 && cp <= 0xA4CF) ||
+         (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+         (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+         (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) ||
+         (cp >= 0x1F900 && cp <= 0x1F9FF) || (cp >= 0x20000 && cp <= 0x3FFFD);
+}
+
+static int xc__combining(uint32_t cp) {
+  return (cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x200B && cp <= 0x200F) ||
+         (cp >= 0xFE00 && cp <= 0xFE0F);
+}
+
+size_t xc_display_width(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t width = 0;
+  while (*p) {
+    size_t used;
+    uint32_t cp = xc__utf8_next(p, &used);
+    if (xc__combining(cp))
+      ;
+    else if (xc__wide(cp))
+      width += 2;
+    else
+      width += 1;
+    p += used;
+  }
+  return width;
+}
+
+size_t xc_strlcpy(char *dst, const char *src, size_t dst_size) {
+  size_t len = strlen(src);
+  if (dst_size == 0) return len;
+  size_t n = len < dst_size - 1 ? len : dst_size - 1;
+  /* Back off to a character boundary so a cut never leaves half a character. */
+  if (n < len)
+    while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80) n--;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+  return len;
+}
+
+int xc_all_digits(const char *s, size_t max_len) {
+  size_t n = 0;
+  if (s == NULL || *s == '\0') return 0;
+  for (; s[n]; n++)
+    if (s[n] < '0' || s[n] > '9' || n >= max_len) return 0;
+  return 1;
+}
+
+int xc_date_valid(const char *s) {
+  static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-') return 0;
+  for (int i = 0; i < 10; i++)
+    if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return 0;
+  int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+  int m = (s[5] - '0') * 10 + (s[6] - '0');
+  int d = (s[8] - '0') * 10 + (s[9] - '0');
+  if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1) return 0;
+  int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  int max = days[m - 1] + (m == 2 && leap);
+  return d <= max;
+}
+
+int xc_parse_int64(const char *s, long long min, long long max, long long *out) {
+  char *end = NULL;
+  long long v;
+  if (s == NULL || *s == '\0') return -1;
+  errno = 0;
+  v = strtoll(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < min || v > max) return -1;
+  *out = v;
+  return 0;
+}

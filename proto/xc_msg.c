@@ -1,0 +1,178 @@
+#include "xc_msg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xc_text.h"
+
+void xc_msg_free(void *msg) {
+  if (msg != NULL) protobuf_c_message_free_unpacked((ProtobufCMessage *)msg, NULL);
+}
+
+uint8_t *xc_msg_pack(const ProtobufCMessage *msg, size_t prefix_len, size_t *len) {
+  size_t n = protobuf_c_message_get_packed_size(msg);
+  uint8_t *buf;
+  /* An empty message packs to zero bytes; malloc(0) may return NULL. */
+  if (n > SIZE_MAX - prefix_len - 1) return NULL;
+  buf = malloc(prefix_len + n + 1);
+  if (buf == NULL) return NULL;
+  protobuf_c_message_pack(msg, buf + prefix_len);
+  *len = prefix_len + n;
+  return buf;
+}
+
+ProtobufCMessage *xc_msg_clone(const ProtobufCMessage *msg) {
+  size_t len = 0;
+  uint8_t *buf = xc_msg_pack(msg, 0, &len);
+  ProtobufCMessage *copy;
+  if (buf == NULL) return NULL;
+  copy = protobuf_c_message_unpack(msg->descriptor, NULL, len, buf);
+  free(buf);
+  return copy;
+}
+
+static const ProtobufCFieldDescriptor *xc__field(const ProtobufCMessage *msg,
+                                                 const char *name) {
+  return protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, name);
+}
+
+const char *xc_msg_get_str(const ProtobufCMessage *msg, const char *name) {
+  const ProtobufCFieldDescriptor *f = xc__field(msg, name);
+  const char *s;
+  if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
+    return NULL;
+  s = *(char *const *)((const char *)msg + f->offset);
+  return s != NULL ? s : "";
+}
+
+int xc_msg_set_str(ProtobufCMessage *msg, const char *name, const char *value) {
+  const ProtobufCFieldDescriptor *f = xc__field(msg, name);
+  char **slot;
+  char *copy;
+  size_t n;
+  if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
+    return XC_EINTERNAL;
+  slot = (char **)((char *)msg + f->offset);
+  n = strlen(value);
+  copy = malloc(n + 1);
+  if (copy == NULL) return XC_ERESOURCE_EXHAUSTED;
+  memcpy(copy, value, n + 1);
+  /* The default (protobuf_c_empty_string) is static and must not be freed. */
+  if (*slot != NULL && *slot != (char *)f->default_value && *slot != protobuf_c_empty_string)
+    free(*slot);
+  *slot = copy;
+  return XC_OK;
+}
+
+int64_t xc_msg_get_int(const ProtobufCMessage *msg, const char *name) {
+  const ProtobufCFieldDescriptor *f = xc__field(msg, name);
+  const char *p;
+  if (f == NULL || f->label == PROTOBUF_C_LABEL_REPEATED) return 0;
+  p = (const char *)msg + f->offset;
+  switch (f->type) {
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+      return *(const int64_t *)p;
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+      return (int64_t) * (const uint64_t *)p;
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_ENUM:
+      return *(const int32_t *)p;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+      return *(const uint32_t *)p;
+    default:
+      return 0;
+  }
+}
+
+int xc_msg_set_int(ProtobufCMessage *msg, const char *name, int64_t value) {
+  const ProtobufCFieldDescriptor *f = xc__field(msg, name);
+  char *p;
+  if (f == NULL || f->label == PROTOBUF_C_LABEL_REPEATED) return XC_EINTERNAL;
+  p = (char *)msg + f->offset;
+  switch (f->type) {
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+      *(int64_t *)p = value;
+      return XC_OK;
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+      *(uint64_t *)p = (uint64_t)value;
+      return XC_OK;
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_ENUM:
+      *(int32_t *)p = (int32_t)value;
+      return XC_OK;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+      *(uint32_t *)p = (uint32_t)value;
+      return XC_OK;
+    default:
+      return XC_EINTERNAL;
+  }
+}
+
+static int xc__check_one(const char *s, const char *path, const char *field, size_t limit,
+                         xc_err *err) {
+  size_t n = strlen(s);
+  if (n > limit)
+    return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s.%s is %zu bytes; the limit is %zu",
+                      path, field, n, limit);
+  if (!xc_utf8_valid(s, n))
+    return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s.%s is not valid UTF-8", path, field);
+  return XC_OK;
+}
+
+int xc_msg_check_strings(const ProtobufCMessage *msg, const char *path,
+                         xc_msg_len_limit_fn max_len, size_t max_repeated, xc_err *err) {
+  const ProtobufCMessageDescriptor *d = msg->descriptor;
+  for (unsigned i = 0; i < d->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &d->fields[i];
+    const char *base = (const char *)msg;
+    if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+      size_t count = *(const size_t *)(base + f->quantifier_offset);
+      if (count > max_repeated)
+        return xc_err_set(err, XC_EINVALID_ARGUMENT,
+                          "%s.%s has %zu entries; the limit is %zu", path, f->name, count,
+                          max_repeated);
+      if (f->type == PROTOBUF_C_TYPE_STRING) {
+        char *const *arr = *(char *const *const *)(base + f->offset);
+        for (size_t k = 0; k < count; k++) {
+          int rc = xc__check_one(arr[k] ? arr[k] : "", path, f->name, max_len(f->name), err);
+          if (rc != XC_OK) return rc;
+        }
+      } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+        ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);
+        char sub[256];
+        (void)snprintf(sub, sizeof sub, "%s.%s", path, f->name);
+        for (size_t k = 0; k < count; k++) {
+          int rc = xc_msg_check_strings(arr[k], sub, max_len, max_repeated, err);
+          if (rc != XC_OK) return rc;
+        }
+      }
+    } else if (f->type == PROTOBUF_C_TYPE_STRING) {
+      const char *s = *(char *const *)(base + f->offset);
+      int rc = xc__check_one(s ? s : "", path, f->name, max_len(f->name), err);
+      if (rc != XC_OK) return rc;
+    } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+      const ProtobufCMessage *sub_msg = *(ProtobufCMessage *const *)(base + f->offset);
+      if (sub_msg != NULL) {
+        char sub[256];
+        int rc;
+        (void)snprintf(sub, sizeof sub, "%s.%s", path, f->name);
+        rc = xc_msg_check_strings(sub_msg, sub, max_len, max_repeated, err);
+        if (rc != XC_OK) return rc;
+      }
+    }
+  }
+  return XC_OK;
+}

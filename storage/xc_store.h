@@ -1,0 +1,247 @@
+/*
+ * xc_store.h: the record store of xuncha, on LMDB.
+ *
+ * One LMDB environment holds a named database per record kind (key: record
+ * id, value: one format-version byte then the packed protobuf record), one
+ * index database (every List filter has an index, so a filtered list never
+ * scans all records), the request-id table that makes creates idempotent, an
+ * ordered change log, and a meta database (format version, page-token
+ * secret, id generator state).
+ *
+ * Writes: every write goes through one writer thread. xc_store_write() queues
+ * a function and blocks until the transaction that ran it is durable; the
+ * writer runs every function queued meanwhile in one LMDB write transaction
+ * (each in a nested transaction, so one failing function leaves the others
+ * alone) and one sync: group commit. A lone write is not held back waiting
+ * for company. MDB_MAP_FULL aborts the batch, grows the map and replays it.
+ * Every record change appends to the change log in the same transaction.
+ *
+ * Reads: xc_snapshot_begin() opens an LMDB read transaction (MDB_NOTLS, so
+ * snapshots may be used from any thread, one thread at a time). Reads never
+ * wait on writes.
+ *
+ * Records are the protobuf-c structs of proto/xuncha/v1/xuncha.proto. Every
+ * record this module hands out has unpacked ownership: the caller frees it
+ * with xc_msg_free() (protobuf_c_message_free_unpacked(msg, NULL)).
+ *
+ * This module knows nothing of gRPC. It does not check access rights or field
+ * values: the server does that before calling it. It does enforce ids, etags,
+ * times, owners and authors, which callers cannot forge through it.
+ */
+#ifndef XC_STORE_H
+#define XC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "xc_limits.h"
+#include "xc_status.h"
+#include "xuncha/v1/xuncha.pb-c.h"
+
+/* The record kinds. The values are stored on disk: never renumber them. */
+typedef enum xc_kind {
+  XC_KIND_TARGET = 0,
+  XC_KIND_ROUND = 1,
+  XC_KIND_GROUP = 2,
+  XC_KIND_FINDING = 3,
+  XC_KIND_LEAD = 4,
+  XC_KIND_COUNT = 5
+} xc_kind;
+
+/* Returns "target", "round", "group", "finding" or "lead". */
+const char *xc_kind_name(xc_kind kind);
+
+/* Returns the protobuf-c descriptor of the kind's record message. */
+const ProtobufCMessageDescriptor *xc_kind_descriptor(xc_kind kind);
+
+/* The id prefix of the kind: 't', 'r', 'g', 'f' or 'l'. Ids are "<p>_" + 26
+ * Crockford base-32 characters (48-bit millisecond time, 80 random bits). */
+char xc_kind_id_prefix(xc_kind kind);
+
+/* Returns 1 if id is well formed for the kind (prefix and 26 base-32 chars). */
+int xc_id_valid(xc_kind kind, const char *id);
+
+typedef struct xc_store xc_store;
+
+typedef struct xc_store_options {
+  const char *dir;      /* the environment's directory; created if missing */
+  size_t map_size;      /* initial map size in bytes; 0: 64 MiB */
+  size_t map_max;       /* the map never grows past this; 0: 1 TiB */
+  unsigned max_readers; /* LMDB reader slots; 0: 256 */
+  /* Most functions one commit may group; 0: 256. */
+  unsigned max_batch;
+} xc_store_options;
+
+/*
+ * Opens (creating if needed) the store in opt->dir, clears stale reader
+ * slots, checks the format version and starts the writer thread. A database
+ * of an unknown newer format is refused with XC_EFAILED_PRECONDITION. The
+ * caller owns *out and closes it with xc_store_close().
+ */
+int xc_store_open(const xc_store_options *opt, xc_store **out, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+/*
+ * Finishes every queued write, stops the writer and closes the environment.
+ * No snapshot may be open. NULL is accepted.
+ */
+void xc_store_close(xc_store *store);
+
+/* Copies the store's 32-byte secret (made at creation) for page tokens. */
+void xc_store_secret(const xc_store *store, uint8_t out[32]);
+
+/* ------------------------------------------------------------------ reads */
+
+typedef struct xc_snapshot xc_snapshot;
+
+/* Opens a consistent read view. The caller ends it with xc_snapshot_end(). */
+int xc_snapshot_begin(xc_store *store, xc_snapshot **out, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+/* Ends a read view. NULL is accepted. */
+void xc_snapshot_end(xc_snapshot *snap);
+
+/*
+ * Loads the record `id` of `kind`. Returns XC_OK and a record the caller owns
+ * in *out, or XC_ENOT_FOUND (message names the kind and id), or
+ * XC_EDATA_LOSS if the stored value does not decode.
+ */
+int xc_snapshot_get(xc_snapshot *snap, xc_kind kind, const char *id,
+                    ProtobufCMessage **out, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* The indexes a scan can walk. Within one key, records come in id order,
+ * which is creation order. */
+typedef enum xc_index {
+  XC_INDEX_ALL = 0,    /* key ignored: every record of the kind */
+  XC_INDEX_REGION = 1, /* key: any region code prefix ("" = all) */
+  XC_INDEX_ROUND = 2,  /* key: round id (groups, findings, leads) */
+  XC_INDEX_TARGET = 3, /* key: target id (rounds, groups, findings, leads) */
+  /* key: the decimal enum value of the kind's status: round stage,
+   * rectification status of a finding, lead disposal */
+  XC_INDEX_STATUS = 4,
+  /* key: a region prefix of the owner office's code (leads: "offices above") */
+  XC_INDEX_OWNER = 5,
+  XC_INDEX_RECIPIENT = 6 /* key: a lead's recipient */
+} xc_index;
+
+/*
+ * Called once per record found. The callee takes ownership of rec. Returns 0
+ * to go on, 1 to stop, or a negative xc_code to stop with that error.
+ */
+typedef int (*xc_scan_fn)(void *ctx, ProtobufCMessage *rec);
+
+/*
+ * Walks the records of `kind` under index `index` with key `key`, in id
+ * order, starting strictly after `after_id` (NULL or "": from the start), and
+ * calls visit for each. For XC_INDEX_REGION and XC_INDEX_OWNER any prefix
+ * works: the walk uses the longest indexed level (2, 4, 6, 9, 12 digits)
+ * within it and skips records outside the prefix. Returns XC_OK, the error a
+ * visit returned, or a storage error.
+ */
+int xc_snapshot_scan(xc_snapshot *snap, xc_kind kind, xc_index index, const char *key,
+                     const char *after_id, xc_scan_fn visit, void *ctx, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+/* Returns the sequence number of the newest change in the log (0: none). */
+uint64_t xc_snapshot_last_change(xc_snapshot *snap);
+
+/*
+ * Calls visit with each change after `after_seq`, in order, until it returns
+ * non-zero. The callee takes ownership of the Xuncha__V1__Change.
+ */
+int xc_snapshot_changes(xc_snapshot *snap, uint64_t after_seq, xc_scan_fn visit, void *ctx,
+                        xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* ----------------------------------------------------------------- writes */
+
+/* The writer's transaction, valid only during the xc_write_fn it is given. */
+typedef struct xc_txn xc_txn;
+
+/*
+ * A unit of work for the writer. It runs in its own nested transaction:
+ * returning a negative xc_code rolls back its changes only. It may run more
+ * than once (the batch is replayed after the map grows), so it must set its
+ * outputs afresh each time and touch nothing outside txn and ctx.
+ */
+typedef int (*xc_write_fn)(xc_txn *txn, void *ctx, xc_err *err);
+
+/*
+ * Runs fn on the writer thread and returns its result once the transaction
+ * holding it is durable. A commit failure fails every function of the batch:
+ * XC_ERESOURCE_EXHAUSTED when the disk or the map limit is full,
+ * XC_EUNAVAILABLE for other I/O errors.
+ */
+int xc_store_write(xc_store *store, xc_write_fn fn, void *ctx, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+/* The wall-clock time of this write, in ms since the epoch (same for a txn). */
+int64_t xc_txn_now_ms(const xc_txn *txn);
+
+/* Like xc_snapshot_get, inside the write transaction (sees its own writes). */
+int xc_txn_get(xc_txn *txn, xc_kind kind, const char *id, ProtobufCMessage **out,
+               xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Stores rec as a new record: assigns a fresh id, etag, create/update times,
+ * owner, created_by and updated_by (author), overwriting whatever rec held
+ * there (rec is modified). Writes indexes and a change-log entry. If out is
+ * not NULL, *out receives a copy of the stored record, owned by the caller.
+ */
+int xc_txn_create(xc_txn *txn, xc_kind kind, ProtobufCMessage *rec, const char *owner,
+                  const char *author, ProtobufCMessage **out, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+/*
+ * Replaces the stored record rec->id with rec. rec->etag must equal the
+ * stored etag (XC_EABORTED otherwise, naming both). Keeps the stored id,
+ * region_code, owner, create time and created_by; sets a new etag, update time
+ * and updated_by (rec is modified). Rewrites changed index entries and
+ * appends a change-log entry. XC_ENOT_FOUND if there is no such record.
+ */
+int xc_txn_update(xc_txn *txn, xc_kind kind, ProtobufCMessage *rec, const char *author,
+                  ProtobufCMessage **out, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Idempotent creation. Looks up (scope, kind, request_id): if it was used,
+ * returns XC_OK with *out = the record it created when fingerprint matches,
+ * or XC_EALREADY_EXISTS when the first request differed. Otherwise creates
+ * rec as xc_txn_create does and remembers the request id. `scope` is the
+ * caller's identity (request ids of different offices never collide);
+ * `fingerprint` is a hash of the request, 32 bytes. An empty request_id
+ * simply creates.
+ */
+int xc_txn_create_once(xc_txn *txn, xc_kind kind, ProtobufCMessage *rec, const char *owner,
+                       const char *author, const char *scope, const char *request_id,
+                       const uint8_t fingerprint[32], ProtobufCMessage **out, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+/*
+ * Convenience: one xc_store_write running xc_txn_create_once. rec is the
+ * caller's and is not modified; *out receives the stored record.
+ */
+int xc_store_create(xc_store *store, xc_kind kind, const ProtobufCMessage *rec,
+                    const char *owner, const char *author, const char *scope,
+                    const char *request_id, const uint8_t fingerprint[32],
+                    ProtobufCMessage **out, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Convenience: one xc_store_write running xc_txn_update. rec is the caller's
+ * and is not modified; *out receives the stored record.
+ */
+int xc_store_update(xc_store *store, xc_kind kind, const ProtobufCMessage *rec,
+                    const char *author, ProtobufCMessage **out, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+/* Counters for tests and, later, stats. */
+typedef struct xc_store_stats {
+  uint64_t commits;       /* durable write transactions */
+  uint64_t writes;        /* write functions run to success */
+  uint64_t map_growths;   /* times the map was grown */
+  size_t map_size;        /* current map size, bytes */
+} xc_store_stats;
+
+void xc_store_get_stats(xc_store *store, xc_store_stats *out);
+
+#endif /* XC_STORE_H */
