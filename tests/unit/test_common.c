@@ -1,0 +1,225 @@
+/* CUnit suites for common/ (status, text, identity) and proto/xc_msg. */
+#include <CUnit/Basic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xc_identity.h"
+#include "xc_msg.h"
+#include "xc_status.h"
+#include "xc_text.h"
+#include "xuncha/v1/xuncha.pb-c.h"
+
+static void test_status_mapping(void) {
+  xc_err err;
+  CU_ASSERT_EQUAL(xc_code_to_grpc(XC_OK), 0);
+  CU_ASSERT_EQUAL(xc_code_to_grpc(XC_ENOT_FOUND), 5);
+  CU_ASSERT_EQUAL(xc_code_to_grpc(XC_EUNAUTHENTICATED), 16);
+  CU_ASSERT_EQUAL(xc_code_to_grpc(7), 2);
+  CU_ASSERT_EQUAL(xc_code_from_grpc(10), XC_EABORTED);
+  CU_ASSERT_EQUAL(xc_code_from_grpc(99), XC_EUNKNOWN);
+  CU_ASSERT_STRING_EQUAL(xc_code_name(XC_EPERMISSION_DENIED), "PERMISSION_DENIED");
+  CU_ASSERT_EQUAL(xc_err_set(&err, XC_EABORTED, "etag %s", "x"), XC_EABORTED);
+  CU_ASSERT_EQUAL(err.code, XC_EABORTED);
+  CU_ASSERT_STRING_EQUAL(err.msg, "etag x");
+  xc_err_clear(&err);
+  CU_ASSERT_EQUAL(err.code, XC_OK);
+  CU_ASSERT_STRING_EQUAL(err.msg, "");
+}
+
+static void test_utf8(void) {
+  CU_ASSERT_TRUE(xc_utf8_valid("巡察 abc", strlen("巡察 abc")));
+  CU_ASSERT_FALSE(xc_utf8_valid("\xff", 1));
+  CU_ASSERT_FALSE(xc_utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+  CU_ASSERT_FALSE(xc_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+  CU_ASSERT_FALSE(xc_utf8_valid("\xe5\xb7", 2));         /* truncated */
+  CU_ASSERT_FALSE(xc_utf8_valid("a\0b", 3));             /* embedded NUL */
+  CU_ASSERT_TRUE(xc_utf8_valid("\xf0\x9f\x98\x80", 4));  /* U+1F600 */
+  CU_ASSERT_FALSE(xc_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+}
+
+static void test_display_width(void) {
+  CU_ASSERT_EQUAL(xc_display_width("abc"), 3);
+  CU_ASSERT_EQUAL(xc_display_width("巡察办"), 6);
+  CU_ASSERT_EQUAL(xc_display_width("第3轮"), 5);
+  CU_ASSERT_EQUAL(xc_display_width("（全角）"), 8);
+  CU_ASSERT_EQUAL(xc_display_width(""), 0);
+}
+
+static void test_strlcpy(void) {
+  char buf[5];
+  CU_ASSERT_EQUAL(xc_strlcpy(buf, "abcdef", sizeof buf), 6);
+  CU_ASSERT_STRING_EQUAL(buf, "abcd");
+  /* "巡察" is 6 bytes: a 5-byte buffer keeps only the first character. */
+  CU_ASSERT_EQUAL(xc_strlcpy(buf, "巡察", sizeof buf), 6);
+  CU_ASSERT_STRING_EQUAL(buf, "巡");
+  CU_ASSERT_EQUAL(xc_strlcpy(buf, "ab", sizeof buf), 2);
+  CU_ASSERT_STRING_EQUAL(buf, "ab");
+}
+
+static void test_dates_and_numbers(void) {
+  long long v = 0;
+  CU_ASSERT_TRUE(xc_date_valid("2024-02-29"));
+  CU_ASSERT_FALSE(xc_date_valid("2023-02-29"));
+  CU_ASSERT_FALSE(xc_date_valid("2025-13-01"));
+  CU_ASSERT_FALSE(xc_date_valid("2025-1-01"));
+  CU_ASSERT_FALSE(xc_date_valid("2025-04-31"));
+  CU_ASSERT_FALSE(xc_date_valid(""));
+  CU_ASSERT_EQUAL(xc_parse_int64("42", 0, 100, &v), 0);
+  CU_ASSERT_EQUAL(v, 42);
+  CU_ASSERT_EQUAL(xc_parse_int64("101", 0, 100, &v), -1);
+  CU_ASSERT_EQUAL(xc_parse_int64("4x", 0, 100, &v), -1);
+  CU_ASSERT_EQUAL(xc_parse_int64("", 0, 100, &v), -1);
+  CU_ASSERT_EQUAL(xc_parse_int64("99999999999999999999", 0, 100, &v), -1);
+}
+
+static void test_identity_parse(void) {
+  xc_identity id;
+  xc_err err;
+  CU_ASSERT_EQUAL(xc_identity_parse("office:310104", "0a1b", &id, &err), XC_OK);
+  CU_ASSERT_EQUAL(id.role, XC_ROLE_OFFICE);
+  CU_ASSERT_STRING_EQUAL(id.region, "310104");
+  CU_ASSERT_EQUAL(xc_identity_parse("agency:3101:jw", "01", &id, &err), XC_OK);
+  CU_ASSERT_EQUAL(id.role, XC_ROLE_AGENCY);
+  CU_ASSERT_STRING_EQUAL(id.unit, "jw");
+  CU_ASSERT_EQUAL(xc_identity_parse("auditor:3101", "01", &id, &err), XC_OK);
+  CU_ASSERT_EQUAL(id.role, XC_ROLE_AUDITOR);
+  CU_ASSERT_EQUAL(xc_identity_parse("admin:310104001", "01", &id, &err), XC_OK);
+  CU_ASSERT_EQUAL(id.role, XC_ROLE_ADMIN);
+
+  CU_ASSERT_EQUAL(xc_identity_parse("county-310101", "01", &id, &err), XC_EUNAUTHENTICATED);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "county-310101"));
+  CU_ASSERT_EQUAL(xc_identity_parse("office:31", "01", &id, &err), XC_EUNAUTHENTICATED);
+  CU_ASSERT_EQUAL(xc_identity_parse("office:3101x", "01", &id, &err), XC_EUNAUTHENTICATED);
+  CU_ASSERT_EQUAL(xc_identity_parse("office:3101:jw", "01", &id, &err), XC_EUNAUTHENTICATED);
+  CU_ASSERT_EQUAL(xc_identity_parse("agency:3101", "01", &id, &err), XC_EUNAUTHENTICATED);
+  CU_ASSERT_EQUAL(xc_identity_parse("agency:3101:JW", "01", &id, &err), XC_EUNAUTHENTICATED);
+  CU_ASSERT_EQUAL(xc_identity_parse("", "01", &id, &err), XC_EUNAUTHENTICATED);
+  CU_ASSERT_EQUAL(xc_identity_parse(NULL, "01", &id, &err), XC_EUNAUTHENTICATED);
+}
+
+static void test_access_rules(void) {
+  xc_identity city, county_a, county_b, town, jw, zzb, auditor;
+  CU_ASSERT_EQUAL(xc_identity_parse("office:3101", "1", &city, NULL), XC_OK);
+  CU_ASSERT_EQUAL(xc_identity_parse("office:310104", "2", &county_a, NULL), XC_OK);
+  CU_ASSERT_EQUAL(xc_identity_parse("office:310105", "3", &county_b, NULL), XC_OK);
+  CU_ASSERT_EQUAL(xc_identity_parse("office:310104001", "4", &town, NULL), XC_OK);
+  CU_ASSERT_EQUAL(xc_identity_parse("agency:3101:jw", "5", &jw, NULL), XC_OK);
+  CU_ASSERT_EQUAL(xc_identity_parse("agency:3101:zzb", "6", &zzb, NULL), XC_OK);
+  CU_ASSERT_EQUAL(xc_identity_parse("auditor:3101", "7", &auditor, NULL), XC_OK);
+
+  /* Reading is by prefix. */
+  CU_ASSERT_TRUE(xc_may_read_region(&city, "310104001"));
+  CU_ASSERT_TRUE(xc_may_read_region(&county_a, "310104"));
+  CU_ASSERT_FALSE(xc_may_read_region(&county_b, "310104001"));
+  CU_ASSERT_FALSE(xc_may_read_region(&town, "310104"));
+  CU_ASSERT_TRUE(xc_may_read_region(&auditor, "310105"));
+
+  /* Leads: owner, offices above it, the recipient agency; nobody else. */
+  CU_ASSERT_TRUE(xc_may_read_lead(&city, "office:3101", "agency:3101:jw"));
+  CU_ASSERT_FALSE(xc_may_read_lead(&county_a, "office:3101", "agency:3101:jw"));
+  CU_ASSERT_TRUE(xc_may_read_lead(&city, "office:310104", "agency:310104:jw"));
+  CU_ASSERT_TRUE(xc_may_read_lead(&county_a, "office:310104", "agency:310104:jw"));
+  CU_ASSERT_FALSE(xc_may_read_lead(&town, "office:310104", "agency:310104:jw"));
+  CU_ASSERT_FALSE(xc_may_read_lead(&county_b, "office:310104", "agency:310104:jw"));
+  CU_ASSERT_TRUE(xc_may_read_lead(&jw, "office:3101", "agency:3101:jw"));
+  CU_ASSERT_FALSE(xc_may_read_lead(&zzb, "office:3101", "agency:3101:jw"));
+  CU_ASSERT_FALSE(xc_may_read_lead(&auditor, "office:3101", "agency:3101:jw"));
+
+  /* Writing is by ownership; creating only inside one's region, offices only. */
+  CU_ASSERT_TRUE(xc_may_write_owned(&county_a, "office:310104"));
+  CU_ASSERT_FALSE(xc_may_write_owned(&city, "office:310104"));
+  CU_ASSERT_FALSE(xc_may_write_owned(&auditor, "office:3101"));
+  CU_ASSERT_TRUE(xc_may_create_in(&city, "310104001"));
+  CU_ASSERT_FALSE(xc_may_create_in(&county_a, "310105"));
+  CU_ASSERT_FALSE(xc_may_create_in(&jw, "3101"));
+  CU_ASSERT_FALSE(xc_may_create_in(&auditor, "3101"));
+}
+
+static void test_region_codes(void) {
+  CU_ASSERT_TRUE(xc_region_code_valid("31"));
+  CU_ASSERT_TRUE(xc_region_code_valid("310104001001"));
+  CU_ASSERT_FALSE(xc_region_code_valid("31010"));
+  CU_ASSERT_FALSE(xc_region_code_valid("3101040010011"));
+  CU_ASSERT_FALSE(xc_region_code_valid("31a1"));
+  CU_ASSERT_FALSE(xc_office_code_valid("31"));
+  CU_ASSERT_TRUE(xc_office_code_valid("310104001"));
+}
+
+static size_t limit_8(const char *field) {
+  return strcmp(field, "note") == 0 ? 4 : 8;
+}
+
+static void test_msg_helpers(void) {
+  Xuncha__V1__Target t = XUNCHA__V1__TARGET__INIT;
+  ProtobufCMessage *copy;
+  xc_err err;
+  t.name = "巡察";
+  t.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_TOWNSHIP;
+  copy = xc_msg_clone(&t.base);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+  CU_ASSERT_STRING_EQUAL(xc_msg_get_str(copy, "name"), "巡察");
+  CU_ASSERT_STRING_EQUAL(xc_msg_get_str(copy, "id"), "");
+  CU_ASSERT_PTR_NULL(xc_msg_get_str(copy, "no_such_field"));
+  CU_ASSERT_EQUAL(xc_msg_set_str(copy, "id", "t_1"), XC_OK);
+  CU_ASSERT_EQUAL(xc_msg_set_str(copy, "id", "t_2"), XC_OK);
+  CU_ASSERT_STRING_EQUAL(xc_msg_get_str(copy, "id"), "t_2");
+  CU_ASSERT_EQUAL(xc_msg_set_str(copy, "kind", "x"), XC_EINTERNAL);
+  CU_ASSERT_EQUAL(xc_msg_get_int(copy, "kind"), 3);
+  CU_ASSERT_EQUAL(xc_msg_set_int(copy, "create_time_ms", 1234567890123LL), XC_OK);
+  CU_ASSERT_EQUAL(xc_msg_get_int(copy, "create_time_ms"), 1234567890123LL);
+  CU_ASSERT_EQUAL(xc_msg_check_strings(copy, "target", limit_8, 4, &err), XC_OK);
+  CU_ASSERT_EQUAL(xc_msg_set_str(copy, "note", "12345"), XC_OK);
+  CU_ASSERT_EQUAL(xc_msg_check_strings(copy, "target", limit_8, 4, &err),
+                  XC_EINVALID_ARGUMENT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "target.note"));
+  CU_ASSERT_EQUAL(xc_msg_set_str(copy, "note", "\xff"), XC_OK);
+  CU_ASSERT_EQUAL(xc_msg_check_strings(copy, "target", limit_8, 4, &err),
+                  XC_EINVALID_ARGUMENT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "UTF-8"));
+  xc_msg_free(copy);
+}
+
+static void test_msg_repeated_limits(void) {
+  Xuncha__V1__Group g = XUNCHA__V1__GROUP__INIT;
+  char *members[5] = {"a", "b", "c", "d", "e"};
+  Xuncha__V1__Recusal r = XUNCHA__V1__RECUSAL__INIT;
+  Xuncha__V1__Recusal *rs[1] = {&r};
+  xc_err err;
+  g.n_members = 5;
+  g.members = members;
+  CU_ASSERT_EQUAL(xc_msg_check_strings(&g.base, "group", limit_8, 4, &err),
+                  XC_EINVALID_ARGUMENT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "group.members"));
+  g.n_members = 2;
+  r.reason = "far too long a reason";
+  g.n_recusals = 1;
+  g.recusals = rs;
+  CU_ASSERT_EQUAL(xc_msg_check_strings(&g.base, "group", limit_8, 4, &err),
+                  XC_EINVALID_ARGUMENT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "group.recusals.reason"));
+}
+
+int main(void) {
+  CU_pSuite s;
+  unsigned failed;
+  if (CU_initialize_registry() != CUE_SUCCESS) return 1;
+  s = CU_add_suite("status", NULL, NULL);
+  CU_add_test(s, "status mapping", test_status_mapping);
+  s = CU_add_suite("text", NULL, NULL);
+  CU_add_test(s, "utf8", test_utf8);
+  CU_add_test(s, "display width", test_display_width);
+  CU_add_test(s, "strlcpy", test_strlcpy);
+  CU_add_test(s, "dates and numbers", test_dates_and_numbers);
+  s = CU_add_suite("identity", NULL, NULL);
+  CU_add_test(s, "parse", test_identity_parse);
+  CU_add_test(s, "access rules", test_access_rules);
+  CU_add_test(s, "region codes", test_region_codes);
+  s = CU_add_suite("msg", NULL, NULL);
+  CU_add_test(s, "helpers", test_msg_helpers);
+  CU_add_test(s, "repeated limits", test_msg_repeated_limits);
+  CU_basic_set_mode(CU_BRM_VERBOSE);
+  CU_basic_run_tests();
+  failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+  CU_cleanup_registry();
+  return failed == 0 ? 0 : 1;
+}
