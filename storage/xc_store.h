@@ -6,7 +6,9 @@
  * index database (every List filter has an index, so a filtered list never
  * scans all records), the request-id table that makes creates idempotent, an
  * ordered change log, and a meta database (format version, page-token
- * secret, id generator state).
+ * secret, the change log's last sequence number). The id generator keeps no
+ * state on disk, on purpose: see xc_store_id.c for why ids stay unique, even
+ * across a restore from backup.
  *
  * Writes: every write goes through one writer thread. xc_store_write() queues
  * a function and blocks until the transaction that ran it is durable; the
@@ -128,7 +130,9 @@ typedef enum xc_index {
 
 /*
  * Called once per record found. The callee takes ownership of rec. Returns 0
- * to go on, 1 to stop, or a negative xc_code to stop with that error.
+ * to go on, 1 to stop, or a negative xc_code to stop with that error. It is
+ * called with no lock or LMDB state of the store held, so it may read (this
+ * or another snapshot) and even call xc_store_write.
  */
 typedef int (*xc_scan_fn)(void *ctx, ProtobufCMessage *rec);
 
@@ -171,7 +175,10 @@ typedef int (*xc_write_fn)(xc_txn *txn, void *ctx, xc_err *err);
  * Runs fn on the writer thread and returns its result once the transaction
  * holding it is durable. A commit failure fails every function of the batch:
  * XC_ERESOURCE_EXHAUSTED when the disk or the map limit is full,
- * XC_EUNAVAILABLE for other I/O errors.
+ * XC_EUNAVAILABLE for other I/O errors. A function that returns success
+ * after one of the xc_txn_ calls below failed midway is rolled back anyway,
+ * and that failure is returned. Calling xc_store_write from inside a write
+ * function returns XC_EINTERNAL (it would wait for itself).
  */
 int xc_store_write(xc_store *store, xc_write_fn fn, void *ctx, xc_err *err)
     XC_WARN_UNUSED_RESULT;
@@ -210,7 +217,8 @@ int xc_txn_update(xc_txn *txn, xc_kind kind, ProtobufCMessage *rec, const char *
  * rec as xc_txn_create does and remembers the request id. `scope` is the
  * caller's identity (request ids of different offices never collide);
  * `fingerprint` is a hash of the request, 32 bytes. An empty request_id
- * simply creates.
+ * simply creates. A request_id over XC_MAX_REQUEST_ID_BYTES gives
+ * XC_EINVALID_ARGUMENT.
  */
 int xc_txn_create_once(xc_txn *txn, xc_kind kind, ProtobufCMessage *rec, const char *owner,
                        const char *author, const char *scope, const char *request_id,
@@ -236,7 +244,7 @@ int xc_store_update(xc_store *store, xc_kind kind, const ProtobufCMessage *rec,
 
 /* Counters for tests and, later, stats. */
 typedef struct xc_store_stats {
-  uint64_t commits;       /* durable write transactions */
+  uint64_t commits;       /* durable commits in which a function succeeded */
   uint64_t writes;        /* write functions run to success */
   uint64_t map_growths;   /* times the map was grown */
   size_t map_size;        /* current map size, bytes */

@@ -1,0 +1,160 @@
+/*
+ * xc_store_id.c: record kinds and record ids.
+ *
+ * An id is "<p>_" followed by 26 Crockford base-32 characters that encode a
+ * 128-bit number: a 48-bit millisecond timestamp, then 80 random bits (the
+ * ULID layout). The alphabet is in ASCII order, so comparing ids as bytes
+ * compares the numbers, and an id issued later sorts after one issued
+ * earlier: List paging relies on that.
+ *
+ * Why ids are unique across offices and never reissued, even after a
+ * restore from backup: the 80 bits are drawn from RAND_bytes for every new
+ * millisecond and on every open; no part of the generator's state is kept
+ * on disk. A restored store therefore does not resume an old sequence (which
+ * would repeat ids that were issued after the backup was taken and may have
+ * been synced upwards already); it starts from fresh random bits, and two
+ * generators (two offices, or one office before and after a restore) issue
+ * the same id only if they pick the same millisecond and the same 80 random
+ * bits: about 2^-80 per pair of ids. Within a process, ids issued in the same
+ * millisecond increment the random part, so they stay ordered and distinct;
+ * a clock that goes backwards keeps the last time part. The store also
+ * inserts with MDB_NOOVERWRITE and draws again on a clash, so a clash could
+ * never overwrite a record.
+ */
+#include <openssl/rand.h>
+#include <string.h>
+#include <time.h>
+
+#include "xc_store_int.h"
+
+static const char xc__b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+static const struct {
+  const char *name;
+  char prefix;
+  const ProtobufCMessageDescriptor *desc;
+} xc__kinds[XC_KIND_COUNT] = {
+    {"target", 't', &xuncha__v1__target__descriptor},
+    {"round", 'r', &xuncha__v1__round__descriptor},
+    {"group", 'g', &xuncha__v1__group__descriptor},
+    {"finding", 'f', &xuncha__v1__finding__descriptor},
+    {"lead", 'l', &xuncha__v1__lead__descriptor},
+};
+
+const char *xc_kind_name(xc_kind kind) {
+  if ((unsigned)kind >= XC_KIND_COUNT) return "record";
+  return xc__kinds[kind].name;
+}
+
+const ProtobufCMessageDescriptor *xc_kind_descriptor(xc_kind kind) {
+  if ((unsigned)kind >= XC_KIND_COUNT) return NULL;
+  return xc__kinds[kind].desc;
+}
+
+char xc_kind_id_prefix(xc_kind kind) {
+  if ((unsigned)kind >= XC_KIND_COUNT) return '?';
+  return xc__kinds[kind].prefix;
+}
+
+int xc__check_kind(xc_kind kind, const ProtobufCMessage *rec, xc_err *err) {
+  if ((unsigned)kind >= XC_KIND_COUNT)
+    return xc_err_set(err, XC_EINTERNAL, "unknown record kind %d", (int)kind);
+  if (rec == NULL || rec->descriptor != xc__kinds[kind].desc)
+    return xc_err_set(err, XC_EINTERNAL, "the record passed as a %s is %s",
+                      xc__kinds[kind].name,
+                      rec == NULL ? "missing" : rec->descriptor->short_name);
+  return XC_OK;
+}
+
+int64_t xc__now_ms(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return 0;
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Returns the value of a base-32 character, or -1 if it is not one. */
+static int xc__b32_value(char c) {
+  const char *p;
+  if (c == '\0') return -1;
+  p = strchr(xc__b32, c);
+  return p == NULL ? -1 : (int)(p - xc__b32);
+}
+
+/* Encodes 16 bytes as 26 characters: 130 bits, of which the first 2 are 0. */
+static void xc__encode128(const uint8_t in[16], char out[26]) {
+  for (int i = 0; i < 26; i++) {
+    unsigned v = 0;
+    for (int b = 0; b < 5; b++) {
+      int bit = i * 5 + b - 2; /* bit position in the 128-bit number */
+      unsigned x = 0;
+      if (bit >= 0) x = (in[bit / 8] >> (7 - bit % 8)) & 1u;
+      v = (v << 1) | x;
+    }
+    out[i] = xc__b32[v];
+  }
+}
+
+/* Decodes 26 characters into 16 bytes. Returns 0, or -1 if malformed. */
+static int xc__decode128(const char in[26], uint8_t out[16]) {
+  memset(out, 0, 16);
+  for (int i = 0; i < 26; i++) {
+    int v = xc__b32_value(in[i]);
+    if (v < 0 || (i == 0 && v > 7)) return -1;
+    for (int b = 0; b < 5; b++) {
+      int bit = i * 5 + b - 2;
+      if (bit >= 0 && ((unsigned)v >> (4 - b) & 1u)) out[bit / 8] |= (uint8_t)(1u << (7 - bit % 8));
+    }
+  }
+  return 0;
+}
+
+int xc_id_valid(xc_kind kind, const char *id) {
+  uint8_t bytes[16];
+  if (id == NULL || (unsigned)kind >= XC_KIND_COUNT) return 0;
+  if (strlen(id) != XC__ID_LEN || id[0] != xc__kinds[kind].prefix || id[1] != '_') return 0;
+  return xc__decode128(id + 2, bytes) == 0;
+}
+
+uint64_t xc__id_time_ms(const char *id, size_t len) {
+  uint8_t bytes[16];
+  uint64_t ms = 0;
+  if (len != XC__ID_LEN || id[1] != '_' || xc__decode128(id + 2, bytes) != 0) return 0;
+  for (int i = 0; i < 6; i++) ms = ms << 8 | bytes[i];
+  return ms;
+}
+
+/* Adds one to the 80-bit random part. Returns 1 if it wrapped around to 0. */
+static int xc__rnd_increment(uint8_t rnd[10]) {
+  for (int i = 9; i >= 0; i--) {
+    if (++rnd[i] != 0) return 0;
+  }
+  return 1;
+}
+
+int xc__idgen_init(xc__idgen *g, uint64_t floor_ms) {
+  g->last_ms = floor_ms;
+  if (RAND_bytes(g->rnd, (int)sizeof g->rnd) != 1) return XC_EINTERNAL;
+  return XC_OK;
+}
+
+void xc__id_next(xc__idgen *g, xc_kind kind, int64_t now_ms, char *out) {
+  uint64_t now = now_ms > 0 ? (uint64_t)now_ms : 0;
+  uint8_t bytes[16];
+  if (now > g->last_ms) {
+    g->last_ms = now;
+    /* A failed draw keeps the previous bits; incrementing them still gives
+     * a fresh id, just a more predictable one. */
+    if (RAND_bytes(g->rnd, (int)sizeof g->rnd) != 1) (void)xc__rnd_increment(g->rnd);
+  } else if (xc__rnd_increment(g->rnd)) {
+    /* 2^80 ids in one millisecond cannot happen; move on a millisecond
+     * rather than issue a smaller id. */
+    g->last_ms++;
+  }
+  g->last_ms &= (UINT64_C(1) << 48) - 1;
+  for (int i = 0; i < 6; i++) bytes[i] = (uint8_t)(g->last_ms >> (8 * (5 - i)));
+  memcpy(bytes + 6, g->rnd, 10);
+  out[0] = xc_kind_id_prefix(kind);
+  out[1] = '_';
+  xc__encode128(bytes, out + 2);
+  out[XC__ID_LEN] = '\0';
+}

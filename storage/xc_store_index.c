@@ -1,0 +1,620 @@
+/*
+ * xc_store_index.c: the secondary indexes, and the walks over them, over
+ * the record databases (xc_snapshot_scan) and over the change log
+ * (xc_snapshot_changes).
+ *
+ * Every index entry is a key in the "index" database with an empty value:
+ *   [kind byte][index byte][key text] NUL [record id]
+ * so the entries of one (kind, index, key) are contiguous and in id order,
+ * which is creation order. Region and owner codes are indexed once per
+ * administrative level (2, 4, 6, 9 and 12 digits) they reach, so a prefix on
+ * a level boundary is one contiguous range; any other prefix walks the
+ * longest level within it and skips records outside the prefix.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xc_msg.h"
+#include "xc_store_int.h"
+
+/* The administrative levels of a region code, in digits. */
+static const size_t xc__levels[] = {2, 4, 6, 9, 12};
+#define XC__NLEVELS (sizeof xc__levels / sizeof xc__levels[0])
+
+/* The indexes each kind has, as bits (1u << xc_index). */
+#define XC__BIT(i) (1u << (i))
+static const unsigned xc__index_mask[XC_KIND_COUNT] = {
+    /* target */ XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) | XC__BIT(XC_INDEX_OWNER),
+    /* round */
+    XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) | XC__BIT(XC_INDEX_OWNER) |
+        XC__BIT(XC_INDEX_TARGET) | XC__BIT(XC_INDEX_STATUS),
+    /* group */
+    XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) | XC__BIT(XC_INDEX_OWNER) |
+        XC__BIT(XC_INDEX_ROUND) | XC__BIT(XC_INDEX_TARGET),
+    /* finding */
+    XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) | XC__BIT(XC_INDEX_OWNER) |
+        XC__BIT(XC_INDEX_ROUND) | XC__BIT(XC_INDEX_TARGET) | XC__BIT(XC_INDEX_STATUS),
+    /* lead */
+    XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) | XC__BIT(XC_INDEX_OWNER) |
+        XC__BIT(XC_INDEX_ROUND) | XC__BIT(XC_INDEX_TARGET) | XC__BIT(XC_INDEX_STATUS) |
+        XC__BIT(XC_INDEX_RECIPIENT),
+};
+
+static const char *const xc__index_names[] = {"all",    "region", "round",    "target",
+                                              "status", "owner",  "recipient"};
+
+/* One index key; data is heap memory of len bytes. */
+typedef struct xc__key {
+  size_t len;
+  char *data;
+} xc__key;
+
+/* A sorted set of index keys of one record. */
+struct xc__keyset {
+  size_t n;
+  size_t cap;
+  xc__key *keys;
+};
+
+/* Returns the longest level that is at most n digits, or 0 if none is. */
+static size_t xc__level_within(size_t n) {
+  size_t best = 0;
+  for (size_t i = 0; i < XC__NLEVELS; i++) {
+    if (xc__levels[i] <= n) best = xc__levels[i];
+  }
+  return best;
+}
+
+/* Returns the code part of an owner "office:<code>" ("<role>:<code>[:...]"),
+ * and its length in *len. An owner without a role gives "". */
+static const char *xc__owner_code(const char *owner, size_t *len) {
+  const char *colon = strchr(owner, ':');
+  const char *end;
+  if (colon == NULL) {
+    *len = 0;
+    return owner + strlen(owner);
+  }
+  end = strchr(colon + 1, ':');
+  *len = end != NULL ? (size_t)(end - colon - 1) : strlen(colon + 1);
+  return colon + 1;
+}
+
+void xc__keyset_free(xc__keyset *ks) {
+  if (ks == NULL) return;
+  for (size_t i = 0; i < ks->n; i++) free(ks->keys[i].data);
+  free(ks->keys);
+  free(ks);
+}
+
+/*
+ * Adds the key [kind][index]text[0..text_len) NUL id to ks. `field` names
+ * the record field for the message when the key is too long for LMDB.
+ */
+static int xc__keyset_add(xc_store *s, xc__keyset *ks, xc_kind kind, xc_index index,
+                          const char *text, size_t text_len, const char *id,
+                          const char *field, xc_err *err) {
+  size_t id_len = strlen(id);
+  size_t len;
+  char *data;
+  if (text_len > s->max_key || id_len > s->max_key || 3 + text_len + id_len > s->max_key)
+    return xc_err_set(err, XC_EINVALID_ARGUMENT,
+                      "the %s's %s is %zu bytes, too long to index (the limit is %zu bytes)",
+                      xc_kind_name(kind), field, text_len,
+                      s->max_key > 3 + id_len ? s->max_key - 3 - id_len : 0);
+  len = 3 + text_len + id_len;
+  if (ks->n == ks->cap) {
+    size_t cap = ks->cap == 0 ? 16 : ks->cap * 2;
+    xc__key *keys;
+    if (cap > SIZE_MAX / sizeof *keys)
+      return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "too many index entries");
+    keys = realloc(ks->keys, cap * sizeof *keys);
+    if (keys == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+    ks->keys = keys;
+    ks->cap = cap;
+  }
+  data = malloc(len);
+  if (data == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+  data[0] = (char)kind;
+  data[1] = (char)index;
+  memcpy(data + 2, text, text_len);
+  data[2 + text_len] = '\0';
+  memcpy(data + 3 + text_len, id, id_len);
+  ks->keys[ks->n].len = len;
+  ks->keys[ks->n].data = data;
+  ks->n++;
+  return XC_OK;
+}
+
+/* Adds a key per administrative level that `code` reaches. */
+static int xc__keyset_add_levels(xc_store *s, xc__keyset *ks, xc_kind kind, xc_index index,
+                                 const char *code, size_t code_len, const char *id,
+                                 const char *field, xc_err *err) {
+  int rc = XC_OK;
+  for (size_t i = 0; i < XC__NLEVELS && rc == XC_OK; i++) {
+    if (xc__levels[i] <= code_len)
+      rc = xc__keyset_add(s, ks, kind, index, code, xc__levels[i], id, field, err);
+  }
+  return rc;
+}
+
+/* Adds a key for a string value, unless it is empty. */
+static int xc__keyset_add_str(xc_store *s, xc__keyset *ks, xc_kind kind, xc_index index,
+                              const char *value, const char *id, const char *field,
+                              xc_err *err) {
+  if (value == NULL || value[0] == '\0') return XC_OK;
+  return xc__keyset_add(s, ks, kind, index, value, strlen(value), id, field, err);
+}
+
+/* Adds the decimal key of a status enum value. */
+static int xc__keyset_add_int(xc_store *s, xc__keyset *ks, xc_kind kind, xc_index index,
+                              long long value, const char *id, const char *field,
+                              xc_err *err) {
+  char text[24];
+  int n = snprintf(text, sizeof text, "%lld", value);
+  return xc__keyset_add(s, ks, kind, index, text, (size_t)n, id, field, err);
+}
+
+static int xc__key_cmp(const void *a, const void *b) {
+  const xc__key *x = a;
+  const xc__key *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->data, y->data, n);
+  if (c != 0) return c;
+  return (x->len > y->len) - (x->len < y->len);
+}
+
+/* Sorts ks and drops duplicates (a target listed twice indexes once). */
+static void xc__keyset_sort(xc__keyset *ks) {
+  size_t out = 0;
+  if (ks->n == 0) return;
+  qsort(ks->keys, ks->n, sizeof *ks->keys, xc__key_cmp);
+  for (size_t i = 1; i < ks->n; i++) {
+    if (xc__key_cmp(&ks->keys[out], &ks->keys[i]) == 0) {
+      free(ks->keys[i].data);
+    } else {
+      ks->keys[++out] = ks->keys[i];
+    }
+  }
+  ks->n = out + 1;
+}
+
+int xc__index_keys(xc_store *s, xc_kind kind, const ProtobufCMessage *rec, const char *id,
+                   xc__keyset **out, xc_err *err) {
+  xc__keyset *ks = calloc(1, sizeof *ks);
+  const char *region = xc_msg_get_str(rec, "region_code");
+  const char *owner = xc_msg_get_str(rec, "owner");
+  const char *code;
+  size_t code_len = 0;
+  int rc = XC_OK;
+
+  *out = NULL;
+  if (ks == NULL) {
+    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+    goto done;
+  }
+  rc = xc__keyset_add_levels(s, ks, kind, XC_INDEX_REGION, region ? region : "",
+                             region ? strlen(region) : 0, id, "region_code", err);
+  if (rc != XC_OK) goto done;
+  code = xc__owner_code(owner ? owner : "", &code_len);
+  rc = xc__keyset_add_levels(s, ks, kind, XC_INDEX_OWNER, code, code_len, id, "owner", err);
+  if (rc != XC_OK) goto done;
+
+  switch (kind) {
+    case XC_KIND_TARGET:
+      break;
+    case XC_KIND_ROUND: {
+      const Xuncha__V1__Round *r = (const Xuncha__V1__Round *)rec;
+      for (size_t i = 0; i < r->n_target_ids && rc == XC_OK; i++)
+        rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_TARGET, r->target_ids[i], id,
+                                "target_ids", err);
+      if (rc == XC_OK)
+        rc = xc__keyset_add_int(s, ks, kind, XC_INDEX_STATUS, (long long)r->stage, id,
+                                "stage", err);
+      break;
+    }
+    case XC_KIND_GROUP: {
+      const Xuncha__V1__Group *g = (const Xuncha__V1__Group *)rec;
+      rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_ROUND, g->round_id, id, "round_id", err);
+      for (size_t i = 0; i < g->n_target_ids && rc == XC_OK; i++)
+        rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_TARGET, g->target_ids[i], id,
+                                "target_ids", err);
+      break;
+    }
+    case XC_KIND_FINDING: {
+      const Xuncha__V1__Finding *f = (const Xuncha__V1__Finding *)rec;
+      long long status = f->rectification != NULL ? (long long)f->rectification->status : 0;
+      rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_ROUND, f->round_id, id, "round_id", err);
+      if (rc == XC_OK)
+        rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_TARGET, f->target_id, id, "target_id",
+                                err);
+      if (rc == XC_OK)
+        rc = xc__keyset_add_int(s, ks, kind, XC_INDEX_STATUS, status, id,
+                                "rectification.status", err);
+      break;
+    }
+    case XC_KIND_LEAD: {
+      const Xuncha__V1__Lead *l = (const Xuncha__V1__Lead *)rec;
+      rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_ROUND, l->round_id, id, "round_id", err);
+      if (rc == XC_OK)
+        rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_TARGET, l->target_id, id, "target_id",
+                                err);
+      if (rc == XC_OK)
+        rc = xc__keyset_add_int(s, ks, kind, XC_INDEX_STATUS, (long long)l->disposal, id,
+                                "disposal", err);
+      if (rc == XC_OK)
+        rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_RECIPIENT, l->recipient, id,
+                                "recipient", err);
+      break;
+    }
+    default:
+      rc = xc_err_set(err, XC_EINTERNAL, "unknown record kind %d", (int)kind);
+      break;
+  }
+  if (rc != XC_OK) goto done;
+  xc__keyset_sort(ks);
+  *out = ks;
+  ks = NULL;
+done:
+  xc__keyset_free(ks);
+  return rc;
+}
+
+int xc__index_apply(xc_txn *t, const xc__keyset *old_keys, const xc__keyset *new_keys,
+                    xc_err *err) {
+  static const xc__keyset empty = {0, 0, NULL};
+  const xc__keyset *a = old_keys != NULL ? old_keys : &empty;
+  const xc__keyset *b = new_keys != NULL ? new_keys : &empty;
+  MDB_dbi dbi = t->store->dbi_index;
+  size_t i = 0;
+  size_t j = 0;
+  int rc = XC_OK;
+
+  /* Both sets are sorted: one merge pass finds what to drop and what to add. */
+  while (rc == XC_OK && (i < a->n || j < b->n)) {
+    int c;
+    MDB_val k;
+    MDB_val v = {0, NULL};
+    int mrc;
+    if (i == a->n)
+      c = 1;
+    else if (j == b->n)
+      c = -1;
+    else
+      c = xc__key_cmp(&a->keys[i], &b->keys[j]);
+    if (c == 0) {
+      i++;
+      j++;
+      continue;
+    }
+    if (c < 0) {
+      k.mv_size = a->keys[i].len;
+      k.mv_data = a->keys[i].data;
+      i++;
+      mrc = mdb_del(t->txn, dbi, &k, NULL);
+      /* An entry already missing is what we wanted anyway. */
+      if (mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = xc__mdb_fail(t, mrc, err, "removing an index entry");
+    } else {
+      k.mv_size = b->keys[j].len;
+      k.mv_data = b->keys[j].data;
+      j++;
+      mrc = mdb_put(t->txn, dbi, &k, &v, 0);
+      if (mrc != 0) rc = xc__mdb_fail(t, mrc, err, "writing an index entry");
+    }
+  }
+  return rc;
+}
+
+/* ------------------------------------------------------------------ scans */
+
+/*
+ * Scans read in chunks: up to XC__CHUNK records are decoded under the map
+ * lock, the lock is released, and only then are they handed to visit. So a
+ * visitor may take its time or even write (xc_store_write) without holding
+ * up a growth of the map, and no cursor (which points into the map) lives
+ * across a release of the lock: each chunk reopens its cursor at the last
+ * key it saw.
+ */
+#define XC__CHUNK 64
+/* Entries a chunk may look at (records a filter drops count too). */
+#define XC__CHUNK_SCAN (4 * XC__CHUNK)
+
+typedef struct xc__walk xc__walk;
+
+/* Turns the entry at (k, v) into the message handed to visit. */
+typedef int (*xc__load_fn)(const xc__walk *w, const MDB_val *k, const MDB_val *v,
+                           ProtobufCMessage **out, xc_err *err);
+
+/* What a walk reads and which messages it keeps. */
+struct xc__walk {
+  xc_snapshot *snap;
+  MDB_dbi dbi;
+  const char *prefix;  /* every key walked starts with it */
+  size_t prefix_len;
+  xc__load_fn load;
+  xc_kind kind;
+  xc_index index;
+  const char *filter;  /* region or owner-code prefix to check, or NULL */
+  xc_scan_fn visit;
+  void *ctx;
+};
+
+/* Returns 1 if rec passes the walk's post-filter. */
+static int xc__walk_keep(const xc__walk *w, const ProtobufCMessage *rec) {
+  const char *value;
+  size_t len;
+  size_t flen;
+  if (w->filter == NULL) return 1;
+  flen = strlen(w->filter);
+  if (w->index == XC_INDEX_OWNER) {
+    const char *owner = xc_msg_get_str(rec, "owner");
+    value = xc__owner_code(owner != NULL ? owner : "", &len);
+  } else {
+    value = xc_msg_get_str(rec, "region_code");
+    if (value == NULL) value = "";
+    len = strlen(value);
+  }
+  return len >= flen && memcmp(value, w->filter, flen) == 0;
+}
+
+/* Loads a record stored under its id (the kind's own database). */
+static int xc__load_record(const xc__walk *w, const MDB_val *k, const MDB_val *v,
+                           ProtobufCMessage **out, xc_err *err) {
+  return xc__record_decode(w->kind, v->mv_data, v->mv_size, k->mv_data, k->mv_size, out, err);
+}
+
+/* Loads the record an index entry names. */
+static int xc__load_indexed(const xc__walk *w, const MDB_val *k, const MDB_val *v,
+                            ProtobufCMessage **out, xc_err *err) {
+  const char *id = (const char *)k->mv_data + w->prefix_len;
+  size_t id_len = k->mv_size - w->prefix_len;
+  int rc = xc__record_get(w->snap->store, w->snap->txn, NULL, w->kind, id, id_len, out, err);
+  (void)v;
+  if (rc == XC_ENOT_FOUND)
+    rc = xc_err_set(err, XC_EDATA_LOSS, "the %s index names %s %.*s, which is missing",
+                    xc__index_names[w->index], xc_kind_name(w->kind), (int)id_len, id);
+  return rc;
+}
+
+/* Loads a change-log entry. */
+static int xc__load_change(const xc__walk *w, const MDB_val *k, const MDB_val *v,
+                           ProtobufCMessage **out, xc_err *err) {
+  (void)w;
+  *out = protobuf_c_message_unpack(&xuncha__v1__change__descriptor, NULL, v->mv_size,
+                                   v->mv_data);
+  if (*out == NULL) {
+    uint64_t seq = 0;
+    for (size_t i = 0; i < k->mv_size && i < 8; i++)
+      seq = seq << 8 | ((const uint8_t *)k->mv_data)[i];
+    return xc_err_set(err, XC_EDATA_LOSS, "change %llu of the change log does not decode",
+                      (unsigned long long)seq);
+  }
+  return XC_OK;
+}
+
+/*
+ * Reads one chunk, starting at key pos (or the first key when *pos_len is
+ * 0), skipping an entry equal to pos when *skip_pos. Fills chunk with up to
+ * XC__CHUNK kept messages, moves pos to the last entry read and sets *more
+ * to 0 at the end of the range.
+ */
+static int xc__walk_chunk(const xc__walk *w, char *pos, size_t *pos_len, int *skip_pos,
+                          ProtobufCMessage **chunk, size_t *n, int *more, xc_err *err) {
+  xc_store *s = w->snap->store;
+  MDB_cursor *cur = NULL;
+  MDB_val k;
+  MDB_val v;
+  MDB_cursor_op op = *pos_len > 0 ? MDB_SET_RANGE : MDB_FIRST;
+  size_t seen = 0;
+  int rc = XC_OK;
+  int locked = 0;
+  int mrc;
+
+  *n = 0;
+  if (pthread_rwlock_rdlock(&s->map_lock) != 0) {
+    rc = xc_err_set(err, XC_EINTERNAL, "cannot take the store's map lock");
+    goto done;
+  }
+  locked = 1;
+  mrc = mdb_cursor_open(w->snap->txn, w->dbi, &cur);
+  if (mrc != 0) {
+    rc = xc__mdb_fail(NULL, mrc, err, "opening a cursor");
+    goto done;
+  }
+  k.mv_size = *pos_len;
+  k.mv_data = pos;
+  for (mrc = mdb_cursor_get(cur, &k, &v, op);; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    ProtobufCMessage *msg = NULL;
+    if (mrc == MDB_NOTFOUND) {
+      *more = 0;
+      break;
+    }
+    if (mrc != 0) {
+      rc = xc__mdb_fail(NULL, mrc, err, "walking a database");
+      goto done;
+    }
+    if (k.mv_size < w->prefix_len || memcmp(k.mv_data, w->prefix, w->prefix_len) != 0) {
+      *more = 0;
+      break;
+    }
+    /* Full: the next chunk starts after the last entry read (pos, with
+     * *skip_pos still set). */
+    if (*n == XC__CHUNK || seen == XC__CHUNK_SCAN) break;
+    /* Only a chunk's first entry can equal pos. */
+    if (*skip_pos) {
+      *skip_pos = 0;
+      if (k.mv_size == *pos_len && memcmp(k.mv_data, pos, k.mv_size) == 0) continue;
+    }
+    seen++;
+    if (k.mv_size > s->max_key) {
+      rc = xc_err_set(err, XC_EDATA_LOSS, "a stored key is longer than LMDB allows");
+      goto done;
+    }
+    memcpy(pos, k.mv_data, k.mv_size);
+    *pos_len = k.mv_size;
+    *skip_pos = 1;
+    rc = w->load(w, &k, &v, &msg, err);
+    if (rc != XC_OK) goto done;
+    if (xc__walk_keep(w, msg))
+      chunk[(*n)++] = msg;
+    else
+      xc_msg_free(msg);
+  }
+done:
+  if (cur != NULL) mdb_cursor_close(cur);
+  if (locked) (void)pthread_rwlock_unlock(&s->map_lock);
+  if (rc != XC_OK) {
+    for (size_t i = 0; i < *n; i++) xc_msg_free(chunk[i]);
+    *n = 0;
+  }
+  return rc;
+}
+
+/*
+ * Walks the keys of w->dbi that start with w->prefix, from `start` (skipped
+ * itself when skip_start), handing each kept message to w->visit.
+ */
+static int xc__walk_run(const xc__walk *w, const char *start, size_t start_len, int skip_start,
+                        xc_err *err) {
+  xc_store *s = w->snap->store;
+  ProtobufCMessage *chunk[XC__CHUNK];
+  char *pos = NULL;
+  size_t pos_len = start_len;
+  int skip_pos = skip_start;
+  int more = 1;
+  int rc = XC_OK;
+
+  if (w->visit == NULL) {
+    rc = xc_err_set(err, XC_EINTERNAL, "a scan needs a visit function");
+    goto done;
+  }
+  pos = malloc(s->max_key + 1);
+  if (pos == NULL) {
+    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+    goto done;
+  }
+  memcpy(pos, start, start_len);
+  /* more: 1 go on, 0 end of the range, -1 the visitor stopped. */
+  while (more > 0 && rc == XC_OK) {
+    size_t n = 0;
+    rc = xc__walk_chunk(w, pos, &pos_len, &skip_pos, chunk, &n, &more, err);
+    /* Every message of the chunk goes to visit or is freed here. */
+    for (size_t i = 0; i < n; i++) {
+      int vrc = 0;
+      if (rc == XC_OK && more >= 0) {
+        vrc = w->visit(w->ctx, chunk[i]);
+        if (vrc < 0) rc = vrc;
+        if (vrc != 0) more = -1;
+      } else {
+        xc_msg_free(chunk[i]);
+      }
+    }
+  }
+done:
+  free(pos);
+  return rc;
+}
+
+int xc_snapshot_scan(xc_snapshot *snap, xc_kind kind, xc_index index, const char *key,
+                     const char *after_id, xc_scan_fn visit, void *ctx, xc_err *err) {
+  xc_store *s = snap->store;
+  xc__walk w;
+  char *start = NULL;
+  size_t key_len;
+  size_t after_len;
+  size_t text_len;
+  int whole_kind;
+  int rc = XC_OK;
+
+  if (key == NULL) key = "";
+  if (after_id == NULL) after_id = "";
+  key_len = strlen(key);
+  after_len = strlen(after_id);
+  memset(&w, 0, sizeof w);
+  if ((unsigned)kind >= XC_KIND_COUNT) {
+    rc = xc_err_set(err, XC_EINTERNAL, "unknown record kind %d", (int)kind);
+    goto done;
+  }
+  if ((unsigned)index > XC_INDEX_RECIPIENT || !(xc__index_mask[kind] & XC__BIT(index))) {
+    rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "%ss cannot be listed by %s",
+                    xc_kind_name(kind),
+                    (unsigned)index <= XC_INDEX_RECIPIENT ? xc__index_names[index] : "that");
+    goto done;
+  }
+  w.snap = snap;
+  w.kind = kind;
+  w.index = index;
+  w.visit = visit;
+  w.ctx = ctx;
+  /* Region and owner prefixes walk the longest level within them (none:
+   * the whole kind) and filter on the rest. */
+  text_len = key_len;
+  whole_kind = index == XC_INDEX_ALL;
+  if (index == XC_INDEX_REGION || index == XC_INDEX_OWNER) {
+    text_len = xc__level_within(key_len);
+    if (text_len < key_len) w.filter = key;
+    whole_kind = text_len == 0;
+  }
+  if (whole_kind) {
+    /* The kind's own database, keyed by id. */
+    if (after_len > s->max_key) {
+      rc = xc_err_set(err, XC_EINVALID_ARGUMENT,
+                      "the position to resume after is %zu bytes; the limit is %zu",
+                      after_len, s->max_key);
+      goto done;
+    }
+    w.dbi = s->dbi_kind[kind];
+    w.prefix = "";
+    w.prefix_len = 0;
+    w.load = xc__load_record;
+    rc = xc__walk_run(&w, after_id, after_len, after_len > 0, err);
+    goto done;
+  }
+  /* An index: [kind][index]text NUL, then ids in order. */
+  if (3 + text_len + after_len > s->max_key) {
+    rc = xc_err_set(err, XC_EINVALID_ARGUMENT,
+                    "the %s key and the position to resume after are %zu bytes together; "
+                    "the limit is %zu bytes",
+                    xc__index_names[index], text_len + after_len, s->max_key - 3);
+    goto done;
+  }
+  start = malloc(3 + text_len + after_len);
+  if (start == NULL) {
+    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+    goto done;
+  }
+  start[0] = (char)kind;
+  start[1] = (char)index;
+  memcpy(start + 2, key, text_len);
+  start[2 + text_len] = '\0';
+  memcpy(start + 3 + text_len, after_id, after_len);
+  w.dbi = s->dbi_index;
+  w.prefix = start;
+  w.prefix_len = 3 + text_len;
+  w.load = xc__load_indexed;
+  rc = xc__walk_run(&w, start, 3 + text_len + after_len, after_len > 0, err);
+done:
+  free(start);
+  return rc;
+}
+
+int xc_snapshot_changes(xc_snapshot *snap, uint64_t after_seq, xc_scan_fn visit, void *ctx,
+                        xc_err *err) {
+  xc__walk w;
+  char start[8];
+  int rc = XC_OK;
+
+  if (after_seq == UINT64_MAX) goto done;
+  memset(&w, 0, sizeof w);
+  w.snap = snap;
+  w.dbi = snap->store->dbi_changelog;
+  w.prefix = "";
+  w.load = xc__load_change;
+  w.visit = visit;
+  w.ctx = ctx;
+  for (int i = 0; i < 8; i++) start[i] = (char)((after_seq + 1) >> (8 * (7 - i)));
+  rc = xc__walk_run(&w, start, sizeof start, 0, err);
+done:
+  return rc;
+}

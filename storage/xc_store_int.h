@@ -1,0 +1,163 @@
+/*
+ * xc_store_int.h: what the storage module's source files share. Not part of
+ * the storage API: nothing outside storage/ includes it, and no MDB_val or
+ * LMDB handle ever leaves this module.
+ *
+ * Layout on disk (format 1), one LMDB environment:
+ *   meta       "format" -> 1 byte (1); "secret" -> 32 random bytes;
+ *              "last_seq" -> uint64 big-endian, the newest change-log seq
+ *   target, round, group, finding, lead
+ *              record id -> 1 format byte (1) + packed protobuf record
+ *   index      [kind byte][index byte][key text] NUL [record id] -> empty
+ *   request    scope NUL [kind byte] request_id -> record id NUL + 32-byte
+ *              fingerprint
+ *   changelog  uint64 big-endian seq -> packed Xuncha__V1__Change
+ */
+#ifndef XC_STORE_INT_H
+#define XC_STORE_INT_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xc_store.h"
+
+/* The on-disk format this build writes and understands. */
+#define XC__FORMAT 1
+
+/* Length of an id: "<p>_" + 26 base-32 characters. */
+#define XC__ID_LEN 28
+
+/* Length of an etag: 16 lowercase hex characters. */
+#define XC__ETAG_LEN 16
+
+/* The id generator's state; used only by the writer thread. */
+typedef struct xc__idgen {
+  uint64_t last_ms;   /* the time part of the newest id issued */
+  uint8_t rnd[10];    /* its 80-bit random part */
+} xc__idgen;
+
+/* A queued write: filled by xc_store_write, run and completed by the writer. */
+typedef struct xc__job {
+  xc_write_fn fn;
+  void *ctx;
+  int result;
+  int done;
+  xc_err err;
+  struct xc__job *next;
+} xc__job;
+
+struct xc_store {
+  MDB_env *env;
+  MDB_dbi dbi_meta;
+  MDB_dbi dbi_kind[XC_KIND_COUNT];
+  MDB_dbi dbi_index;
+  MDB_dbi dbi_request;
+  MDB_dbi dbi_changelog;
+  size_t max_key;    /* LMDB's key size limit (511) */
+  size_t map_max;    /* the map never grows past this */
+  unsigned max_batch;
+  uint8_t secret[32];
+  char *dir;         /* for messages */
+
+  /* Writer thread only. */
+  xc__idgen idgen;
+  xc__job **batch;   /* max_batch slots */
+
+  /*
+   * Growing the map (mdb_env_set_mapsize) unmaps and remaps the data file, so
+   * no other thread may be inside an LMDB call that touches the map while it
+   * happens. Snapshot operations hold this lock for reading for the length
+   * of one call; the writer holds it for writing while it grows the map. A
+   * read transaction itself survives the remap: between calls it holds only
+   * page numbers and its reader slot, never a pointer into the map.
+   */
+  pthread_rwlock_t map_lock;
+
+  /* The write queue, the stop flag and the statistics, under mu. */
+  pthread_mutex_t mu;
+  pthread_cond_t work_cv;  /* signalled when a job is queued or on close */
+  pthread_cond_t done_cv;  /* broadcast when a batch completes */
+  xc__job *head;
+  xc__job *tail;
+  int stopping;
+  xc_store_stats stats;
+
+  pthread_t writer;
+  int sync_ready;      /* mu, the condvars and map_lock are initialized */
+  int writer_started;  /* writer is a joinable thread */
+};
+
+struct xc_txn {
+  xc_store *store;
+  MDB_txn *txn;     /* the running job's nested transaction */
+  int64_t now_ms;   /* taken once per batch */
+  uint64_t seq;     /* the newest change-log seq used so far in this txn */
+  /* Set when an LMDB call failed with MDB_MAP_FULL: the batch must be
+   * aborted, the map grown and the batch replayed. */
+  int map_full;
+  /* Set when a call failed after this job had written something: the nested
+   * transaction must be aborted even if the job reports success. */
+  int broken;
+  xc_err broken_err;
+};
+
+struct xc_snapshot {
+  xc_store *store;
+  MDB_txn *txn;
+};
+
+/* Maps an LMDB or errno code to an xc_code. */
+int xc__mdb_code(int mdb_rc);
+
+/*
+ * Fills err for a failed LMDB call (`what` says what was being done) and
+ * returns the xc_code. When t is not NULL, records MDB_MAP_FULL in t and
+ * marks t broken. (Not XC_WARN_UNUSED_RESULT: callers that already hold
+ * their result cast it away, which GCC does not accept for that attribute.)
+ */
+int xc__mdb_fail(xc_txn *t, int mdb_rc, xc_err *err, const char *what);
+
+/* Returns the current wall-clock time in ms since the epoch. */
+int64_t xc__now_ms(void);
+
+/* Checks kind and that rec is a record of that kind (XC_EINTERNAL if not). */
+int xc__check_kind(xc_kind kind, const ProtobufCMessage *rec, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+/* Writes the next id of `kind` at time now_ms into out (XC__ID_LEN + 1 bytes). */
+void xc__id_next(xc__idgen *g, xc_kind kind, int64_t now_ms, char *out);
+
+/* Seeds the generator: fresh random bits, and no id older than floor_ms. */
+int xc__idgen_init(xc__idgen *g, uint64_t floor_ms) XC_WARN_UNUSED_RESULT;
+
+/* Returns the time part of a well-formed id (any prefix), 0 if malformed. */
+uint64_t xc__id_time_ms(const char *id, size_t len);
+
+/*
+ * Loads and decodes record `id` (len bytes) of `kind` in txn. Returns XC_OK,
+ * XC_ENOT_FOUND or XC_EDATA_LOSS; LMDB failures are reported through t when
+ * t is not NULL.
+ */
+int xc__record_get(xc_store *s, MDB_txn *txn, xc_txn *t, xc_kind kind, const char *id,
+                   size_t len, ProtobufCMessage **out, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Decodes a stored record value. XC_EDATA_LOSS if it does not decode. */
+int xc__record_decode(xc_kind kind, const void *data, size_t len, const char *id,
+                      size_t id_len, ProtobufCMessage **out, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+/*
+ * Brings the index entries of record `id` from those of old_rec (NULL for a
+ * new record) to those of new_rec. Key lengths are checked before anything
+ * is written, so XC_EINVALID_ARGUMENT leaves the txn untouched.
+ */
+typedef struct xc__keyset xc__keyset;
+int xc__index_keys(xc_store *s, xc_kind kind, const ProtobufCMessage *rec, const char *id,
+                   xc__keyset **out, xc_err *err) XC_WARN_UNUSED_RESULT;
+int xc__index_apply(xc_txn *t, const xc__keyset *old_keys, const xc__keyset *new_keys,
+                    xc_err *err) XC_WARN_UNUSED_RESULT;
+void xc__keyset_free(xc__keyset *ks);
+
+#endif /* XC_STORE_INT_H */
