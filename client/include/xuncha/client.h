@@ -34,6 +34,16 @@
 extern "C" {
 #endif
 
+/*
+ * Marks the functions libxuncha exports. The library is built with hidden
+ * visibility, so only what this header declares is part of its ABI.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define XC_EXTERN __attribute__((visibility("default")))
+#else
+#define XC_EXTERN
+#endif
+
 typedef struct xc_client xc_client;
 
 /* How to reach and authenticate to a server. Strings are copied on create. */
@@ -54,96 +64,96 @@ typedef struct xc_client_options {
  * first call waits for the connection up to its deadline. The caller owns
  * *out and releases it with xc_client_destroy().
  */
-int xc_client_create(const xc_client_options *opt, xc_client **out, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_client_create(const xc_client_options *opt, xc_client **out,
+                               xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /* Closes the channel and frees the client. NULL is accepted. */
-void xc_client_destroy(xc_client *c);
+XC_EXTERN void xc_client_destroy(xc_client *c);
 
 /* Frees a message returned by this library. NULL is accepted. */
-void xc_message_free(void *msg);
+XC_EXTERN void xc_message_free(void *msg);
 
 /*
  * Calls any unary method by its full path ("/xuncha.v1.Targets/GetTarget").
  * resp_desc is the descriptor of the reply type. The per-RPC functions below
  * are thin wrappers over this one.
  */
-int xc_client_call(xc_client *c, const char *method, const ProtobufCMessage *req,
-                   const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **out,
-                   int64_t timeout_ms, xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_client_call(xc_client *c, const char *method, const ProtobufCMessage *req,
+                             const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **out,
+                             int64_t timeout_ms, xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /* grpc.health.v1.Health/Check. */
-int xc_health_check(xc_client *c, const Grpc__Health__V1__HealthCheckRequest *req,
-                    Grpc__Health__V1__HealthCheckResponse **out, int64_t timeout_ms,
-                    xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_health_check(xc_client *c, const Grpc__Health__V1__HealthCheckRequest *req,
+                              Grpc__Health__V1__HealthCheckResponse **out, int64_t timeout_ms,
+                              xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /* xuncha.v1.Targets */
-int xc_create_target(xc_client *c, const Xuncha__V1__CreateTargetRequest *req,
-                     Xuncha__V1__Target **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
-int xc_get_target(xc_client *c, const Xuncha__V1__GetTargetRequest *req,
-                  Xuncha__V1__Target **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
-int xc_list_targets(xc_client *c, const Xuncha__V1__ListTargetsRequest *req,
-                    Xuncha__V1__ListTargetsResponse **out, int64_t timeout_ms,
-                    xc_err *err) XC_WARN_UNUSED_RESULT;
-int xc_update_target(xc_client *c, const Xuncha__V1__UpdateTargetRequest *req,
-                     Xuncha__V1__Target **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_create_target(xc_client *c, const Xuncha__V1__CreateTargetRequest *req,
+                               Xuncha__V1__Target **out, int64_t timeout_ms,
+                               xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_get_target(xc_client *c, const Xuncha__V1__GetTargetRequest *req,
+                            Xuncha__V1__Target **out, int64_t timeout_ms,
+                            xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_list_targets(xc_client *c, const Xuncha__V1__ListTargetsRequest *req,
+                              Xuncha__V1__ListTargetsResponse **out, int64_t timeout_ms,
+                              xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_update_target(xc_client *c, const Xuncha__V1__UpdateTargetRequest *req,
+                               Xuncha__V1__Target **out, int64_t timeout_ms,
+                               xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /* xuncha.v1.Rounds */
-int xc_create_round(xc_client *c, const Xuncha__V1__CreateRoundRequest *req,
-                    Xuncha__V1__Round **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
-int xc_get_round(xc_client *c, const Xuncha__V1__GetRoundRequest *req,
-                 Xuncha__V1__Round **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
-int xc_list_rounds(xc_client *c, const Xuncha__V1__ListRoundsRequest *req,
-                   Xuncha__V1__ListRoundsResponse **out, int64_t timeout_ms,
-                   xc_err *err) XC_WARN_UNUSED_RESULT;
-int xc_update_round(xc_client *c, const Xuncha__V1__UpdateRoundRequest *req,
-                    Xuncha__V1__Round **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
-int xc_create_group(xc_client *c, const Xuncha__V1__CreateGroupRequest *req,
-                    Xuncha__V1__Group **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
-int xc_get_group(xc_client *c, const Xuncha__V1__GetGroupRequest *req,
-                 Xuncha__V1__Group **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
-int xc_list_groups(xc_client *c, const Xuncha__V1__ListGroupsRequest *req,
-                   Xuncha__V1__ListGroupsResponse **out, int64_t timeout_ms,
-                   xc_err *err) XC_WARN_UNUSED_RESULT;
-int xc_update_group(xc_client *c, const Xuncha__V1__UpdateGroupRequest *req,
-                    Xuncha__V1__Group **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_create_round(xc_client *c, const Xuncha__V1__CreateRoundRequest *req,
+                              Xuncha__V1__Round **out, int64_t timeout_ms,
+                              xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_get_round(xc_client *c, const Xuncha__V1__GetRoundRequest *req,
+                           Xuncha__V1__Round **out, int64_t timeout_ms,
+                           xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_list_rounds(xc_client *c, const Xuncha__V1__ListRoundsRequest *req,
+                             Xuncha__V1__ListRoundsResponse **out, int64_t timeout_ms,
+                             xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_update_round(xc_client *c, const Xuncha__V1__UpdateRoundRequest *req,
+                              Xuncha__V1__Round **out, int64_t timeout_ms,
+                              xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_create_group(xc_client *c, const Xuncha__V1__CreateGroupRequest *req,
+                              Xuncha__V1__Group **out, int64_t timeout_ms,
+                              xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_get_group(xc_client *c, const Xuncha__V1__GetGroupRequest *req,
+                           Xuncha__V1__Group **out, int64_t timeout_ms,
+                           xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_list_groups(xc_client *c, const Xuncha__V1__ListGroupsRequest *req,
+                             Xuncha__V1__ListGroupsResponse **out, int64_t timeout_ms,
+                             xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_update_group(xc_client *c, const Xuncha__V1__UpdateGroupRequest *req,
+                              Xuncha__V1__Group **out, int64_t timeout_ms,
+                              xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /* xuncha.v1.Findings */
-int xc_create_finding(xc_client *c, const Xuncha__V1__CreateFindingRequest *req,
-                      Xuncha__V1__Finding **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
-int xc_get_finding(xc_client *c, const Xuncha__V1__GetFindingRequest *req,
-                   Xuncha__V1__Finding **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
-int xc_list_findings(xc_client *c, const Xuncha__V1__ListFindingsRequest *req,
-                     Xuncha__V1__ListFindingsResponse **out, int64_t timeout_ms,
-                     xc_err *err) XC_WARN_UNUSED_RESULT;
-int xc_update_finding(xc_client *c, const Xuncha__V1__UpdateFindingRequest *req,
-                      Xuncha__V1__Finding **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_create_finding(xc_client *c, const Xuncha__V1__CreateFindingRequest *req,
+                                Xuncha__V1__Finding **out, int64_t timeout_ms,
+                                xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_get_finding(xc_client *c, const Xuncha__V1__GetFindingRequest *req,
+                             Xuncha__V1__Finding **out, int64_t timeout_ms,
+                             xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_list_findings(xc_client *c, const Xuncha__V1__ListFindingsRequest *req,
+                               Xuncha__V1__ListFindingsResponse **out, int64_t timeout_ms,
+                               xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_update_finding(xc_client *c, const Xuncha__V1__UpdateFindingRequest *req,
+                                Xuncha__V1__Finding **out, int64_t timeout_ms,
+                                xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /* xuncha.v1.Leads */
-int xc_create_lead(xc_client *c, const Xuncha__V1__CreateLeadRequest *req,
-                   Xuncha__V1__Lead **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
-int xc_get_lead(xc_client *c, const Xuncha__V1__GetLeadRequest *req,
-                Xuncha__V1__Lead **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
-int xc_list_leads(xc_client *c, const Xuncha__V1__ListLeadsRequest *req,
-                  Xuncha__V1__ListLeadsResponse **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
-int xc_update_lead(xc_client *c, const Xuncha__V1__UpdateLeadRequest *req,
-                   Xuncha__V1__Lead **out, int64_t timeout_ms, xc_err *err)
-    XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_create_lead(xc_client *c, const Xuncha__V1__CreateLeadRequest *req,
+                             Xuncha__V1__Lead **out, int64_t timeout_ms,
+                             xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_get_lead(xc_client *c, const Xuncha__V1__GetLeadRequest *req,
+                          Xuncha__V1__Lead **out, int64_t timeout_ms,
+                          xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_list_leads(xc_client *c, const Xuncha__V1__ListLeadsRequest *req,
+                            Xuncha__V1__ListLeadsResponse **out, int64_t timeout_ms,
+                            xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_update_lead(xc_client *c, const Xuncha__V1__UpdateLeadRequest *req,
+                             Xuncha__V1__Lead **out, int64_t timeout_ms,
+                             xc_err *err) XC_WARN_UNUSED_RESULT;
 
 #ifdef __cplusplus
 }
