@@ -318,6 +318,39 @@ static void xc__slice_to_str(grpc_slice s, char *out, size_t out_size) {
 }
 
 /* Returns the message name for errors ("Target" of xuncha.v1.Target). */
+/*
+ * Waits until the channel is READY, starting a connection if it is idle.
+ * Returns XC_OK when ready; XC_EUNAVAILABLE as soon as a connection attempt
+ * fails (TRANSIENT_FAILURE: refused, TLS rejected, unreachable), so a dead
+ * server is reported at once instead of at the deadline; or
+ * XC_EDEADLINE_EXCEEDED when the deadline passes while still connecting.
+ * cq is the caller's pluck queue; every watch started here has completed
+ * before this returns.
+ */
+static int xc__wait_ready(xc_client *c, grpc_completion_queue *cq, gpr_timespec deadline,
+                          xc_err *err) {
+  grpc_connectivity_state st = grpc_channel_check_connectivity_state(c->channel, 1);
+  while (st != GRPC_CHANNEL_READY) {
+    grpc_event ev;
+    if (st == GRPC_CHANNEL_TRANSIENT_FAILURE || st == GRPC_CHANNEL_SHUTDOWN)
+      return xc_err_set(err, XC_EUNAVAILABLE,
+                        "cannot reach %s over TLS: check the address, that xunchad runs, and "
+                        "that your certificate is signed by the server's CA (connection failed)",
+                        c->server);
+    grpc_channel_watch_connectivity_state(c->channel, st, deadline, cq, (void *)&st);
+    /* The watch always completes: on a state change (success) or at the
+       deadline (failure). */
+    ev = grpc_completion_queue_pluck(cq, (void *)&st, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    if (ev.type != GRPC_OP_COMPLETE || !ev.success)
+      return xc_err_set(err, XC_EDEADLINE_EXCEEDED,
+                        "cannot reach %s over TLS within the deadline: check the address, that "
+                        "xunchad runs, and that your certificate is signed by the server's CA",
+                        c->server);
+    st = grpc_channel_check_connectivity_state(c->channel, 0);
+  }
+  return XC_OK;
+}
+
 static const char *xc__type_name(const ProtobufCMessageDescriptor *d) {
   return d->short_name != NULL ? d->short_name : d->name;
 }
@@ -376,7 +409,10 @@ int xc_client_call(xc_client *c, const char *method, const ProtobufCMessage *req
   {
     gpr_timespec deadline =
         gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
-    void *handle = xc__method_handle(c, method);
+    void *handle;
+    rc = xc__wait_ready(c, cq, deadline, err);
+    if (rc != XC_OK) goto done;
+    handle = xc__method_handle(c, method);
     if (handle != NULL) {
       call = grpc_channel_create_registered_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
                                                  handle, deadline, NULL);
@@ -397,11 +433,11 @@ int xc_client_call(xc_client *c, const char *method, const ProtobufCMessage *req
     grpc_call_error ce;
     grpc_event ev;
     memset(ops, 0, sizeof ops);
-    /* WAIT_FOR_READY: a call made while the channel connects waits for the
-       connection up to its deadline instead of failing at once. */
+    /* The channel is READY (xc__wait_ready above), so the call needs no
+       WAIT_FOR_READY: if the connection drops now it fails fast with
+       UNAVAILABLE, which the caller may retry. */
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].flags =
-        GRPC_INITIAL_METADATA_WAIT_FOR_READY | GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET;
+    ops[0].flags = 0;
     ops[0].data.send_initial_metadata.count = 0;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = send_buf;

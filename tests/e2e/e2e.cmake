@@ -1,0 +1,65 @@
+# End-to-end tests: a real xunchad over mutual TLS on 127.0.0.1, driven
+# through libxuncha (xc_e2e, CUnit), the xuncha CLI, and Python grpcio
+# (interop_test.py). Each ctest e2e_<suite> starts its own server in its own
+# temporary directory and stops it at the end.
+#
+# Included from tests/CMakeLists.txt, so paths are taken from this file's
+# directory, not the current source directory.
+
+set(XC_E2E_DIR ${CMAKE_CURRENT_LIST_DIR})
+set(XC_E2E_PYTHON /usr/bin/python3 CACHE FILEPATH
+    "Python with grpcio and protobuf for the e2e interop test (Debian's python3)")
+find_program(XC_E2E_PROTOC protoc)
+
+add_executable(xc_e2e
+  ${XC_E2E_DIR}/e2e_main.c
+  ${XC_E2E_DIR}/xc_harness.c
+  ${XC_E2E_DIR}/e2e_records.c
+  ${XC_E2E_DIR}/test_crud.c
+  ${XC_E2E_DIR}/test_paging.c
+  ${XC_E2E_DIR}/test_access.c
+  ${XC_E2E_DIR}/test_tls.c
+  ${XC_E2E_DIR}/test_limits.c
+  ${XC_E2E_DIR}/test_cli.c)
+target_include_directories(xc_e2e PRIVATE ${XC_E2E_DIR})
+target_link_libraries(xc_e2e PRIVATE xuncha_static xc_proto xc_common PkgConfig::CUNIT
+                                     PkgConfig::JANSSON ${CSV_LIBRARY} OpenSSL::Crypto
+                                     Threads::Threads)
+
+# The programs under test. The CLI's target is xuncha_cli (xuncha is the
+# shared library); a missing target leaves the variable empty and the suites
+# that need it fail saying so, rather than breaking the whole configure.
+set(XC_E2E_ENV
+    XC_E2E_CERTS=${CMAKE_SOURCE_DIR}/certs/xuncha-certs
+    XC_E2E_SRCDIR=${XC_E2E_DIR}
+    XC_E2E_PYTHON=${XC_E2E_PYTHON})
+set(XC_E2E_SERVER "")
+if(TARGET xunchad)
+  set(XC_E2E_SERVER $<TARGET_FILE:xunchad>)
+  add_dependencies(xc_e2e xunchad)
+else()
+  message(WARNING "e2e: no xunchad target; the e2e tests will fail")
+endif()
+list(APPEND XC_E2E_ENV XC_E2E_XUNCHAD=${XC_E2E_SERVER})
+if(TARGET xuncha_cli)
+  list(APPEND XC_E2E_ENV XC_E2E_XUNCHA=$<TARGET_FILE:xuncha_cli>)
+  add_dependencies(xc_e2e xuncha_cli)
+else()
+  message(WARNING "e2e: no xuncha_cli target; e2e_cli will fail")
+endif()
+
+foreach(suite crud paging access tls limits cli)
+  add_test(NAME e2e_${suite} COMMAND xc_e2e ${suite})
+  set_tests_properties(e2e_${suite} PROPERTIES
+    ENVIRONMENT "${XC_E2E_ENV}"
+    TIMEOUT 180
+    LABELS e2e)
+endforeach()
+
+add_test(NAME e2e_interop
+         COMMAND ${XC_E2E_PYTHON} ${XC_E2E_DIR}/interop_test.py
+                 --xunchad "${XC_E2E_SERVER}"
+                 --certs ${CMAKE_SOURCE_DIR}/certs/xuncha-certs
+                 --proto-dir ${CMAKE_SOURCE_DIR}/proto
+                 --protoc "${XC_E2E_PROTOC}")
+set_tests_properties(e2e_interop PROPERTIES TIMEOUT 120 LABELS e2e)

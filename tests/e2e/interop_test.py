@@ -1,0 +1,404 @@
+#!/usr/bin/python3
+"""e2e_interop: a stock gRPC client (Python grpcio) calls every method of xunchad.
+
+Starts its own xunchad on 127.0.0.1 in a temporary directory, with
+certificates made by certs/xuncha-certs, and calls every method of
+xuncha.v1.Targets, Rounds, Findings and Leads and grpc.health.v1.Health/Check
+over mutual TLS through grpc.Channel.unary_unary, with message classes that
+protoc generates at test time (SerializeToString / FromString). Each call must
+succeed or give the status the API documents.
+
+Run with Debian's /usr/bin/python3 (python3-grpcio, python3-protobuf) and
+protoc (protobuf-compiler):
+
+  /usr/bin/python3 tests/e2e/interop_test.py --xunchad build/server/xunchad \
+      --certs certs/xuncha-certs --proto-dir proto
+
+Exits 0 when every check passed, 1 otherwise. Set XC_E2E_KEEP=1 to keep the
+temporary directory.
+"""
+import argparse
+import importlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+import grpc
+
+CALL_TIMEOUT = 10.0
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
+
+
+class Checks:
+    """Collects check results; a failed check does not stop the run."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = []
+
+    def ok(self, cond, what):
+        if cond:
+            self.passed += 1
+            print("  ok    %s" % what)
+        else:
+            self.failed.append(what)
+            print("  FAIL  %s" % what)
+        return cond
+
+    def eq(self, got, want, what):
+        return self.ok(got == want, "%s (got %r, want %r)" % (what, got, want))
+
+
+def generate(protoc, proto_dir, out):
+    """Generates the *_pb2 modules into out and imports them.
+
+    health.proto is compiled under another path (xc_health/) so that its module
+    does not collide with the grpc package of grpcio.
+    """
+    src = os.path.join(out, "protos")
+    os.makedirs(os.path.join(src, "xuncha", "v1"))
+    os.makedirs(os.path.join(src, "xc_health"))
+    shutil.copy(os.path.join(proto_dir, "xuncha", "v1", "xuncha.proto"),
+                os.path.join(src, "xuncha", "v1", "xuncha.proto"))
+    shutil.copy(os.path.join(proto_dir, "grpc", "health", "v1", "health.proto"),
+                os.path.join(src, "xc_health", "health.proto"))
+    gen = os.path.join(out, "gen")
+    os.makedirs(gen)
+    subprocess.run([protoc, "--python_out=" + gen, "-I", src, "xuncha/v1/xuncha.proto",
+                    "xc_health/health.proto"], check=True, timeout=60)
+    sys.path.insert(0, gen)
+    pb = importlib.import_module("xuncha.v1.xuncha_pb2")
+    health = importlib.import_module("xc_health.health_pb2")
+    return pb, health
+
+
+class Server:
+    """An xunchad child on 127.0.0.1:0, its stderr in a log file."""
+
+    def __init__(self, binary, tmp, certdir):
+        self.log_path = os.path.join(tmp, "xunchad.log")
+        self.port_file = os.path.join(tmp, "xunchad.port")
+        data = os.path.join(tmp, "data")
+        os.makedirs(data)
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [binary, "--listen", "127.0.0.1:0", "--port-file", self.port_file, "--data", data,
+             "--cert", os.path.join(certdir, "server.pem"),
+             "--key", os.path.join(certdir, "server.key"),
+             "--ca", os.path.join(certdir, "ca.pem")],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT, cwd=tmp)
+        self.port = self._wait_port()
+
+    def _wait_port(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("xunchad exited with %s before listening:\n%s"
+                                   % (self.proc.returncode, self.read_log()))
+            try:
+                with open(self.port_file) as f:
+                    m = re.search(r"(\d+)\D*$", f.read())
+                if m:
+                    time.sleep(0.02)
+                    with open(self.port_file) as f:
+                        m2 = re.search(r"(\d+)\D*$", f.read())
+                    if m2 and m2.group(1) == m.group(1):
+                        return int(m.group(1))
+            except FileNotFoundError:
+                pass
+            time.sleep(0.01)
+        self.stop()
+        raise RuntimeError("xunchad wrote no port file within %.0f s:\n%s"
+                           % (START_TIMEOUT, self.read_log()))
+
+    def read_log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self):
+        """SIGTERM, a bounded wait, then SIGKILL. Returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.log.close()
+        return self.proc.returncode
+
+
+def channel(port, certdir, who):
+    def read(name):
+        with open(os.path.join(certdir, name), "rb") as f:
+            return f.read()
+    creds = grpc.ssl_channel_credentials(root_certificates=read("ca.pem"),
+                                         private_key=read(who + ".key"),
+                                         certificate_chain=read(who + ".pem"))
+    return grpc.secure_channel("127.0.0.1:%d" % port, creds)
+
+
+class Api:
+    """Calls methods by path with generated message classes."""
+
+    def __init__(self, ch, pb):
+        self.ch = ch
+        self.pb = pb
+
+    def call(self, path, req, resp_cls):
+        stub = self.ch.unary_unary(path, request_serializer=type(req).SerializeToString,
+                                   response_deserializer=resp_cls.FromString)
+        return stub(req, timeout=CALL_TIMEOUT)
+
+    def x(self, service, method, req, resp_name):
+        return self.call("/xuncha.v1.%s/%s" % (service, method), req,
+                         getattr(self.pb, resp_name))
+
+    def status(self, service, method, req, resp_name):
+        """Returns the status code of a call expected to fail (OK if it did not)."""
+        try:
+            self.x(service, method, req, resp_name)
+            return grpc.StatusCode.OK, ""
+        except grpc.RpcError as e:
+            return e.code(), e.details() or ""
+
+
+def check_record(c, rec, what, owner="office:310104"):
+    c.ok(rec.id != "", "%s: server set an id (%s)" % (what, rec.id))
+    c.eq(rec.owner, owner, "%s: owner" % what)
+    c.ok(rec.etag != "", "%s: server set an etag" % what)
+    c.ok(rec.create_time_ms > 0 and rec.update_time_ms >= rec.create_time_ms,
+         "%s: create/update times set" % what)
+    c.ok(rec.created_by.startswith(owner + "#"),
+         "%s: created_by is <CN>#<serial> (%s)" % (what, rec.created_by))
+
+
+def run(args, tmp, c):
+    pb, health = generate(args.protoc, args.proto_dir, tmp)
+    certdir = os.path.join(tmp, "certs")
+    subprocess.run(["/bin/bash", args.certs, "dev", certdir], check=True, timeout=60,
+                   stdout=subprocess.DEVNULL)
+    server = Server(args.xunchad, tmp, certdir)
+    try:
+        with channel(server.port, certdir, "county-a") as ch_a, \
+                channel(server.port, certdir, "county-b") as ch_b, \
+                channel(server.port, certdir, "jw") as ch_jw:
+            calls(c, pb, health, Api(ch_a, pb), Api(ch_b, pb), Api(ch_jw, pb))
+    finally:
+        code = server.stop()
+        c.eq(code, 0, "xunchad exits 0 on SIGTERM")
+        if c.failed:
+            log = server.read_log()
+            print("--- xunchad log (tail) ---\n%s\n---" % log[-4000:])
+
+
+def calls(c, pb, health, a, b, jw):
+    # grpc.health.v1.Health/Check
+    resp = a.call("/grpc.health.v1.Health/Check", health.HealthCheckRequest(),
+                  health.HealthCheckResponse)
+    c.eq(resp.status, health.HealthCheckResponse.SERVING, "Health/Check: SERVING")
+
+    # ---- Targets
+    t = a.x("Targets", "CreateTarget", pb.CreateTargetRequest(
+        target=pb.Target(region_code="310104", name="互通测试单位",
+                         kind=pb.TARGET_KIND_MUNICIPAL_DEPARTMENT, party_secretary="王书记",
+                         owner="office:9999", etag="x", create_time_ms=1)),
+        "Target")
+    check_record(c, t, "CreateTarget")
+    c.eq(t.name, "互通测试单位", "CreateTarget: name round-trips")
+    got = a.x("Targets", "GetTarget", pb.GetTargetRequest(id=t.id), "Target")
+    c.ok(got.SerializeToString() == t.SerializeToString(), "GetTarget: same bytes as created")
+    lst = a.x("Targets", "ListTargets", pb.ListTargetsRequest(page_size=1000,
+                                                              region_prefix="310104"),
+              "ListTargetsResponse")
+    c.ok(t.id in [x.id for x in lst.targets], "ListTargets: lists it")
+    lst = a.x("Targets", "ListTargets", pb.ListTargetsRequest(name_contains="互通"),
+              "ListTargetsResponse")
+    c.eq([x.id for x in lst.targets], [t.id], "ListTargets name_contains")
+    mod = pb.Target()
+    mod.CopyFrom(t)
+    mod.note = "改过"
+    t2 = a.x("Targets", "UpdateTarget", pb.UpdateTargetRequest(target=mod), "Target")
+    c.eq(t2.note, "改过", "UpdateTarget: note changed")
+    c.ok(t2.etag != t.etag, "UpdateTarget: etag changed")
+    code, _ = a.status("Targets", "UpdateTarget", pb.UpdateTargetRequest(target=mod), "Target")
+    c.eq(code, grpc.StatusCode.ABORTED, "UpdateTarget with a stale etag: ABORTED")
+    code, _ = a.status("Targets", "GetTarget", pb.GetTargetRequest(id="t_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+                       "Target")
+    c.eq(code, grpc.StatusCode.NOT_FOUND, "GetTarget of an unknown id: NOT_FOUND")
+    code, _ = b.status("Targets", "GetTarget", pb.GetTargetRequest(id=t.id), "Target")
+    c.eq(code, grpc.StatusCode.PERMISSION_DENIED, "GetTarget by another county: PERMISSION_DENIED")
+    code, _ = a.status("Targets", "ListTargets", pb.ListTargetsRequest(page_size=-5),
+                       "ListTargetsResponse")
+    c.eq(code, grpc.StatusCode.INVALID_ARGUMENT, "ListTargets page_size -5: INVALID_ARGUMENT")
+
+    # ---- Rounds and groups
+    r = a.x("Rounds", "CreateRound", pb.CreateRoundRequest(
+        round=pb.Round(region_code="310104", term=15, number=3, kind=pb.ROUND_KIND_SPECIAL,
+                       title="第三轮专项巡察", target_ids=[t.id], start_date="2024-03-01",
+                       stage=pb.ROUND_STAGE_ARCHIVED)), "Round")
+    check_record(c, r, "CreateRound")
+    c.eq(r.stage, pb.ROUND_STAGE_PREPARATION, "CreateRound: stage PREPARATION")
+    got = a.x("Rounds", "GetRound", pb.GetRoundRequest(id=r.id), "Round")
+    c.ok(got.SerializeToString() == r.SerializeToString(), "GetRound: same bytes as created")
+    lst = a.x("Rounds", "ListRounds", pb.ListRoundsRequest(target_id=t.id), "ListRoundsResponse")
+    c.eq([x.id for x in lst.rounds], [r.id], "ListRounds target_id")
+    mod = pb.Round()
+    mod.CopyFrom(r)
+    mod.title = "第三轮专项巡察（改）"
+    r2 = a.x("Rounds", "UpdateRound", pb.UpdateRoundRequest(round=mod), "Round")
+    c.eq(r2.title, "第三轮专项巡察（改）", "UpdateRound: title changed")
+    c.ok(r2.etag != r.etag, "UpdateRound: etag changed")
+
+    g = a.x("Rounds", "CreateGroup", pb.CreateGroupRequest(
+        group=pb.Group(round_id=r.id, name="第一巡察组", leader="王五", members=["李四", "赵六"],
+                       target_ids=[t.id])), "Group")
+    check_record(c, g, "CreateGroup")
+    c.eq(g.region_code, "310104", "CreateGroup: region_code from the round")
+    got = a.x("Rounds", "GetGroup", pb.GetGroupRequest(id=g.id), "Group")
+    c.ok(got.SerializeToString() == g.SerializeToString(), "GetGroup: same bytes as created")
+    lst = a.x("Rounds", "ListGroups", pb.ListGroupsRequest(round_id=r.id), "ListGroupsResponse")
+    c.eq([x.id for x in lst.groups], [g.id], "ListGroups round_id")
+    mod = pb.Group()
+    mod.CopyFrom(g)
+    mod.members.append("孙七")
+    mod.recusals.add(member="赵六", target_id=t.id, reason="曾在该单位任职")
+    g2 = a.x("Rounds", "UpdateGroup", pb.UpdateGroupRequest(group=mod), "Group")
+    c.eq(list(g2.members), ["李四", "赵六", "孙七"], "UpdateGroup: members changed")
+    c.eq(len(g2.recusals), 1, "UpdateGroup: recusal recorded")
+
+    # ---- Findings
+    f = a.x("Findings", "CreateFinding", pb.CreateFindingRequest(
+        finding=pb.Finding(round_id=r.id, target_id=t.id, title="违规发放津贴补贴",
+                           area=pb.FINDING_AREA_CONDUCT, tags=["四风", "八项规定"],
+                           found_date="2024-03-15",
+                           rectification=pb.Rectification(
+                               mode=pb.RECTIFICATION_MODE_BY_DEADLINE, deadline="2024-12-31",
+                               status=pb.RECTIFICATION_STATUS_VERIFIED))),
+        "Finding")
+    check_record(c, f, "CreateFinding")
+    c.eq(f.region_code, "310104", "CreateFinding: region_code from the target")
+    c.eq(f.rectification.status, pb.RECTIFICATION_STATUS_OPEN, "CreateFinding: status OPEN")
+    got = a.x("Findings", "GetFinding", pb.GetFindingRequest(id=f.id), "Finding")
+    c.ok(got.SerializeToString() == f.SerializeToString(), "GetFinding: same bytes as created")
+    lst = a.x("Findings", "ListFindings", pb.ListFindingsRequest(round_id=r.id),
+              "ListFindingsResponse")
+    c.eq([x.id for x in lst.findings], [f.id], "ListFindings round_id")
+    mod = pb.Finding()
+    mod.CopyFrom(f)
+    mod.rectification.measures = "清退违规发放款项"
+    f2 = a.x("Findings", "UpdateFinding",
+             pb.UpdateFindingRequest(finding=mod),
+             "Finding")
+    c.eq(f2.rectification.measures, "清退违规发放款项", "UpdateFinding: measures changed")
+
+    # ---- Leads
+    lead = a.x("Leads", "CreateLead", pb.CreateLeadRequest(
+        lead=pb.Lead(round_id=r.id, target_id=t.id, finding_id=f.id,
+                     category=pb.LEAD_CATEGORY_DISCIPLINE, recipient="agency:3101:jw",
+                     summary="涉嫌违规收受礼金", persons=[pb.Person(name="张三", position="局长")],
+                     transfer_date="2024-04-01", disposal=pb.LEAD_DISPOSAL_CLOSED)),
+        "Lead")
+    check_record(c, lead, "CreateLead")
+    c.eq(lead.disposal, pb.LEAD_DISPOSAL_PENDING, "CreateLead: disposal PENDING")
+    got = a.x("Leads", "GetLead", pb.GetLeadRequest(id=lead.id), "Lead")
+    c.ok(got.SerializeToString() == lead.SerializeToString(), "GetLead: same bytes as created")
+    got = jw.x("Leads", "GetLead", pb.GetLeadRequest(id=lead.id), "Lead")
+    c.eq(got.id, lead.id, "GetLead by the recipient agency")
+    lst = a.x("Leads", "ListLeads", pb.ListLeadsRequest(round_id=r.id), "ListLeadsResponse")
+    c.eq([x.id for x in lst.leads], [lead.id], "ListLeads round_id")
+    lst = jw.x("Leads", "ListLeads", pb.ListLeadsRequest(recipient="agency:3101:jw"),
+               "ListLeadsResponse")
+    c.eq([x.id for x in lst.leads], [lead.id], "ListLeads by the recipient agency")
+    mod = pb.Lead()
+    mod.CopyFrom(lead)
+    mod.summary = "涉嫌违规收受礼金（补充）"
+    l2 = a.x("Leads", "UpdateLead", pb.UpdateLeadRequest(lead=mod), "Lead")
+    c.eq(l2.summary, "涉嫌违规收受礼金（补充）", "UpdateLead: summary changed")
+    code, _ = b.status("Leads", "GetLead", pb.GetLeadRequest(id=lead.id), "Lead")
+    c.eq(code, grpc.StatusCode.PERMISSION_DENIED, "GetLead by another county: PERMISSION_DENIED")
+
+    # ---- What a stock client may send that the API does not know.
+    try:
+        a.ch.unary_unary("/xuncha.v1.Targets/DeleteTarget")(b"", timeout=CALL_TIMEOUT)
+        code = grpc.StatusCode.OK
+    except grpc.RpcError as e:
+        code = e.code()
+    c.eq(code, grpc.StatusCode.UNIMPLEMENTED, "unknown method: UNIMPLEMENTED")
+    try:
+        a.ch.unary_unary("/xuncha.v1.Targets/CreateTarget")(b"\xff\xff\xff\xff",
+                                                           timeout=CALL_TIMEOUT)
+        code = grpc.StatusCode.OK
+    except grpc.RpcError as e:
+        code = e.code()
+    c.eq(code, grpc.StatusCode.INVALID_ARGUMENT, "malformed protobuf: INVALID_ARGUMENT")
+
+    # ---- Limits enforced by the server itself (no libxuncha checks in between).
+    code, details = a.status("Targets", "CreateTarget", pb.CreateTargetRequest(
+        target=pb.Target(region_code="310104", name="超大消息", kind=pb.TARGET_KIND_VILLAGE,
+                         note="x" * (5 * 1024 * 1024))), "Target")
+    c.eq(code, grpc.StatusCode.RESOURCE_EXHAUSTED, "5 MiB CreateTarget: RESOURCE_EXHAUSTED")
+    code, details = a.status("Targets", "CreateTarget", pb.CreateTargetRequest(
+        target=pb.Target(region_code="310104", name="长" * 100, kind=pb.TARGET_KIND_VILLAGE)),
+        "Target")
+    c.eq(code, grpc.StatusCode.INVALID_ARGUMENT, "300-byte name: INVALID_ARGUMENT")
+    c.ok("name" in details, "300-byte name: the message names the field (%r)" % details)
+    # Invalid UTF-8 cannot be made with the generated classes: write the bytes.
+    target = pb.Target(region_code="310104", kind=pb.TARGET_KIND_VILLAGE).SerializeToString()
+    target += b"\x52\x04\xe5\xb7\xc3\x28"  # field 10 (name), 4 bytes, not UTF-8
+    raw = b"\x0a" + bytes([len(target)]) + target
+    try:
+        a.ch.unary_unary("/xuncha.v1.Targets/CreateTarget")(raw, timeout=CALL_TIMEOUT)
+        code, details = grpc.StatusCode.OK, ""
+    except grpc.RpcError as e:
+        code, details = e.code(), e.details() or ""
+    c.eq(code, grpc.StatusCode.INVALID_ARGUMENT, "invalid UTF-8 name: INVALID_ARGUMENT")
+    c.ok("name" in details, "invalid UTF-8 name: the message names the field (%r)" % details)
+    resp = a.call("/grpc.health.v1.Health/Check", health.HealthCheckRequest(),
+                  health.HealthCheckResponse)
+    c.eq(resp.status, health.HealthCheckResponse.SERVING, "still SERVING afterwards")
+    lst = a.x("Targets", "ListTargets", pb.ListTargetsRequest(page_size=1000),
+              "ListTargetsResponse")
+    c.eq(len(lst.targets), 1, "refused creates stored nothing")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--xunchad", required=True)
+    ap.add_argument("--certs", required=True, help="certs/xuncha-certs")
+    ap.add_argument("--proto-dir", required=True, help="the repository's proto/ directory")
+    ap.add_argument("--protoc", default="", help="protoc (default: from PATH)")
+    args = ap.parse_args()
+    if not args.protoc:
+        args.protoc = shutil.which("protoc") or "/usr/bin/protoc"
+    if not args.xunchad or not os.access(args.xunchad, os.X_OK):
+        print("no xunchad binary at %r" % args.xunchad)
+        return 1
+    c = Checks()
+    tmp = tempfile.mkdtemp(prefix="xc-interop-")
+    try:
+        run(args, tmp, c)
+    except Exception:  # a failed call stops the sequence; report it as a failure
+        traceback.print_exc()
+        c.failed.append("unexpected exception (see above)")
+    finally:
+        if os.environ.get("XC_E2E_KEEP"):
+            print("kept %s" % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("%d checks passed, %d failed" % (c.passed, len(c.failed)))
+    for f in c.failed:
+        print("  failed: %s" % f)
+    return 1 if c.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
