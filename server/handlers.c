@@ -1,0 +1,107 @@
+/* The method table of xunchad and the helpers the typed handlers share. */
+#include "handlers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "grpc/health/v1/health.pb-c.h"
+#include "xc_msg.h"
+
+int xc__list_response(const ProtobufCMessageDescriptor *desc, xc_page *page,
+                      ProtobufCMessage **resp, xc_err *err) {
+  const ProtobufCFieldDescriptor *recs = &desc->fields[0];
+  ProtobufCMessage *msg = NULL;
+  int rc = XC_OK;
+
+  *resp = NULL;
+  if (recs->label != PROTOBUF_C_LABEL_REPEATED || recs->type != PROTOBUF_C_TYPE_MESSAGE) {
+    rc =
+        xc_err_set(err, XC_EINTERNAL, "%s does not start with a repeated record field", desc->name);
+    goto done;
+  }
+  msg = malloc(desc->sizeof_message);
+  if (msg == NULL) {
+    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory building the response");
+    goto done;
+  }
+  desc->message_init(msg);
+  if (page->next_token[0] != '\0') {
+    rc = xc_msg_set_str(msg, "next_page_token", page->next_token);
+    if (rc != XC_OK) {
+      rc = xc_err_set(err, rc, "cannot set next_page_token");
+      goto done;
+    }
+  }
+  *(size_t *)((char *)msg + recs->quantifier_offset) = page->n;
+  *(ProtobufCMessage ***)((char *)msg + recs->offset) = page->recs;
+  page->recs = NULL;
+  page->n = 0;
+  *resp = msg;
+  msg = NULL;
+done:
+  xc_msg_free(msg);
+  xc_page_free(page);
+  return rc;
+}
+
+#define XC__UNARY(svc, name, req, resp, fn) \
+  { "/" svc "/" name, &req##__descriptor, &resp##__descriptor, XC_METHOD_UNARY, 1, fn }
+
+static const xc_method xc__methods[] = {
+    XC__UNARY("xuncha.v1.Targets", "CreateTarget", xuncha__v1__create_target_request,
+              xuncha__v1__target, xc__create_target),
+    XC__UNARY("xuncha.v1.Targets", "GetTarget", xuncha__v1__get_target_request, xuncha__v1__target,
+              xc__get_target),
+    XC__UNARY("xuncha.v1.Targets", "ListTargets", xuncha__v1__list_targets_request,
+              xuncha__v1__list_targets_response, xc__list_targets),
+    XC__UNARY("xuncha.v1.Targets", "UpdateTarget", xuncha__v1__update_target_request,
+              xuncha__v1__target, xc__update_target),
+
+    XC__UNARY("xuncha.v1.Rounds", "CreateRound", xuncha__v1__create_round_request,
+              xuncha__v1__round, xc__create_round),
+    XC__UNARY("xuncha.v1.Rounds", "GetRound", xuncha__v1__get_round_request, xuncha__v1__round,
+              xc__get_round),
+    XC__UNARY("xuncha.v1.Rounds", "ListRounds", xuncha__v1__list_rounds_request,
+              xuncha__v1__list_rounds_response, xc__list_rounds),
+    XC__UNARY("xuncha.v1.Rounds", "UpdateRound", xuncha__v1__update_round_request,
+              xuncha__v1__round, xc__update_round),
+    XC__UNARY("xuncha.v1.Rounds", "CreateGroup", xuncha__v1__create_group_request,
+              xuncha__v1__group, xc__create_group),
+    XC__UNARY("xuncha.v1.Rounds", "GetGroup", xuncha__v1__get_group_request, xuncha__v1__group,
+              xc__get_group),
+    XC__UNARY("xuncha.v1.Rounds", "ListGroups", xuncha__v1__list_groups_request,
+              xuncha__v1__list_groups_response, xc__list_groups),
+    XC__UNARY("xuncha.v1.Rounds", "UpdateGroup", xuncha__v1__update_group_request,
+              xuncha__v1__group, xc__update_group),
+
+    XC__UNARY("xuncha.v1.Findings", "CreateFinding", xuncha__v1__create_finding_request,
+              xuncha__v1__finding, xc__create_finding),
+    XC__UNARY("xuncha.v1.Findings", "GetFinding", xuncha__v1__get_finding_request,
+              xuncha__v1__finding, xc__get_finding),
+    XC__UNARY("xuncha.v1.Findings", "ListFindings", xuncha__v1__list_findings_request,
+              xuncha__v1__list_findings_response, xc__list_findings),
+    XC__UNARY("xuncha.v1.Findings", "UpdateFinding", xuncha__v1__update_finding_request,
+              xuncha__v1__finding, xc__update_finding),
+
+    XC__UNARY("xuncha.v1.Leads", "CreateLead", xuncha__v1__create_lead_request, xuncha__v1__lead,
+              xc__create_lead),
+    XC__UNARY("xuncha.v1.Leads", "GetLead", xuncha__v1__get_lead_request, xuncha__v1__lead,
+              xc__get_lead),
+    XC__UNARY("xuncha.v1.Leads", "ListLeads", xuncha__v1__list_leads_request,
+              xuncha__v1__list_leads_response, xc__list_leads),
+    XC__UNARY("xuncha.v1.Leads", "UpdateLead", xuncha__v1__update_lead_request, xuncha__v1__lead,
+              xc__update_lead),
+
+    /* Health checks need a certificate of our CA, not a xuncha identity, so
+     * monitoring can use a certificate of its own. */
+    {"/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
+     &grpc__health__v1__health_check_response__descriptor, XC_METHOD_UNARY, 0, xc__health_check},
+    {"/grpc.health.v1.Health/Watch", &grpc__health__v1__health_check_request__descriptor,
+     &grpc__health__v1__health_check_response__descriptor, XC_METHOD_SERVER_STREAM, 0,
+     xc__health_watch},
+};
+
+const xc_method *xc_methods(size_t *count) {
+  *count = sizeof xc__methods / sizeof xc__methods[0];
+  return xc__methods;
+}

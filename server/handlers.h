@@ -1,0 +1,53 @@
+/*
+ * handlers.h: the typed request handlers of xunchad, one per RPC method,
+ * and helpers they share. Private to the server; the transport only sees the
+ * method table (xc_methods() in xc_handler.h).
+ */
+#ifndef XC_HANDLERS_H
+#define XC_HANDLERS_H
+
+#include "xc_handler.h"
+#include "xc_service.h"
+
+/*
+ * Builds a List response of type `desc` (its first field is the repeated
+ * records, and it has a next_page_token string) from page, taking the
+ * page's records. *resp is the caller's (xc_msg_free); page is left empty.
+ */
+int xc__list_response(const ProtobufCMessageDescriptor *desc, xc_page *page,
+                      ProtobufCMessage **resp, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* The service names grpc.health.v1.Health reports as SERVING. */
+int xc__health_known(const char *service);
+
+#define XC__HANDLER(name) \
+  int name(xc_ctx *ctx, const ProtobufCMessage *req, ProtobufCMessage **resp, xc_err *err)
+
+XC__HANDLER(xc__create_target);
+XC__HANDLER(xc__get_target);
+XC__HANDLER(xc__list_targets);
+XC__HANDLER(xc__update_target);
+
+XC__HANDLER(xc__create_round);
+XC__HANDLER(xc__get_round);
+XC__HANDLER(xc__list_rounds);
+XC__HANDLER(xc__update_round);
+XC__HANDLER(xc__create_group);
+XC__HANDLER(xc__get_group);
+XC__HANDLER(xc__list_groups);
+XC__HANDLER(xc__update_group);
+
+XC__HANDLER(xc__create_finding);
+XC__HANDLER(xc__get_finding);
+XC__HANDLER(xc__list_findings);
+XC__HANDLER(xc__update_finding);
+
+XC__HANDLER(xc__create_lead);
+XC__HANDLER(xc__get_lead);
+XC__HANDLER(xc__list_leads);
+XC__HANDLER(xc__update_lead);
+
+XC__HANDLER(xc__health_check);
+XC__HANDLER(xc__health_watch);
+
+#endif /* XC_HANDLERS_H */

@@ -1,0 +1,877 @@
+#include "xc_server.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include "xc_limits.h"
+#include "xc_log.h"
+#include "xc_msg.h"
+#include "xc_peer.h"
+#include "xc_record.h"
+
+#define XC__PATH_MAX 256
+#define XC__UNREGISTERED_SLOTS 4
+/* Most request bytes that may wait for a worker at once. */
+#define XC__MAX_QUEUED_BYTES ((size_t)256 * 1024 * 1024)
+
+/* What a completion-queue tag stands for. */
+typedef enum xc__tag_kind {
+  XC__TAG_REQUEST = 1, /* a requested call arrived (or the request failed) */
+  XC__TAG_BATCH = 2,   /* a worker's batch on a call completed */
+  XC__TAG_CLOSE = 3,   /* a call's RECV_CLOSE_ON_SERVER completed */
+  XC__TAG_FINAL = 4    /* a call's final status went out */
+} xc__tag_kind;
+
+typedef struct xc__tag {
+  xc__tag_kind kind;
+  void *owner;
+} xc__tag;
+
+/* One outstanding request for a new call, re-armed after every match. */
+typedef struct xc__slot {
+  xc__tag tag;
+  xc_server *srv;
+  const xc_method *method; /* NULL: the slot takes unregistered methods */
+  void *registered;        /* grpc_server_register_method handle */
+  grpc_call *call;
+  gpr_timespec deadline;
+  grpc_metadata_array md;
+  grpc_byte_buffer *payload;
+  grpc_call_details details;
+} xc__slot;
+
+struct xc_call {
+  xc_server *srv;
+  const xc_method *method; /* NULL: not a method we serve */
+  char path[XC__PATH_MAX];
+  grpc_call *call;
+  gpr_timespec deadline;
+  grpc_byte_buffer *payload; /* unary request, taken by the dispatcher */
+  size_t payload_bytes;
+  int64_t start_us;
+
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  xc__tag batch_tag;
+  xc__tag close_tag;
+  xc__tag final_tag;
+  int batch_pending; /* a worker waits for batch_tag */
+  int batch_ok;
+  int close_done;      /* RECV_CLOSE_ON_SERVER completed: the call is over */
+  int close_cancelled; /* written by gRPC: 1 if the call was cancelled */
+  int md_sent;         /* initial metadata went out */
+  int refs;            /* worker + pending close + pending final batch */
+  /* The final batch runs without a waiting worker; what it sends lives
+   * here until the CQ thread sees it complete. */
+  grpc_slice final_details;
+  grpc_byte_buffer *final_reply;
+
+  xc_call *next;                  /* worker queue */
+  xc_call *live_prev, *live_next; /* calls a worker is running */
+};
+
+struct xc_server {
+  grpc_server *server;
+  grpc_completion_queue *cq;
+  grpc_completion_queue *shutdown_cq;
+  const xc_method *methods;
+  size_t n_methods;
+  xc__slot *slots;
+  size_t n_slots;
+  xc_store *store;
+  uint8_t secret[32];
+  int grace_ms;
+
+  pthread_t *cq_threads;
+  unsigned n_cq_threads;
+  pthread_t *workers;
+  unsigned n_workers;
+
+  pthread_mutex_t qmu;
+  pthread_cond_t qcv;
+  xc_call *qhead, *qtail;
+  size_t qlen, qbytes, max_queued;
+  unsigned idle_workers; /* workers waiting on qcv */
+  int qstop;
+
+  pthread_mutex_t live_mu;
+  xc_call *live; /* parked calls */
+
+  atomic_int shutting_down; /* no request is re-armed */
+  atomic_int draining;      /* parked calls must let go */
+  atomic_int parked;
+  atomic_int calls_alive; /* xc_call objects not yet freed */
+  int max_parked;
+  int started;
+  int shut_down;
+};
+
+/* Monotonic time in microseconds, for latencies. */
+static int64_t xc__now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ------------------------------------------------------------ byte buffers */
+
+/* Packs msg into a new byte buffer (the caller destroys it); NULL when out of
+ * memory. */
+static grpc_byte_buffer *xc__pack(const ProtobufCMessage *msg) {
+  size_t len = 0;
+  uint8_t *buf = xc_msg_pack(msg, 0, &len);
+  grpc_slice slice;
+  grpc_byte_buffer *bb;
+  if (buf == NULL) return NULL;
+  if (len == 0) {
+    free(buf);
+    slice = grpc_empty_slice();
+  } else {
+    slice = grpc_slice_new(buf, len, free);
+  }
+  bb = grpc_raw_byte_buffer_create(&slice, 1);
+  grpc_slice_unref(slice);
+  return bb;
+}
+
+/* Unpacks bb as desc; NULL if it does not decode. */
+static ProtobufCMessage *xc__unpack(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *bb) {
+  grpc_byte_buffer_reader reader;
+  grpc_slice slice;
+  ProtobufCMessage *msg;
+  if (!grpc_byte_buffer_reader_init(&reader, bb)) return NULL;
+  slice = grpc_byte_buffer_reader_readall(&reader);
+  grpc_byte_buffer_reader_destroy(&reader);
+  msg =
+      protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(slice), GRPC_SLICE_START_PTR(slice));
+  grpc_slice_unref(slice);
+  return msg;
+}
+
+/* ------------------------------------------------------------- call objects */
+
+static void xc__call_free(xc_call *c) {
+  atomic_fetch_sub(&c->srv->calls_alive, 1);
+  if (c->call != NULL) grpc_call_unref(c->call);
+  if (c->payload != NULL) grpc_byte_buffer_destroy(c->payload);
+  pthread_cond_destroy(&c->cv);
+  pthread_mutex_destroy(&c->mu);
+  free(c);
+}
+
+/* Drops one reference; the last one frees the call. */
+static void xc__call_unref(xc_call *c) {
+  int last;
+  pthread_mutex_lock(&c->mu);
+  last = --c->refs == 0;
+  pthread_mutex_unlock(&c->mu);
+  if (last) xc__call_free(c);
+}
+
+/*
+ * Starts a batch on the call and waits for it. Returns 1 if it succeeded, 0
+ * if it failed or could not start (then nothing was queued).
+ */
+static int xc__call_batch(xc_call *c, const grpc_op *ops, size_t n) {
+  grpc_call_error e;
+  int ok;
+  pthread_mutex_lock(&c->mu);
+  c->batch_pending = 1;
+  pthread_mutex_unlock(&c->mu);
+  e = grpc_call_start_batch(c->call, ops, n, &c->batch_tag, NULL);
+  pthread_mutex_lock(&c->mu);
+  if (e != GRPC_CALL_OK) {
+    c->batch_pending = 0;
+    pthread_mutex_unlock(&c->mu);
+    xc_log(XC_LOG_ERROR, "%s: cannot start a batch: %s", c->path, grpc_call_error_to_string(e));
+    return 0;
+  }
+  while (c->batch_pending) pthread_cond_wait(&c->cv, &c->mu);
+  ok = c->batch_ok;
+  pthread_mutex_unlock(&c->mu);
+  return ok;
+}
+
+int xc_call_send(xc_call *c, const ProtobufCMessage *msg, xc_err *err) {
+  grpc_op ops[2];
+  size_t n = 0;
+  grpc_byte_buffer *bb = xc__pack(msg);
+  int ok;
+  if (bb == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory packing a reply");
+  memset(ops, 0, sizeof ops);
+  if (!c->md_sent) {
+    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    n++;
+  }
+  ops[n].op = GRPC_OP_SEND_MESSAGE;
+  ops[n].data.send_message.send_message = bb;
+  n++;
+  ok = xc__call_batch(c, ops, n);
+  c->md_sent = 1;
+  grpc_byte_buffer_destroy(bb);
+  if (!ok) return xc_err_set(err, XC_ECANCELLED, "the client has gone away");
+  return XC_OK;
+}
+
+int xc_call_recv(xc_call *c, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+                 xc_err *err) {
+  grpc_op op;
+  grpc_byte_buffer *bb = NULL;
+  *out = NULL;
+  memset(&op, 0, sizeof op);
+  op.op = GRPC_OP_RECV_MESSAGE;
+  op.data.recv_message.recv_message = &bb;
+  if (!xc__call_batch(c, &op, 1)) {
+    if (bb != NULL) grpc_byte_buffer_destroy(bb);
+    return xc_err_set(err, XC_ECANCELLED, "the client has gone away");
+  }
+  if (bb == NULL) return XC_OK; /* the client half-closed: end of stream */
+  *out = xc__unpack(desc, bb);
+  grpc_byte_buffer_destroy(bb);
+  if (*out == NULL)
+    return xc_err_set(err, XC_EINVALID_ARGUMENT, "the request is not a valid %s message",
+                      desc->name);
+  return XC_OK;
+}
+
+/* The calls parked in xc_call_park, which a shutdown must wake. */
+static void xc__live_add(xc_server *srv, xc_call *c) {
+  pthread_mutex_lock(&srv->live_mu);
+  c->live_prev = NULL;
+  c->live_next = srv->live;
+  if (srv->live != NULL) srv->live->live_prev = c;
+  srv->live = c;
+  pthread_mutex_unlock(&srv->live_mu);
+}
+
+/* Takes a call off the parked list. */
+static void xc__live_remove(xc_server *srv, xc_call *c) {
+  pthread_mutex_lock(&srv->live_mu);
+  if (c->live_prev != NULL)
+    c->live_prev->live_next = c->live_next;
+  else
+    srv->live = c->live_next;
+  if (c->live_next != NULL) c->live_next->live_prev = c->live_prev;
+  pthread_mutex_unlock(&srv->live_mu);
+}
+
+int xc_call_park(xc_call *c, const ProtobufCMessage *first, xc_err *err) {
+  xc_server *srv = c->srv;
+  int ended;
+  if (atomic_fetch_add(&srv->parked, 1) >= srv->max_parked) {
+    atomic_fetch_sub(&srv->parked, 1);
+    return xc_err_set(err, XC_ERESOURCE_EXHAUSTED,
+                      "too many streams are held open (limit %d); retry later or use a "
+                      "unary call",
+                      srv->max_parked);
+  }
+  if (first != NULL) {
+    int rc = xc_call_send(c, first, err);
+    if (rc != XC_OK) {
+      atomic_fetch_sub(&srv->parked, 1);
+      return rc;
+    }
+  }
+  /* Listed before the draining flag is checked, so a shutdown either sees
+   * this call in the list or this call sees the flag. */
+  xc__live_add(srv, c);
+  pthread_mutex_lock(&c->mu);
+  while (!c->close_done && !atomic_load(&srv->draining)) pthread_cond_wait(&c->cv, &c->mu);
+  ended = c->close_done;
+  pthread_mutex_unlock(&c->mu);
+  xc__live_remove(srv, c);
+  atomic_fetch_sub(&srv->parked, 1);
+  if (ended) return xc_err_set(err, XC_ECANCELLED, "the client ended the call");
+  return xc_err_set(err, XC_EUNAVAILABLE, "the server is shutting down");
+}
+
+/*
+ * Sends the final status (and reply, if any; the call takes it) without
+ * waiting: the worker is free for the next call at once, and the CQ thread
+ * releases what the batch used when it completes (xc__on_final). May run on
+ * a worker or, for calls refused before dispatch, on the CQ thread.
+ */
+static void xc__call_finish(xc_call *c, int code, const char *details, grpc_byte_buffer *reply) {
+  grpc_op ops[3];
+  size_t n = 0;
+  grpc_call_error e;
+  memset(ops, 0, sizeof ops);
+  c->final_details = grpc_slice_from_copied_string(details ? details : "");
+  c->final_reply = reply;
+  if (!c->md_sent) {
+    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    n++;
+  }
+  if (reply != NULL) {
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n].data.send_message.send_message = reply;
+    n++;
+  }
+  ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+  ops[n].data.send_status_from_server.trailing_metadata_count = 0;
+  ops[n].data.send_status_from_server.status = (grpc_status_code)xc_code_to_grpc(code);
+  ops[n].data.send_status_from_server.status_details =
+      (details != NULL && details[0] != '\0') ? &c->final_details : NULL;
+  n++;
+  c->md_sent = 1;
+  pthread_mutex_lock(&c->mu);
+  c->refs++;
+  pthread_mutex_unlock(&c->mu);
+  e = grpc_call_start_batch(c->call, ops, n, &c->final_tag, NULL);
+  if (e != GRPC_CALL_OK) {
+    xc_log(XC_LOG_ERROR, "%s: cannot send the status: %s", c->path, grpc_call_error_to_string(e));
+    grpc_slice_unref(c->final_details);
+    if (c->final_reply != NULL) grpc_byte_buffer_destroy(c->final_reply);
+    c->final_reply = NULL;
+    xc__call_unref(c);
+  }
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+/* Runs one call on a worker: identity, request, handler, reply, log line.
+ * peers is the worker's own serial cache (may be NULL). */
+static void xc__dispatch(xc_call *c, xc_peer_cache *peers) {
+  xc_server *srv = c->srv;
+  const xc_method *m = c->method;
+  xc_ctx *ctx = NULL;
+  ProtobufCMessage *req = NULL, *resp = NULL;
+  grpc_byte_buffer *reply = NULL;
+  char cn[XC_MAX_CN_BYTES + 1], serial[XC_MAX_SERIAL_BYTES + 1];
+  xc_err err;
+  int rc;
+
+  xc_err_clear(&err);
+  ctx = calloc(1, sizeof *ctx);
+  if (ctx == NULL) {
+    cn[0] = '\0';
+    rc = xc_err_set(&err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+    goto done;
+  }
+  ctx->store = srv->store;
+  ctx->method = c->path;
+  ctx->call = c;
+  memcpy(ctx->secret, srv->secret, sizeof ctx->secret);
+
+  rc = xc_peer_read(peers, c->call, cn, serial, &err);
+  if (rc == XC_OK) {
+    xc_err perr;
+    int prc = xc_identity_parse(cn, serial, &ctx->id, &perr);
+    ctx->has_identity = prc == XC_OK;
+    if (prc != XC_OK && (m == NULL || m->needs_identity)) {
+      err = perr;
+      rc = prc;
+    }
+  }
+  if (rc != XC_OK) goto done;
+  if (m == NULL) {
+    char q[96];
+    rc = xc_err_set(&err, XC_EUNIMPLEMENTED, "unknown method %s",
+                    xc_record_quote(c->path, q, sizeof q));
+    goto done;
+  }
+  if (c->deadline.clock_type != GPR_TIMESPAN &&
+      gpr_time_cmp(c->deadline, gpr_now(c->deadline.clock_type)) < 0) {
+    rc = xc_err_set(&err, XC_EDEADLINE_EXCEEDED,
+                    "the call's deadline passed while it waited for a worker");
+    goto done;
+  }
+  {
+    /* A client that gave up while the call waited for a worker gets no
+     * work done on its behalf (and no write it would never hear of). */
+    int gone;
+    pthread_mutex_lock(&c->mu);
+    gone = c->close_done;
+    pthread_mutex_unlock(&c->mu);
+    if (gone) {
+      rc = xc_err_set(&err, XC_ECANCELLED, "the client cancelled the call before it ran");
+      goto done;
+    }
+  }
+  if (m->kind == XC_METHOD_UNARY) {
+    if (c->payload == NULL) {
+      rc = xc_err_set(&err, XC_EINVALID_ARGUMENT, "the request carries no %s message",
+                      m->request->name);
+      goto done;
+    }
+    req = xc__unpack(m->request, c->payload);
+    grpc_byte_buffer_destroy(c->payload);
+    c->payload = NULL;
+    if (req == NULL) {
+      rc = xc_err_set(&err, XC_EINVALID_ARGUMENT, "the request is not a valid %s message",
+                      m->request->name);
+      goto done;
+    }
+  } else if (m->kind == XC_METHOD_SERVER_STREAM) {
+    rc = xc_call_recv(c, m->request, &req, &err);
+    if (rc == XC_OK && req == NULL)
+      rc = xc_err_set(&err, XC_EINVALID_ARGUMENT, "the request carries no %s message",
+                      m->request->name);
+    if (rc != XC_OK) goto done;
+  }
+  rc = m->handler(ctx, req, &resp, &err);
+  if (rc == XC_OK && m->kind != XC_METHOD_SERVER_STREAM) {
+    if (resp == NULL || resp->descriptor != m->response) {
+      rc = xc_err_set(&err, XC_EINTERNAL, "the handler of %s returned no %s", c->path,
+                      m->response->name);
+      goto done;
+    }
+    reply = xc__pack(resp);
+    if (reply == NULL)
+      rc = xc_err_set(&err, XC_ERESOURCE_EXHAUSTED, "out of memory packing the reply");
+  }
+done:
+  if (rc == XC_OK) xc_err_clear(&err);
+  xc__call_finish(c, rc, rc == XC_OK ? NULL : err.msg, reply);
+  xc_log_call(c->path, cn, rc, err.msg, xc__now_us() - c->start_us);
+  xc_msg_free(resp);
+  xc_msg_free(req);
+  free(ctx);
+}
+
+/* A worker: runs queued calls one at a time until told to stop and the
+ * queue is empty. */
+static void *xc__worker_main(void *arg) {
+  xc_server *srv = arg;
+  /* One serial cache per worker: no lock shared between workers. Without
+   * memory for it, serials are simply parsed on every call. */
+  xc_peer_cache *peers = xc_peer_cache_create();
+  for (;;) {
+    xc_call *c;
+    pthread_mutex_lock(&srv->qmu);
+    while (srv->qhead == NULL && !srv->qstop) {
+      srv->idle_workers++;
+      pthread_cond_wait(&srv->qcv, &srv->qmu);
+      srv->idle_workers--;
+    }
+    c = srv->qhead;
+    if (c == NULL) {
+      pthread_mutex_unlock(&srv->qmu);
+      break; /* stopping, and every queued call has been run */
+    }
+    srv->qhead = c->next;
+    if (srv->qhead == NULL) srv->qtail = NULL;
+    srv->qlen--;
+    srv->qbytes -= c->payload_bytes;
+    pthread_mutex_unlock(&srv->qmu);
+    xc__dispatch(c, peers);
+    xc__call_unref(c);
+  }
+  xc_peer_cache_destroy(peers);
+  return NULL;
+}
+
+/* ------------------------------------------------------ completion routing */
+
+/* Asks gRPC for the next call of the slot's method. */
+static void xc__slot_arm(xc__slot *s) {
+  xc_server *srv = s->srv;
+  grpc_call_error e;
+  if (atomic_load(&srv->shutting_down)) return;
+  s->call = NULL;
+  s->payload = NULL;
+  if (s->method == NULL)
+    e = grpc_server_request_call(srv->server, &s->call, &s->details, &s->md, srv->cq, srv->cq,
+                                 &s->tag);
+  else
+    e = grpc_server_request_registered_call(
+        srv->server, s->registered, &s->call, &s->deadline, &s->md,
+        s->method->kind == XC_METHOD_UNARY ? &s->payload : NULL, srv->cq, srv->cq, &s->tag);
+  if (e != GRPC_CALL_OK)
+    xc_log(XC_LOG_ERROR, "cannot request calls of %s: %s",
+           s->method ? s->method->path : "unregistered methods", grpc_call_error_to_string(e));
+}
+
+/* Answers a call from the CQ thread because the workers are too far behind;
+ * the call is never dispatched, so its worker reference goes here. */
+static void xc__reject(xc_call *c, size_t queued) {
+  char msg[160];
+  (void)snprintf(msg, sizeof msg,
+                 "xunchad is overloaded (%zu calls waiting for a worker); retry later", queued);
+  xc_log_call(c->path, "", XC_ERESOURCE_EXHAUSTED, msg, 0);
+  xc__call_finish(c, XC_ERESOURCE_EXHAUSTED, msg, NULL);
+  xc__call_unref(c);
+}
+
+/* A requested call arrived on slot s (or, with success 0, the server is
+ * shutting down): wraps it in an xc_call, starts watching for its close,
+ * queues it for a worker and asks for the next call. */
+static void xc__on_request(xc__slot *s, int success) {
+  xc_server *srv = s->srv;
+  xc_call *c;
+  grpc_op op;
+
+  if (!success) {
+    /* Only a server shutting down fails a request: the slot retires. */
+    if (s->payload != NULL) grpc_byte_buffer_destroy(s->payload);
+    s->payload = NULL;
+    return;
+  }
+  c = calloc(1, sizeof *c);
+  if (c == NULL || pthread_mutex_init(&c->mu, NULL) != 0) {
+    free(c);
+    grpc_call_cancel_with_status(s->call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", NULL);
+    grpc_call_unref(s->call);
+    if (s->payload != NULL) grpc_byte_buffer_destroy(s->payload);
+    goto rearm;
+  }
+  pthread_cond_init(&c->cv, NULL);
+  atomic_fetch_add(&srv->calls_alive, 1);
+  c->srv = srv;
+  c->method = s->method;
+  c->call = s->call;
+  c->payload = s->payload;
+  c->payload_bytes = s->payload ? grpc_byte_buffer_length(s->payload) : 0;
+  c->start_us = xc__now_us();
+  c->batch_tag.kind = XC__TAG_BATCH;
+  c->batch_tag.owner = c;
+  c->close_tag.kind = XC__TAG_CLOSE;
+  c->close_tag.owner = c;
+  c->final_tag.kind = XC__TAG_FINAL;
+  c->final_tag.owner = c;
+  c->refs = 1;
+  if (s->method != NULL) {
+    c->deadline = s->deadline;
+    (void)snprintf(c->path, sizeof c->path, "%s", s->method->path);
+  } else {
+    size_t n = GRPC_SLICE_LENGTH(s->details.method);
+    if (n >= sizeof c->path) n = sizeof c->path - 1;
+    memcpy(c->path, GRPC_SLICE_START_PTR(s->details.method), n);
+    c->path[n] = '\0';
+    c->deadline = s->details.deadline;
+  }
+  /* Seeing the close from the start is how a departed client is noticed. */
+  memset(&op, 0, sizeof op);
+  op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+  op.data.recv_close_on_server.cancelled = &c->close_cancelled;
+  if (grpc_call_start_batch(c->call, &op, 1, &c->close_tag, NULL) == GRPC_CALL_OK)
+    c->refs++;
+  else
+    c->close_done = 1;
+
+  pthread_mutex_lock(&srv->qmu);
+  if (srv->qlen >= srv->max_queued || srv->qbytes + c->payload_bytes > XC__MAX_QUEUED_BYTES) {
+    size_t queued = srv->qlen;
+    pthread_mutex_unlock(&srv->qmu);
+    xc__reject(c, queued);
+  } else {
+    c->next = NULL;
+    if (srv->qtail != NULL)
+      srv->qtail->next = c;
+    else
+      srv->qhead = c;
+    srv->qtail = c;
+    srv->qlen++;
+    srv->qbytes += c->payload_bytes;
+    if (srv->idle_workers > 0) pthread_cond_signal(&srv->qcv);
+    pthread_mutex_unlock(&srv->qmu);
+  }
+rearm:
+  s->call = NULL;
+  s->payload = NULL;
+  grpc_metadata_array_destroy(&s->md);
+  grpc_metadata_array_init(&s->md);
+  grpc_call_details_destroy(&s->details);
+  grpc_call_details_init(&s->details);
+  xc__slot_arm(s);
+}
+
+/* A worker's batch completed: wakes the worker waiting in xc__call_batch. */
+static void xc__on_batch(xc_call *c, int success) {
+  pthread_mutex_lock(&c->mu);
+  c->batch_pending = 0;
+  c->batch_ok = success;
+  pthread_cond_broadcast(&c->cv);
+  pthread_mutex_unlock(&c->mu);
+}
+
+/* The final status went out: releases what it used and its reference. */
+static void xc__on_final(xc_call *c) {
+  grpc_slice_unref(c->final_details);
+  if (c->final_reply != NULL) grpc_byte_buffer_destroy(c->final_reply);
+  c->final_reply = NULL;
+  xc__call_unref(c);
+}
+
+/* The call is over (finished or cancelled): wakes a parked handler and
+ * drops the close's reference. */
+static void xc__on_close(xc_call *c) {
+  pthread_mutex_lock(&c->mu);
+  c->close_done = 1;
+  pthread_cond_broadcast(&c->cv);
+  pthread_mutex_unlock(&c->mu);
+  xc__call_unref(c);
+}
+
+/* A completion-queue thread: routes each completion to its owner, doing
+ * no handler work, until the queue is shut down and drained. */
+static void *xc__cq_main(void *arg) {
+  xc_server *srv = arg;
+  for (;;) {
+    grpc_event ev = grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    xc__tag *tag;
+    if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
+    if (ev.type != GRPC_OP_COMPLETE) continue;
+    tag = ev.tag;
+    switch (tag->kind) {
+      case XC__TAG_REQUEST:
+        xc__on_request(tag->owner, ev.success);
+        break;
+      case XC__TAG_BATCH:
+        xc__on_batch(tag->owner, ev.success);
+        break;
+      case XC__TAG_CLOSE:
+        xc__on_close(tag->owner);
+        break;
+      case XC__TAG_FINAL:
+        xc__on_final(tag->owner);
+        break;
+    }
+  }
+  return NULL;
+}
+
+/* --------------------------------------------------------------- lifecycle */
+
+/* Frees what xc_server_start made; the gRPC server must be destroyed and
+ * the queues drained already. */
+static void xc__server_free(xc_server *srv) {
+  for (size_t i = 0; i < srv->n_slots; i++) {
+    grpc_metadata_array_destroy(&srv->slots[i].md);
+    grpc_call_details_destroy(&srv->slots[i].details);
+  }
+  free(srv->slots);
+  free(srv->cq_threads);
+  free(srv->workers);
+  pthread_mutex_destroy(&srv->qmu);
+  pthread_cond_destroy(&srv->qcv);
+  pthread_mutex_destroy(&srv->live_mu);
+  free(srv);
+}
+
+/* Drains and destroys a completion queue after grpc_completion_queue_shutdown. */
+static void xc__cq_drain(grpc_completion_queue *cq) {
+  grpc_event ev;
+  do {
+    ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+  } while (ev.type != GRPC_QUEUE_SHUTDOWN);
+  grpc_completion_queue_destroy(cq);
+}
+
+int xc_server_start(const xc_server_options *opt, xc_server **out, int *bound_port, xc_err *err) {
+  xc_server *srv = NULL;
+  grpc_server_credentials *creds = NULL;
+  grpc_ssl_pem_key_cert_pair pair;
+  grpc_arg args[2];
+  grpc_channel_args cargs;
+  size_t per = opt->slots_per_method ? opt->slots_per_method : 4;
+  int port = 0, rc = XC_OK;
+  unsigned cq_started = 0, workers_started = 0;
+
+  *out = NULL;
+  srv = calloc(1, sizeof *srv);
+  if (srv == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+  pthread_mutex_init(&srv->qmu, NULL);
+  pthread_cond_init(&srv->qcv, NULL);
+  pthread_mutex_init(&srv->live_mu, NULL);
+  srv->store = opt->store;
+  srv->methods = opt->methods;
+  srv->n_methods = opt->n_methods;
+  srv->n_workers = opt->workers ? opt->workers : 8;
+  srv->n_cq_threads = opt->cq_threads ? opt->cq_threads : 1;
+  srv->max_queued = opt->max_queued ? opt->max_queued : 4096;
+  srv->grace_ms = opt->shutdown_grace_ms > 0 ? opt->shutdown_grace_ms : 10000;
+  /* Parked streams each hold a worker: at least half stay free for calls. */
+  srv->max_parked = (int)(srv->n_workers / 2);
+  xc_store_secret(opt->store, srv->secret);
+  srv->n_slots = opt->n_methods * per + XC__UNREGISTERED_SLOTS;
+  srv->slots = calloc(srv->n_slots, sizeof *srv->slots);
+  srv->cq_threads = calloc(srv->n_cq_threads, sizeof *srv->cq_threads);
+  srv->workers = calloc(srv->n_workers, sizeof *srv->workers);
+  if (srv->slots == NULL || srv->cq_threads == NULL || srv->workers == NULL) {
+    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+    goto fail;
+  }
+  for (size_t i = 0; i < srv->n_slots; i++) {
+    srv->slots[i].srv = srv;
+    srv->slots[i].tag.kind = XC__TAG_REQUEST;
+    srv->slots[i].tag.owner = &srv->slots[i];
+    grpc_metadata_array_init(&srv->slots[i].md);
+    grpc_call_details_init(&srv->slots[i].details);
+  }
+
+  memset(args, 0, sizeof args);
+  args[0].type = GRPC_ARG_INTEGER;
+  args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+  args[0].value.integer = XC_MAX_MESSAGE_BYTES;
+  args[1].type = GRPC_ARG_INTEGER;
+  args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+  args[1].value.integer = XC_MAX_MESSAGE_BYTES;
+  cargs.num_args = 2;
+  cargs.args = args;
+  srv->server = grpc_server_create(&cargs, NULL);
+  srv->cq = grpc_completion_queue_create_for_next(NULL);
+  srv->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
+  if (srv->server == NULL || srv->cq == NULL || srv->shutdown_cq == NULL) {
+    rc = xc_err_set(err, XC_EINTERNAL, "cannot create the gRPC server");
+    goto fail;
+  }
+  grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
+  grpc_server_register_completion_queue(srv->server, srv->shutdown_cq, NULL);
+  for (size_t i = 0; i < opt->n_methods; i++) {
+    const xc_method *m = &opt->methods[i];
+    void *h = grpc_server_register_method(srv->server, m->path, NULL,
+                                          m->kind == XC_METHOD_UNARY
+                                              ? GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER
+                                              : GRPC_SRM_PAYLOAD_NONE,
+                                          0);
+    if (h == NULL) {
+      rc = xc_err_set(err, XC_EINTERNAL, "cannot register method %s", m->path);
+      goto fail;
+    }
+    for (size_t k = 0; k < per; k++) {
+      srv->slots[i * per + k].method = m;
+      srv->slots[i * per + k].registered = h;
+    }
+  }
+
+  /* Mutual TLS only: a client without a certificate of our CA never gets a
+   * call through, and there is no plaintext port. */
+  pair.private_key = opt->key_pem;
+  pair.cert_chain = opt->cert_pem;
+  creds = grpc_ssl_server_credentials_create_ex(
+      opt->ca_pem, &pair, 1, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
+  if (creds == NULL) {
+    rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "the TLS certificate, key or CA is not usable");
+    goto fail;
+  }
+  port = grpc_server_add_http2_port(srv->server, opt->listen, creds);
+  grpc_server_credentials_release(creds);
+  if (port == 0) {
+    rc = xc_err_set(err, XC_EUNAVAILABLE,
+                    "cannot listen on %s: the address is in use, not local, or not HOST:PORT",
+                    opt->listen);
+    goto fail;
+  }
+  grpc_server_start(srv->server);
+  srv->started = 1;
+
+  for (; cq_started < srv->n_cq_threads; cq_started++)
+    if (pthread_create(&srv->cq_threads[cq_started], NULL, xc__cq_main, srv) != 0) break;
+  for (; workers_started < srv->n_workers; workers_started++)
+    if (pthread_create(&srv->workers[workers_started], NULL, xc__worker_main, srv) != 0) break;
+  if (cq_started < srv->n_cq_threads || workers_started < srv->n_workers) {
+    srv->n_cq_threads = cq_started;
+    srv->n_workers = workers_started;
+    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "cannot start the server's threads");
+    xc_server_destroy(srv);
+    return rc;
+  }
+  for (size_t i = 0; i < srv->n_slots; i++) xc__slot_arm(&srv->slots[i]);
+  if (bound_port != NULL) *bound_port = port;
+  *out = srv;
+  return XC_OK;
+
+fail:
+  if (srv->server != NULL) {
+    grpc_event ev;
+    grpc_server_shutdown_and_notify(srv->server, srv->shutdown_cq, srv);
+    ev = grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    (void)ev;
+    grpc_server_destroy(srv->server);
+  }
+  if (srv->cq != NULL) {
+    grpc_completion_queue_shutdown(srv->cq);
+    xc__cq_drain(srv->cq);
+  }
+  if (srv->shutdown_cq != NULL) {
+    grpc_completion_queue_shutdown(srv->shutdown_cq);
+    xc__cq_drain(srv->shutdown_cq);
+  }
+  xc__server_free(srv);
+  return rc;
+}
+
+void xc_server_shutdown(xc_server *srv) {
+  grpc_event ev;
+  int64_t t0;
+  if (srv == NULL || srv->shut_down) return;
+  t0 = xc__now_us();
+  atomic_store(&srv->shutting_down, 1);
+  /* Let parked streams (health watches) go before waiting for calls. */
+  atomic_store(&srv->draining, 1);
+  pthread_mutex_lock(&srv->live_mu);
+  for (xc_call *c = srv->live; c != NULL; c = c->live_next) {
+    pthread_mutex_lock(&c->mu);
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+  }
+  pthread_mutex_unlock(&srv->live_mu);
+
+  /*
+   * A graceful shutdown also waits for idle clients to close their
+   * connections, which some take seconds to do. So once no call of ours is
+   * left (checked twice, a poll apart, so a call matched just before the
+   * shutdown is not missed) the remaining connections are closed with
+   * grpc_server_cancel_all_calls; calls still running after the grace
+   * period are cancelled the same way.
+   */
+  grpc_server_shutdown_and_notify(srv->server, srv->shutdown_cq, srv);
+  {
+    int idle_polls = 0, forced = 0;
+    for (;;) {
+      ev = grpc_completion_queue_next(
+          srv->shutdown_cq,
+          gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(20, GPR_TIMESPAN)), NULL);
+      if (ev.type == GRPC_OP_COMPLETE) break;
+      if (forced) continue;
+      idle_polls = atomic_load(&srv->calls_alive) == 0 ? idle_polls + 1 : 0;
+      if (idle_polls >= 2) {
+        grpc_server_cancel_all_calls(srv->server);
+        forced = 1;
+      } else if (xc__now_us() - t0 > (int64_t)srv->grace_ms * 1000) {
+        xc_log(XC_LOG_WARN, "calls still in flight after %d ms: cancelling them", srv->grace_ms);
+        grpc_server_cancel_all_calls(srv->server);
+        forced = 1;
+      }
+    }
+  }
+  /* The workers run every call still queued, then stop. */
+  pthread_mutex_lock(&srv->qmu);
+  srv->qstop = 1;
+  pthread_cond_broadcast(&srv->qcv);
+  pthread_mutex_unlock(&srv->qmu);
+  for (unsigned i = 0; i < srv->n_workers; i++) pthread_join(srv->workers[i], NULL);
+  srv->n_workers = 0;
+  srv->shut_down = 1;
+  xc_log(XC_LOG_INFO, "server stopped in %lld ms", (long long)((xc__now_us() - t0) / 1000));
+}
+
+void xc_server_destroy(xc_server *srv) {
+  if (srv == NULL) return;
+  if (srv->started) xc_server_shutdown(srv);
+  grpc_server_destroy(srv->server);
+  /* The CQ threads leave once their queue is shut down and empty. */
+  grpc_completion_queue_shutdown(srv->cq);
+  for (unsigned i = 0; i < srv->n_cq_threads; i++) pthread_join(srv->cq_threads[i], NULL);
+  if (srv->n_cq_threads == 0) {
+    xc__cq_drain(srv->cq);
+  } else {
+    grpc_completion_queue_destroy(srv->cq);
+  }
+  grpc_completion_queue_shutdown(srv->shutdown_cq);
+  xc__cq_drain(srv->shutdown_cq);
+  xc__server_free(srv);
+}

@@ -1,0 +1,65 @@
+/*
+ * xc_server.h: the gRPC transport of xunchad.
+ *
+ * One gRPC core server with a single mutual-TLS port (there is no plaintext
+ * port). Completion-queue threads only route completions; a fixed pool of
+ * worker threads runs the handlers of the method table (xc_handler.h)
+ * synchronously. A call's batches are started by its worker, which waits
+ * for the completion the CQ thread hands it, so streaming in either
+ * direction is a loop of xc_call_send / xc_call_recv.
+ *
+ * Every call starts with RECV_CLOSE_ON_SERVER so a client that goes away is
+ * noticed; calls to methods not in the table get UNIMPLEMENTED. One log line
+ * per call goes to stderr (xc_log.h).
+ *
+ * grpc_init() must have been called before xc_server_start, and
+ * grpc_shutdown_blocking() may be called only after xc_server_destroy.
+ */
+#ifndef XC_SERVER_H
+#define XC_SERVER_H
+
+#include <stddef.h>
+
+#include "xc_handler.h"
+#include "xc_status.h"
+#include "xc_store.h"
+
+typedef struct xc_server xc_server;
+
+typedef struct xc_server_options {
+  const char *listen;       /* "HOST:PORT"; port 0 picks a free port */
+  const char *cert_pem;     /* the server's certificate chain, PEM */
+  const char *key_pem;      /* its private key, PEM */
+  const char *ca_pem;       /* the CA that signs client certificates, PEM */
+  xc_store *store;          /* borrowed; must outlive the server */
+  const xc_method *methods; /* borrowed static table */
+  size_t n_methods;
+  unsigned workers;          /* handler threads; 0: 8 */
+  unsigned cq_threads;       /* completion-queue threads; 0: 1 */
+  unsigned slots_per_method; /* calls requested ahead per method; 0: 4 */
+  unsigned max_queued;       /* calls waiting for a worker; 0: 4096 */
+  int shutdown_grace_ms;     /* wait for calls in flight; 0: 10000 */
+} xc_server_options;
+
+/*
+ * Creates the server, binds the port, starts the threads and begins to
+ * accept calls. On success *out is the caller's (xc_server_destroy) and
+ * *bound_port (if not NULL) is the port actually bound. On failure returns
+ * a negative xc_code with err saying what went wrong (e.g. "cannot listen
+ * on 127.0.0.1:7443 ...").
+ */
+int xc_server_start(const xc_server_options *opt, xc_server **out, int *bound_port,
+                    xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Stops the server as PLATFORM.md describes: no new calls; parked streams
+ * are released; waits up to the grace period for calls in flight, then
+ * cancels the rest; the workers finish every call they hold. Blocks until
+ * done. Idempotent.
+ */
+void xc_server_shutdown(xc_server *srv);
+
+/* Shuts down (if not yet done) and frees everything. NULL is accepted. */
+void xc_server_destroy(xc_server *srv);
+
+#endif /* XC_SERVER_H */

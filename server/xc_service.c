@@ -1,0 +1,307 @@
+#include "xc_service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xc_msg.h"
+#include "xc_pagetoken.h"
+#include "xc_record.h"
+#include "xc_text.h"
+#include "xc_validate.h"
+
+/* Looks records up in a store snapshot, for validation. */
+static int xc__snap_get(void *snap, xc_kind kind, const char *id, ProtobufCMessage **out,
+                        xc_err *err) {
+  return xc_snapshot_get((xc_snapshot *)snap, kind, id, out, err);
+}
+
+/* Refuses callers whose certificate CN is not a xuncha identity. */
+static int xc__need_identity(const xc_ctx *ctx, xc_err *err) {
+  if (!ctx->has_identity)
+    return xc_err_set(err, XC_EUNAUTHENTICATED,
+                      "the client certificate does not name a xuncha identity");
+  return XC_OK;
+}
+
+int xc_service_create(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent,
+                      const char *request_id, ProtobufCMessage **out, xc_err *err) {
+  ProtobufCMessage *rec = NULL;
+  xc_snapshot *snap = NULL;
+  uint8_t fp[32];
+  char today[11], owner[XC_REGION_MAX_DIGITS + 16], author[XC_AUTHOR_MAX];
+  size_t rid_len;
+  int rc;
+
+  *out = NULL;
+  rc = xc__need_identity(ctx, err);
+  if (rc != XC_OK) goto done;
+  if (sent == NULL) {
+    rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "%s is required", xc_kind_name(kind));
+    goto done;
+  }
+  if (request_id == NULL) request_id = "";
+  rid_len = strnlen(request_id, XC_MAX_REQUEST_ID_BYTES + 1);
+  if (rid_len > XC_MAX_REQUEST_ID_BYTES) {
+    rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "request_id is %zu bytes; the limit is %d",
+                    strlen(request_id), XC_MAX_REQUEST_ID_BYTES);
+    goto done;
+  }
+  if (!xc_utf8_valid(request_id, rid_len)) {
+    rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "request_id is not valid UTF-8");
+    goto done;
+  }
+  rec = xc_msg_clone(sent);
+  if (rec == NULL) {
+    rc =
+        xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory copying the %s", xc_kind_name(kind));
+    goto done;
+  }
+  xc_record_strip_unknown(rec);
+  xc_record_clear_output_only(kind, rec);
+  /* The fingerprint covers what the client asked for, before derivation,
+   * so a retry of the same request matches even if derived data moved. */
+  rc = xc_record_fingerprint(rec, fp);
+  if (rc != XC_OK) {
+    rc = xc_err_set(err, rc, "cannot fingerprint the request");
+    goto done;
+  }
+  rc = xc_snapshot_begin(ctx->store, &snap, err);
+  if (rc != XC_OK) goto done;
+  xc_today_cst(today);
+  {
+    xc_lookup lk = {xc__snap_get, snap};
+    rc = xc_validate_record(kind, rec, XC_VALIDATE_CREATE, &ctx->id, &lk, today, err);
+  }
+  xc_snapshot_end(snap);
+  snap = NULL;
+  if (rc != XC_OK) goto done;
+  xc_identity_owner(&ctx->id, owner, sizeof owner);
+  xc_identity_author(&ctx->id, author, sizeof author);
+  rc = xc_store_create(ctx->store, kind, rec, owner, author, ctx->id.cn, request_id, fp, out, err);
+done:
+  xc_snapshot_end(snap);
+  xc_msg_free(rec);
+  return rc;
+}
+
+int xc_service_get(xc_ctx *ctx, xc_kind kind, const char *id, ProtobufCMessage **out, xc_err *err) {
+  xc_snapshot *snap = NULL;
+  ProtobufCMessage *rec = NULL;
+  int rc;
+
+  *out = NULL;
+  rc = xc__need_identity(ctx, err);
+  if (rc == XC_OK) rc = xc_validate_id(kind, id, "id", 1, err);
+  if (rc == XC_OK) rc = xc_snapshot_begin(ctx->store, &snap, err);
+  if (rc == XC_OK) rc = xc_snapshot_get(snap, kind, id, &rec, err);
+  if (rc != XC_OK) goto done;
+  if (!xc_validate_may_read(&ctx->id, kind, rec)) {
+    rc = xc_validate_read_denied(&ctx->id, kind, rec, err);
+    goto done;
+  }
+  *out = rec;
+  rec = NULL;
+done:
+  xc_snapshot_end(snap);
+  xc_msg_free(rec);
+  return rc;
+}
+
+int xc_service_update(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent, char *const *mask,
+                      size_t n_mask, ProtobufCMessage **out, xc_err *err) {
+  const char *name = xc_kind_name(kind);
+  xc_snapshot *snap = NULL;
+  ProtobufCMessage *stored = NULL, *merged = NULL;
+  char field[64], author[XC_AUTHOR_MAX], q1[96], q2[96];
+  const char *id, *etag, *owner, *stored_etag;
+  int rc;
+
+  *out = NULL;
+  rc = xc__need_identity(ctx, err);
+  if (rc != XC_OK) goto done;
+  if (sent == NULL) {
+    rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "%s is required", name);
+    goto done;
+  }
+  id = xc_msg_get_str(sent, "id");
+  etag = xc_msg_get_str(sent, "etag");
+  (void)snprintf(field, sizeof field, "%s.id", name);
+  rc = xc_validate_id(kind, id, field, 1, err);
+  if (rc != XC_OK) goto done;
+  if (etag[0] == '\0') {
+    rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "%s.etag is required: read the record first", name);
+    goto done;
+  }
+  rc = xc_snapshot_begin(ctx->store, &snap, err);
+  if (rc == XC_OK) rc = xc_snapshot_get(snap, kind, id, &stored, err);
+  if (rc != XC_OK) goto done;
+
+  /* Who may write comes before any check of what was sent. */
+  if (!xc_validate_may_read(&ctx->id, kind, stored)) {
+    rc = xc_validate_read_denied(&ctx->id, kind, stored, err);
+    goto done;
+  }
+  owner = xc_msg_get_str(stored, "owner");
+  if (!xc_may_write_owned(&ctx->id, owner)) {
+    rc = xc_err_set(err, XC_EPERMISSION_DENIED,
+                    "%s may not change %s %s: it belongs to %s, and only the owner changes a "
+                    "record",
+                    ctx->id.cn, name, id, owner);
+    goto done;
+  }
+  stored_etag = xc_msg_get_str(stored, "etag");
+  if (strcmp(etag, stored_etag) != 0) {
+    rc = xc_err_set(err, XC_EABORTED,
+                    "%s %s has changed since it was read (etag sent '%s', stored '%s'): read "
+                    "it again and reapply the change",
+                    name, id, xc_record_quote(etag, q1, sizeof q1),
+                    xc_record_quote(stored_etag, q2, sizeof q2));
+    goto done;
+  }
+  rc = xc_record_check_strings(kind, sent, err);
+  if (rc == XC_OK) rc = xc_record_check_unchanged(kind, sent, stored, err);
+  if (rc == XC_OK) rc = xc_record_check_mask(kind, mask, n_mask, err);
+  if (rc == XC_OK) rc = xc_record_merge(kind, stored, sent, mask, n_mask, &merged, err);
+  if (rc != XC_OK) goto done;
+  {
+    xc_lookup lk = {xc__snap_get, snap};
+    char today[11];
+    xc_today_cst(today);
+    rc = xc_validate_record(kind, merged, XC_VALIDATE_UPDATE, &ctx->id, &lk, today, err);
+  }
+  xc_snapshot_end(snap);
+  snap = NULL;
+  if (rc != XC_OK) goto done;
+  xc_identity_author(&ctx->id, author, sizeof author);
+  rc = xc_store_update(ctx->store, kind, merged, author, out, err);
+done:
+  xc_snapshot_end(snap);
+  xc_msg_free(stored);
+  xc_msg_free(merged);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ list */
+
+typedef struct xc__scan_state {
+  xc_kind kind;
+  const xc_identity *who;
+  const xc_list_filter *f;
+  xc_page *page;
+  size_t cap;             /* allocated slots in page->recs */
+  size_t limit;           /* page size */
+  size_t scanned;         /* records looked at */
+  size_t budget;          /* most records to look at */
+  size_t bytes;           /* packed bytes of the records kept */
+  size_t max_bytes;       /* most packed bytes to keep */
+  int more;               /* 1: stopped early; more may remain */
+  char resume[XC_ID_MAX]; /* the id the next page starts after */
+} xc__scan_state;
+
+/* Called by the index walk for each record: keeps matches until the page
+ * is full, the byte budget is spent or the scan budget runs out, and
+ * records where the next page must start. */
+static int xc__scan_visit(void *c, ProtobufCMessage *rec) {
+  xc__scan_state *st = c;
+  const char *id = xc_msg_get_str(rec, "id");
+  size_t size;
+
+  st->scanned++;
+  if (!xc_list_match(st->kind, st->who, st->f, rec)) {
+    if (st->scanned >= st->budget) {
+      xc_strlcpy(st->resume, id ? id : "", sizeof st->resume);
+      st->more = 1;
+      xc_msg_free(rec);
+      return 1;
+    }
+    xc_msg_free(rec);
+    return 0;
+  }
+  /* One match past a full page tells us another page exists. */
+  size = protobuf_c_message_get_packed_size(rec) + 8;
+  if (st->page->n >= st->limit || (st->page->n > 0 && st->bytes + size > st->max_bytes)) {
+    st->more = 1;
+    xc_msg_free(rec);
+    return 1;
+  }
+  if (st->page->n == st->cap) {
+    size_t ncap = st->cap == 0 ? 16 : st->cap * 2;
+    ProtobufCMessage **grown;
+    if (ncap > st->limit) ncap = st->limit;
+    grown = realloc(st->page->recs, ncap * sizeof *grown);
+    if (grown == NULL) {
+      xc_msg_free(rec);
+      return XC_ERESOURCE_EXHAUSTED;
+    }
+    st->page->recs = grown;
+    st->cap = ncap;
+  }
+  st->page->recs[st->page->n++] = rec;
+  st->bytes += size;
+  xc_strlcpy(st->resume, id ? id : "", sizeof st->resume);
+  if (st->scanned >= st->budget) {
+    st->more = 1;
+    return 1;
+  }
+  return 0;
+}
+
+int xc_service_list(xc_ctx *ctx, xc_kind kind, const xc_list_filter *f, int32_t page_size,
+                    const char *page_token, xc_page *page, xc_err *err) {
+  xc_snapshot *snap = NULL;
+  xc_list_plan plan;
+  xc__scan_state st;
+  char canon[1024], after[XC_ID_MAX];
+  size_t canon_len;
+  int rc;
+
+  memset(page, 0, sizeof *page);
+  after[0] = '\0';
+  rc = xc__need_identity(ctx, err);
+  if (rc == XC_OK) rc = xc_list_filter_check(kind, f, page_size, err);
+  if (rc != XC_OK) goto done;
+  canon_len = xc_list_filter_canon(f, canon, sizeof canon);
+  if (canon_len == 0) {
+    rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "the list filters are too long");
+    goto done;
+  }
+  if (page_token != NULL && page_token[0] != '\0') {
+    rc = xc_page_token_parse(ctx->secret, ctx->id.cn, ctx->method ? ctx->method : "", canon,
+                             canon_len, kind, page_token, after, err);
+    if (rc != XC_OK) goto done;
+  }
+  xc_list_plan_make(kind, &ctx->id, f, &plan);
+  if (plan.empty) goto done;
+
+  memset(&st, 0, sizeof st);
+  st.kind = kind;
+  st.who = &ctx->id;
+  st.f = f;
+  st.page = page;
+  st.limit = xc_list_page_size(page_size);
+  st.budget = ctx->scan_budget ? ctx->scan_budget : XC_LIST_SCAN_BUDGET;
+  st.max_bytes = ctx->max_response_bytes ? ctx->max_response_bytes : XC_LIST_MAX_RESPONSE_BYTES;
+  rc = xc_snapshot_begin(ctx->store, &snap, err);
+  if (rc == XC_OK)
+    rc = xc_snapshot_scan(snap, kind, plan.index, plan.key, after, xc__scan_visit, &st, err);
+  if (rc == XC_ERESOURCE_EXHAUSTED) rc = xc_err_set(err, rc, "out of memory collecting the page");
+  if (rc != XC_OK) goto done;
+  if (st.more && st.resume[0] != '\0') {
+    rc = xc_page_token_make(ctx->secret, ctx->id.cn, ctx->method ? ctx->method : "", canon,
+                            canon_len, st.resume, page->next_token, sizeof page->next_token);
+    if (rc != XC_OK) rc = xc_err_set(err, rc, "cannot make the page token");
+  }
+done:
+  xc_snapshot_end(snap);
+  if (rc != XC_OK) xc_page_free(page);
+  return rc;
+}
+
+void xc_page_free(xc_page *page) {
+  for (size_t i = 0; i < page->n; i++) xc_msg_free(page->recs[i]);
+  free(page->recs);
+  page->recs = NULL;
+  page->n = 0;
+  page->next_token[0] = '\0';
+}
