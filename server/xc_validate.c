@@ -147,6 +147,19 @@ static int xc__create_allowed(const xc_identity *who, xc_kind kind, const char *
   return XC_OK;
 }
 
+/*
+ * Groups, findings and leads are the work of the round's office: only the
+ * office that owns the round adds them to it. Writing is by ownership
+ * (DOMAIN.md), and a county cannot slip its records into a city round.
+ */
+static int xc__round_owner_only(const xc_identity *who, xc_kind kind,
+                                const Xuncha__V1__Round *round, xc_err *err) {
+  if (xc_may_write_owned(who, round->owner)) return XC_OK;
+  return xc_err_set(err, XC_EPERMISSION_DENIED,
+                    "%s may not add a %s to round %s: only its owner, %s, adds records to it",
+                    who->cn, xc_kind_name(kind), round->id, round->owner);
+}
+
 /* Sets a derived string field, reporting an allocation failure. */
 static int xc__set_str(ProtobufCMessage *msg, const char *field, const char *value, xc_err *err) {
   int rc = xc_msg_set_str(msg, field, value);
@@ -254,6 +267,7 @@ static int xc__group(Xuncha__V1__Group *g, xc_validate_mode mode, const xc_ident
   round = (const Xuncha__V1__Round *)rm;
   if (mode == XC_VALIDATE_CREATE) {
     rc = xc__create_allowed(who, XC_KIND_GROUP, round->region_code, err);
+    if (rc == XC_OK) rc = xc__round_owner_only(who, XC_KIND_GROUP, round, err);
     if (rc != XC_OK) goto done;
   }
   rc = xc__required("group", "name", g->name, err);
@@ -323,6 +337,7 @@ static int xc__round_and_target(const char *path, xc_kind kind, const char *roun
   r = (const Xuncha__V1__Round *)*round_out;
   t = (const Xuncha__V1__Target *)*target_out;
   rc = xc__create_allowed(who, kind, t->region_code, err);
+  if (rc == XC_OK) rc = xc__round_owner_only(who, kind, r, err);
   if (rc == XC_OK && !xc__contains(r->target_ids, r->n_target_ids, target_id))
     rc = xc_err_set(err, XC_EFAILED_PRECONDITION,
                     "target %s is not one of round %s's targets; add it to the round first",

@@ -175,6 +175,40 @@ static void test_elevated_round(void) {
   xc_message_free(got);
 }
 
+/* Findings, groups and leads are the round owner's work: county A may not
+ * add a finding to the city's elevated round, even on its own target. */
+static void test_only_round_owner_adds(void) {
+  E2E_CLIENT(ca, XC_H_COUNTY_A);
+  Xuncha__V1__Finding f = XUNCHA__V1__FINDING__INIT;
+  Xuncha__V1__Group g = XUNCHA__V1__GROUP__INIT;
+  ProtobufCMessage *out = NULL;
+  xc_err err;
+  size_t before_n = 0, after_n = 0;
+  e2e_ids before = {0}, after = {0};
+  CU_ASSERT_TRUE_FATAL(ready);
+  E2E_EXPECT(e2e_list_all(ca, E2E_FINDING, 100, NULL, &before, 100, &err), err, XC_OK);
+  before_n = before.n;
+  f.round_id = elevated.round->id;
+  f.target_id = a.target->id;
+  f.title = "区县自行添加到市级轮次的问题";
+  f.area = XUNCHA__V1__FINDING_AREA__FINDING_AREA_CONDUCT;
+  E2E_EXPECT(e2e_create(ca, E2E_FINDING, &f.base, NULL, &out, &err), err,
+             XC_EPERMISSION_DENIED);
+  CU_ASSERT_PTR_NULL(out);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "office:3101"));
+  xc_message_free(out);
+  out = NULL;
+  g.round_id = elevated.round->id;
+  g.name = "区县巡察组";
+  E2E_EXPECT(e2e_create(ca, E2E_GROUP, &g.base, NULL, &out, &err), err, XC_EPERMISSION_DENIED);
+  xc_message_free(out);
+  E2E_EXPECT(e2e_list_all(ca, E2E_FINDING, 100, NULL, &after, 100, &err), err, XC_OK);
+  after_n = after.n;
+  CU_ASSERT_EQUAL(after_n, before_n);
+  e2e_ids_free(&before);
+  e2e_ids_free(&after);
+}
+
 static void test_city_lead_on_county_target(void) {
   const ProtobufCMessage *lead;
   CU_ASSERT_TRUE_FATAL(ready);
@@ -455,6 +489,7 @@ static const e2e_test access_tests[] = {
     {"counties cannot read each other", test_counties_cannot_read_each_other},
     {"the city reads everything; auditor by prefix", test_city_reads_everything},
     {"elevated round: county reads, only the city writes", test_elevated_round},
+    {"only the round's owner adds findings and groups", test_only_round_owner_adds},
     {"city lead on a county target: city and jw only", test_city_lead_on_county_target},
     {"county lead: owner, city and recipient", test_county_lead},
     {"denied writes leave records byte-for-byte", test_denied_write_changes_nothing},
