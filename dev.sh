@@ -4,7 +4,8 @@
 #   ./dev.sh demo    install missing packages, build, make development
 #                    certificates, start xunchad on 127.0.0.1:7443 with a demo
 #                    data set, and run a few CLI queries against it
-#   ./dev.sh test    install missing packages, build, run every test (ctest)
+#   ./dev.sh test    install missing packages, build, run every test (ctest),
+#                    then again under AddressSanitizer + UBSan
 #   ./dev.sh stop    stop the demo server
 #   ./dev.sh deps    only install the missing Debian packages
 #   ./dev.sh build   only build (into build/)
@@ -86,11 +87,21 @@ demo() {
   log "xunchad keeps running on $demo_addr; stop it with ./dev.sh stop"
 }
 
+# Runs the whole suite twice: on the normal build, then on a build with
+# AddressSanitizer and UndefinedBehaviorSanitizer (leaks included), so memory
+# errors fail the run rather than pass unseen.
 run_tests() {
   deps
   build
   log "running the test suite"
   (cd "$build_dir" && ctest --output-on-failure --timeout 600 ${XC_CTEST_ARGS:-})
+  log "building with AddressSanitizer + UBSan in $build_dir-asan"
+  cmake -S "$top" -B "$build_dir-asan" -DCMAKE_BUILD_TYPE=Debug -DXC_SANITIZE=ON >/dev/null
+  cmake --build "$build_dir-asan" -j"$(nproc)"
+  log "running the test suite under the sanitizers"
+  (cd "$build_dir-asan" &&
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      ctest --output-on-failure --timeout 900 ${XC_CTEST_ARGS:-})
 }
 
 case "${1:-}" in
@@ -99,5 +110,5 @@ case "${1:-}" in
   stop) stop_demo ;;
   deps) deps ;;
   build) deps; build ;;
-  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
