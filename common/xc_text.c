@@ -5,75 +5,54 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Decodes one UTF-8 character from s, of which avail > 0 bytes may be read.
+ * Returns the bytes it takes and sets *cp, or 0 when the bytes there are not
+ * a valid character (a stray byte, an overlong form, a surrogate, a value
+ * past U+10FFFF, or a sequence cut short by avail).
+ */
+static size_t xc__utf8_decode(const unsigned char *s, size_t avail, uint32_t *cp) {
+  unsigned c = s[0];
+  size_t n;
+  uint32_t v;
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  }
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 1;
+    v = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 2;
+    v = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 3;
+    v = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (avail <= n) return 0;
+  for (size_t k = 1; k <= n; k++) {
+    if ((s[k] & 0xC0) != 0x80) return 0;
+    v = (v << 6) | (s[k] & 0x3F);
+  }
+  if ((n == 2 && v < 0x800) || (n == 3 && v < 0x10000) || v > 0x10FFFF ||
+      (v >= 0xD800 && v <= 0xDFFF))
+    return 0;
+  *cp = v;
+  return n + 1;
+}
+
 int xc_utf8_valid(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0;
   while (i < len) {
-    unsigned c = p[i];
-    size_t n;
     uint32_t cp;
-    if (c == 0) return 0;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return 0;
-    }
-    if (len - i <= n) return 0;
-    for (size_t k = 1; k <= n; k++) {
-      if ((p[i + k] & 0xC0) != 0x80) return 0;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return 0;
-    i += n + 1;
+    size_t used = xc__utf8_decode(p + i, len - i, &cp);
+    if (used == 0 || cp == 0) return 0;
+    i += used;
   }
   return 1;
-}
-
-/* Decodes one character at s; sets *used to the bytes it took (at least 1). */
-static uint32_t xc__utf8_next(const unsigned char *s, size_t *used) {
-  unsigned c = s[0];
-  size_t n = 0;
-  uint32_t cp;
-  if (c < 0x80) {
-    *used = 1;
-    return c;
-  }
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 1;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 2;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 3;
-    cp = c & 0x07;
-  } else {
-    *used = 1;
-    return 0xFFFD;
-  }
-  for (size_t k = 1; k <= n; k++) {
-    if ((s[k] & 0xC0) != 0x80) {
-      *used = 1;
-      return 0xFFFD;
-    }
-    cp = (cp << 6) | (s[k] & 0x3F);
-  }
-  *used = n + 1;
-  return cp;
 }
 
 /* Wide ranges follow Unicode's East Asian Width W and F classes, simplified. */
@@ -96,8 +75,14 @@ size_t xc_display_width(const char *s) {
   const unsigned char *p = (const unsigned char *)s;
   size_t width = 0;
   while (*p) {
-    size_t used;
-    uint32_t cp = xc__utf8_next(p, &used);
+    uint32_t cp = 0xFFFD;
+    /* The decoder stops at the first byte that is not a continuation byte,
+       and the terminating NUL is not one, so it never reads past the end. */
+    size_t used = xc__utf8_decode(p, 4, &cp);
+    if (used == 0) {
+      used = 1;
+      cp = 0xFFFD;
+    }
     if (xc__combining(cp))
       ;
     else if (xc__wide(cp))
