@@ -17,7 +17,7 @@ cd "$top"
 # Every Debian package the build, the demo and the tests need.
 packages=(build-essential cmake pkg-config libgrpc-dev protobuf-c-compiler
           libprotobuf-c-dev liblmdb-dev libcunit1-dev libssl-dev openssl
-          libinih-dev libjansson-dev libcsv-dev protobuf-compiler
+          libinih-dev libjansson-dev libcsv-dev protobuf-compiler grpc-proto
           python3 python3-grpcio python3-protobuf)
 
 build_dir=${XC_BUILD_DIR:-$top/build}

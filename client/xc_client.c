@@ -590,3 +590,44 @@ XC__RPC(xc_list_leads, "/xuncha.v1.Leads/ListLeads", Xuncha__V1__ListLeadsReques
         Xuncha__V1__ListLeadsResponse, xuncha__v1__list_leads_response__descriptor)
 XC__RPC(xc_update_lead, "/xuncha.v1.Leads/UpdateLead", Xuncha__V1__UpdateLeadRequest,
         Xuncha__V1__Lead, xuncha__v1__lead__descriptor)
+
+/* Workflows (server/WORKFLOWS.md). */
+XC__RPC(xc_create_directory_entry, "/xuncha.v1.Directory/CreateDirectoryEntry",
+        Xuncha__V1__CreateDirectoryEntryRequest, Xuncha__V1__DirectoryEntry,
+        xuncha__v1__directory_entry__descriptor)
+XC__RPC(xc_get_directory_entry, "/xuncha.v1.Directory/GetDirectoryEntry",
+        Xuncha__V1__GetDirectoryEntryRequest, Xuncha__V1__DirectoryEntry,
+        xuncha__v1__directory_entry__descriptor)
+XC__RPC(xc_list_directory_entries, "/xuncha.v1.Directory/ListDirectoryEntries",
+        Xuncha__V1__ListDirectoryEntriesRequest, Xuncha__V1__ListDirectoryEntriesResponse,
+        xuncha__v1__list_directory_entries_response__descriptor)
+XC__RPC(xc_update_directory_entry, "/xuncha.v1.Directory/UpdateDirectoryEntry",
+        Xuncha__V1__UpdateDirectoryEntryRequest, Xuncha__V1__DirectoryEntry,
+        xuncha__v1__directory_entry__descriptor)
+XC__RPC(xc_advance_round, "/xuncha.v1.Rounds/AdvanceRound", Xuncha__V1__AdvanceRoundRequest,
+        Xuncha__V1__Round, xuncha__v1__round__descriptor)
+XC__RPC(xc_append_progress, "/xuncha.v1.Findings/AppendProgress",
+        Xuncha__V1__AppendProgressRequest, Xuncha__V1__AppendProgressResponse,
+        xuncha__v1__append_progress_response__descriptor)
+XC__RPC(xc_list_progress, "/xuncha.v1.Findings/ListProgress", Xuncha__V1__ListProgressRequest,
+        Xuncha__V1__ListProgressResponse, xuncha__v1__list_progress_response__descriptor)
+XC__RPC(xc_verify_rectification, "/xuncha.v1.Findings/VerifyRectification",
+        Xuncha__V1__VerifyRectificationRequest, Xuncha__V1__VerificationResponse,
+        xuncha__v1__verification_response__descriptor)
+XC__RPC(xc_revoke_verification, "/xuncha.v1.Findings/RevokeVerification",
+        Xuncha__V1__RevokeVerificationRequest, Xuncha__V1__VerificationResponse,
+        xuncha__v1__verification_response__descriptor)
+XC__RPC(xc_list_verifications, "/xuncha.v1.Findings/ListVerifications",
+        Xuncha__V1__ListVerificationsRequest, Xuncha__V1__ListVerificationsResponse,
+        xuncha__v1__list_verifications_response__descriptor)
+XC__RPC(xc_get_rectification_stats, "/xuncha.v1.Findings/GetRectificationStats",
+        Xuncha__V1__RectificationStatsRequest, Xuncha__V1__RectificationStats,
+        xuncha__v1__rectification_stats__descriptor)
+XC__RPC(xc_record_disposition, "/xuncha.v1.Leads/RecordDisposition",
+        Xuncha__V1__RecordDispositionRequest, Xuncha__V1__RecordDispositionResponse,
+        xuncha__v1__record_disposition_response__descriptor)
+XC__RPC(xc_list_dispositions, "/xuncha.v1.Leads/ListDispositions",
+        Xuncha__V1__ListDispositionsRequest, Xuncha__V1__ListDispositionsResponse,
+        xuncha__v1__list_dispositions_response__descriptor)
+XC__RPC(xc_void_record, "/xuncha.v1.Records/VoidRecord", Xuncha__V1__VoidRecordRequest,
+        Xuncha__V1__VoidRecordResponse, xuncha__v1__void_record_response__descriptor)

@@ -111,6 +111,9 @@ void xc_identity_owner(const xc_identity *id, char *out, size_t out_size) {
 }
 
 int xc_may_read_region(const xc_identity *id, const char *region_code) {
+  /* Agencies read only what is sent to them (leads, and the finding a lead
+   * comes from: the server checks that case), never a region by prefix. */
+  if (id->role == XC_ROLE_AGENCY) return 0;
   return region_code != NULL && xc_region_within(region_code, id->region);
 }
 

@@ -15,7 +15,9 @@
  *     with the caller's region code;
  *   - writing is by ownership: only the office that created a record changes it;
  *   - leads are read only by their owner office, the offices above it and the
- *     agency they were sent to.
+ *     agency they were sent to;
+ *   - agencies read nothing by prefix: only the leads sent to them (and, as
+ *     the server decides, the finding a lead comes from).
  */
 #ifndef XC_IDENTITY_H
 #define XC_IDENTITY_H
@@ -66,7 +68,9 @@ void xc_identity_author(const xc_identity *id, char *out, size_t out_size);
 /* Writes the office owner name "office:<region>" for an office identity. */
 void xc_identity_owner(const xc_identity *id, char *out, size_t out_size);
 
-/* Returns 1 if id may read a non-lead record with this region code. */
+/* Returns 1 if id may read a non-lead record with this region code: offices,
+ * auditors and admins by prefix; agencies never (they read only the leads
+ * sent to them and the findings those leads come from). */
 int xc_may_read_region(const xc_identity *id, const char *region_code);
 
 /*

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "grpc/health/v1/health.pb-c.h"
+#include "grpc/reflection/v1/reflection.pb-c.h"
+#include "xuncha/v1/admin.pb-c.h"
 #include "xc_msg.h"
 
 int xc__list_response(const ProtobufCMessageDescriptor *desc, xc_page *page,
@@ -92,6 +94,41 @@ static const xc_method xc__methods[] = {
     XC__UNARY("xuncha.v1.Leads", "UpdateLead", xuncha__v1__update_lead_request, xuncha__v1__lead,
               xc__update_lead),
 
+    /* Workflows (server/WORKFLOWS.md). */
+    XC__UNARY("xuncha.v1.Directory", "CreateDirectoryEntry",
+              xuncha__v1__create_directory_entry_request, xuncha__v1__directory_entry,
+              xc__create_directory_entry),
+    XC__UNARY("xuncha.v1.Directory", "GetDirectoryEntry", xuncha__v1__get_directory_entry_request,
+              xuncha__v1__directory_entry, xc__get_directory_entry),
+    XC__UNARY("xuncha.v1.Directory", "ListDirectoryEntries",
+              xuncha__v1__list_directory_entries_request,
+              xuncha__v1__list_directory_entries_response, xc__list_directory_entries),
+    XC__UNARY("xuncha.v1.Directory", "UpdateDirectoryEntry",
+              xuncha__v1__update_directory_entry_request, xuncha__v1__directory_entry,
+              xc__update_directory_entry),
+    XC__UNARY("xuncha.v1.Rounds", "AdvanceRound", xuncha__v1__advance_round_request,
+              xuncha__v1__round, xc__advance_round),
+    XC__UNARY("xuncha.v1.Findings", "AppendProgress", xuncha__v1__append_progress_request,
+              xuncha__v1__append_progress_response, xc__append_progress),
+    XC__UNARY("xuncha.v1.Findings", "ListProgress", xuncha__v1__list_progress_request,
+              xuncha__v1__list_progress_response, xc__list_progress),
+    XC__UNARY("xuncha.v1.Findings", "VerifyRectification",
+              xuncha__v1__verify_rectification_request, xuncha__v1__verification_response,
+              xc__verify_rectification),
+    XC__UNARY("xuncha.v1.Findings", "RevokeVerification", xuncha__v1__revoke_verification_request,
+              xuncha__v1__verification_response, xc__revoke_verification),
+    XC__UNARY("xuncha.v1.Findings", "ListVerifications", xuncha__v1__list_verifications_request,
+              xuncha__v1__list_verifications_response, xc__list_verifications),
+    XC__UNARY("xuncha.v1.Findings", "GetRectificationStats",
+              xuncha__v1__rectification_stats_request, xuncha__v1__rectification_stats,
+              xc__rectification_stats),
+    XC__UNARY("xuncha.v1.Leads", "RecordDisposition", xuncha__v1__record_disposition_request,
+              xuncha__v1__record_disposition_response, xc__record_disposition),
+    XC__UNARY("xuncha.v1.Leads", "ListDispositions", xuncha__v1__list_dispositions_request,
+              xuncha__v1__list_dispositions_response, xc__list_dispositions),
+    XC__UNARY("xuncha.v1.Records", "VoidRecord", xuncha__v1__void_record_request,
+              xuncha__v1__void_record_response, xc__void_record),
+
     /* Health checks need a certificate of our CA, not a xuncha identity, so
      * monitoring can use a certificate of its own. */
     {"/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
@@ -99,6 +136,21 @@ static const xc_method xc__methods[] = {
     {"/grpc.health.v1.Health/Watch", &grpc__health__v1__health_check_request__descriptor,
      &grpc__health__v1__health_check_response__descriptor, XC_METHOD_SERVER_STREAM, 0,
      xc__health_watch},
+
+    /* Operations: GetStats checks the caller's role itself. */
+    XC__UNARY("xuncha.v1.Admin", "GetStats", xuncha__v1__get_stats_request, xuncha__v1__stats,
+              xc__admin_get_stats),
+    /* Server reflection, for grpcurl and the like: like health, any
+     * certificate of our CA may explore the API. v1alpha has the same
+     * messages on the wire as v1, so one handler serves both. */
+    {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+     &grpc__reflection__v1__server_reflection_request__descriptor,
+     &grpc__reflection__v1__server_reflection_response__descriptor, XC_METHOD_BIDI_STREAM, 0,
+     xc__reflection_info},
+    {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+     &grpc__reflection__v1__server_reflection_request__descriptor,
+     &grpc__reflection__v1__server_reflection_response__descriptor, XC_METHOD_BIDI_STREAM, 0,
+     xc__reflection_info},
 };
 
 const xc_method *xc_methods(size_t *count) {

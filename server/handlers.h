@@ -47,7 +47,26 @@ XC__HANDLER(xc__get_lead);
 XC__HANDLER(xc__list_leads);
 XC__HANDLER(xc__update_lead);
 
+/* Workflows (handlers_workflow.c). */
+XC__HANDLER(xc__create_directory_entry);
+XC__HANDLER(xc__get_directory_entry);
+XC__HANDLER(xc__list_directory_entries);
+XC__HANDLER(xc__update_directory_entry);
+XC__HANDLER(xc__advance_round);
+XC__HANDLER(xc__append_progress);
+XC__HANDLER(xc__list_progress);
+XC__HANDLER(xc__verify_rectification);
+XC__HANDLER(xc__revoke_verification);
+XC__HANDLER(xc__list_verifications);
+XC__HANDLER(xc__rectification_stats);
+XC__HANDLER(xc__record_disposition);
+XC__HANDLER(xc__list_dispositions);
+XC__HANDLER(xc__void_record);
+
 XC__HANDLER(xc__health_check);
 XC__HANDLER(xc__health_watch);
+
+XC__HANDLER(xc__admin_get_stats);
+XC__HANDLER(xc__reflection_info);
 
 #endif /* XC_HANDLERS_H */

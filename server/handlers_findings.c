@@ -29,6 +29,12 @@ XC__HANDLER(xc__list_findings) {
   f.target_id = r->target_id;
   f.status = (int32_t)r->status;
   f.area = (int32_t)r->area;
+  f.include_void = r->include_void;
+  f.overdue = r->overdue;
+  f.paper_only = r->paper_only;
+  f.stalled = r->stalled;
+  f.reopened = r->reopened;
+  f.due_within_days = r->due_within_days;
   rc = xc_service_list(ctx, XC_KIND_FINDING, &f, r->page_size, r->page_token, &page, err);
   if (rc != XC_OK) return rc;
   return xc__list_response(&xuncha__v1__list_findings_response__descriptor, &page, resp, err);

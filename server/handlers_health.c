@@ -18,7 +18,10 @@ int xc__health_known(const char *service) {
                                       "xuncha.v1.Rounds",
                                       "xuncha.v1.Findings",
                                       "xuncha.v1.Leads",
-                                      "grpc.health.v1.Health"};
+                                      "xuncha.v1.Admin",
+                                      "grpc.health.v1.Health",
+                                      "grpc.reflection.v1.ServerReflection",
+                                      "grpc.reflection.v1alpha.ServerReflection"};
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (strcmp(service, known[i]) == 0) return 1;
   return 0;

@@ -30,6 +30,8 @@ XC__HANDLER(xc__list_leads) {
   f.target_id = r->target_id;
   f.status = (int32_t)r->disposal;
   f.recipient = r->recipient;
+  f.include_void = r->include_void;
+  f.report_overdue = r->report_overdue;
   rc = xc_service_list(ctx, XC_KIND_LEAD, &f, r->page_size, r->page_token, &page, err);
   if (rc != XC_OK) return rc;
   return xc__list_response(&xuncha__v1__list_leads_response__descriptor, &page, resp, err);

@@ -30,6 +30,7 @@ XC__HANDLER(xc__list_rounds) {
   f.status = (int32_t)r->stage;
   f.target_id = r->target_id;
   f.contains = r->title_contains;
+  f.include_void = r->include_void;
   rc = xc_service_list(ctx, XC_KIND_ROUND, &f, r->page_size, r->page_token, &page, err);
   if (rc != XC_OK) return rc;
   return xc__list_response(&xuncha__v1__list_rounds_response__descriptor, &page, resp, err);
@@ -61,6 +62,7 @@ XC__HANDLER(xc__list_groups) {
   f.region_prefix = r->region_prefix;
   f.round_id = r->round_id;
   f.target_id = r->target_id;
+  f.include_void = r->include_void;
   rc = xc_service_list(ctx, XC_KIND_GROUP, &f, r->page_size, r->page_token, &page, err);
   if (rc != XC_OK) return rc;
   return xc__list_response(&xuncha__v1__list_groups_response__descriptor, &page, resp, err);

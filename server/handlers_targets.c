@@ -27,6 +27,7 @@ XC__HANDLER(xc__list_targets) {
   f.region_prefix = r->region_prefix;
   f.kind = (int32_t)r->kind;
   f.contains = r->name_contains;
+  f.include_void = r->include_void;
   rc = xc_service_list(ctx, XC_KIND_TARGET, &f, r->page_size, r->page_token, &page, err);
   if (rc != XC_OK) return rc;
   return xc__list_response(&xuncha__v1__list_targets_response__descriptor, &page, resp, err);

@@ -21,11 +21,14 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "xc_conf.h"
 #include "xc_handler.h"
 #include "xc_log.h"
 #include "xc_server.h"
+#include "xc_stats.h"
 #include "xc_store.h"
 #include "xc_text.h"
+#include "xc_workflow.h"
 
 #ifndef XC_VERSION
 #define XC_VERSION "0.0.0"
@@ -37,37 +40,49 @@
 #define XC__MAX_PEM_FILE (1024 * 1024)
 
 typedef struct xc__args {
-  const char *listen;
-  const char *data;
-  const char *cert;
-  const char *key;
-  const char *ca;
-  const char *port_file;
-  long long workers;
-  long long cq_threads;
+  xc_conf conf;            /* flags, then the config file where no flag was given */
+  const char *config;      /* --config FILE, or NULL for the default if it exists */
+  char config_path[XC_CONF_PATH_MAX]; /* the file actually read, "" if none */
+  unsigned flags_set;      /* XC_CONF_* bits given as flags */
 } xc__args;
 
 /* Prints the help text to `to`. */
 static void xc__usage(FILE *to) {
   fprintf(to,
-          "Usage: xunchad --data DIR --cert FILE --key FILE --ca FILE [options]\n"
+          "Usage: xunchad [--config FILE] --data DIR --cert FILE --key FILE --ca FILE [options]\n"
           "\n"
-          "Serves the xuncha records API (xuncha.v1 and grpc.health.v1) over mutual TLS.\n"
+          "Serves the xuncha records API (xuncha.v1, grpc.health.v1 and gRPC server\n"
+          "reflection) over mutual TLS.\n"
           "\n"
+          "  --config FILE       settings file (default " XC_CONF_DEFAULT_PATH ", read only\n"
+          "                      if it exists); flags override it\n"
           "  --listen HOST:PORT  address to listen on (default 127.0.0.1:7443; port 0\n"
-          "                      picks a free port)\n"
-          "  --data DIR          the record store (created if missing)\n"
-          "  --cert FILE         the server's certificate chain (PEM)\n"
-          "  --key FILE          the server's private key (PEM)\n"
-          "  --ca FILE           the CA that signs client certificates (PEM)\n"
-          "  --workers N         handler threads, 1..256 (default 8)\n"
-          "  --cq-threads N      completion-queue threads, 1..16 (default 1)\n"
+          "                      picks a free port)                 [server] listen\n"
+          "  --data DIR          the record store (created if missing) [storage] data\n"
+          "  --map-size SIZE     initial LMDB map size, e.g. 64M      [storage] map_size\n"
+          "  --map-max SIZE      the map never grows past this, e.g. 1T [storage] map_max\n"
+          "  --cert FILE         the server's certificate chain (PEM)  [tls] cert\n"
+          "  --key FILE          the server's private key (PEM)        [tls] key\n"
+          "  --ca FILE           the CA that signs client certificates [tls] ca\n"
+          "  --workers N         threads for streaming calls, 1..256 (default 8)   [server] workers\n"
+          "  --cq-threads N      completion-queue threads, which also run unary calls,\n"
+          "                      1..16 (default 1: fastest on 2 cores)\n"
+          "                                                        [server] cq_threads\n"
           "  --port-file FILE    write the bound port there once listening\n"
+          "                                                        [server] port_file\n"
+          "  --log-level LEVEL   debug, info, warn or error (default info) [log] level\n"
+          "  --log-target T      stderr or syslog (default stderr)     [log] target\n"
+          "  --stalled-days N    days without rectification progress before a finding\n"
+          "                      is flagged stalled (半截式), 1..3650 (default 30)\n"
+          "  --test-clock-file F tests only: read \"now\" from F on every call (see\n"
+          "                      server/WORKFLOWS.md)\n"
+          "  --check-config      check the settings and files, then exit\n"
           "  --help              show this help\n"
           "  --version           show the version\n"
           "\n"
-          "Stops cleanly on SIGINT or SIGTERM. Exit status: 0 after a clean stop, 1 when\n"
-          "it cannot start, 2 for a usage error.\n");
+          "Stops cleanly on SIGINT or SIGTERM. SIGHUP re-reads the log level from the\n"
+          "config file (unless --log-level was given). Exit status: 0 after a clean\n"
+          "stop, 1 when it cannot start, 2 for a usage or config error.\n");
 }
 
 /* Prints a usage error and returns the usage exit status. */
@@ -83,19 +98,48 @@ static int xc__usage_error(const char *fmt, ...) {
 }
 
 /*
- * Parses argv into a. Returns -1 to go on, or an exit status (0 after --help
- * or --version).
+ * Reads the config file named by --config (which must exist) or the default
+ * one (if it exists) into *file. Returns XC_OK (file->set is 0 when there
+ * was none) or an error in err ("FILE:LINE: ...").
  */
-static int xc__parse_args(int argc, char **argv, xc__args *a) {
-  static const char *const names[] = {"--listen", "--data",      "--cert",    "--key",
-                                      "--ca",     "--port-file", "--workers", "--cq-threads"};
-  a->listen = "127.0.0.1:7443";
-  a->workers = 8;
-  a->cq_threads = 1;
+static int xc__read_config(xc__args *a, xc_conf *file, xc_err *err) {
+  const char *path = a->config != NULL ? a->config : XC_CONF_DEFAULT_PATH;
+  int rc;
+  xc_conf_defaults(file);
+  rc = xc_conf_load(file, path, err);
+  if (rc == XC_ENOT_FOUND && a->config == NULL) {
+    a->config_path[0] = '\0';
+    return XC_OK;
+  }
+  if (rc == XC_OK) (void)xc_strlcpy(a->config_path, path, sizeof a->config_path);
+  return rc;
+}
+
+/*
+ * Parses argv into a, then reads the config file for the settings no flag
+ * gave. Returns -1 to go on, or an exit status (0 after --help or
+ * --version). *check is set by --check-config.
+ */
+static int xc__parse_args(int argc, char **argv, xc__args *a, int *check) {
+  /* Each flag and the config key it stands for. */
+  static const struct {
+    const char *flag, *section, *key;
+  } names[] = {{"--listen", "server", "listen"},        {"--data", "storage", "data"},
+               {"--cert", "tls", "cert"},               {"--key", "tls", "key"},
+               {"--ca", "tls", "ca"},                   {"--port-file", "server", "port_file"},
+               {"--workers", "server", "workers"},      {"--cq-threads", "server", "cq_threads"},
+               {"--map-size", "storage", "map_size"},   {"--map-max", "storage", "map_max"},
+               {"--log-level", "log", "level"},         {"--log-target", "log", "target"},
+               {"--config", NULL, NULL}};
+  const size_t n_names = sizeof names / sizeof names[0];
+  xc_conf file;
+  xc_err err;
+  xc_conf_defaults(&a->conf);
+  *check = 0;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
     const char *value = NULL;
-    size_t which = sizeof names / sizeof names[0];
+    size_t which = n_names;
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
       xc__usage(stdout);
       return 0;
@@ -104,62 +148,79 @@ static int xc__parse_args(int argc, char **argv, xc__args *a) {
       printf("xunchad %s (gRPC core %s)\n", XC_VERSION, grpc_version_string());
       return 0;
     }
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-      size_t n = strlen(names[k]);
-      if (strncmp(arg, names[k], n) == 0 && (arg[n] == '\0' || arg[n] == '=')) {
+    if (strcmp(arg, "--check-config") == 0) {
+      *check = 1;
+      continue;
+    }
+    {
+      /* Workflow settings: --stalled-days N, --test-clock-file FILE. */
+      int wrc = xc_workflow_flag(argc, argv, &i);
+      if (wrc < 0) return XC__EXIT_USAGE;
+      if (wrc > 0) continue;
+    }
+    for (size_t k = 0; k < n_names; k++) {
+      size_t n = strlen(names[k].flag);
+      if (strncmp(arg, names[k].flag, n) == 0 && (arg[n] == '\0' || arg[n] == '=')) {
         which = k;
         if (arg[n] == '=') {
           value = arg + n + 1;
         } else if (i + 1 < argc) {
           value = argv[++i];
         } else {
-          return xc__usage_error("%s needs a value", names[k]);
+          return xc__usage_error("%s needs a value", names[k].flag);
         }
         break;
       }
     }
-    if (which == sizeof names / sizeof names[0]) return xc__usage_error("unknown option '%s'", arg);
-    switch (which) {
-      case 0:
-        a->listen = value;
-        break;
-      case 1:
-        a->data = value;
-        break;
-      case 2:
-        a->cert = value;
-        break;
-      case 3:
-        a->key = value;
-        break;
-      case 4:
-        a->ca = value;
-        break;
-      case 5:
-        a->port_file = value;
-        break;
-      case 6:
-        if (xc_parse_int64(value, 1, 256, &a->workers) != 0)
-          return xc__usage_error("--workers must be a number from 1 to 256, not '%s'", value);
-        break;
-      default:
-        if (xc_parse_int64(value, 1, 16, &a->cq_threads) != 0)
-          return xc__usage_error("--cq-threads must be a number from 1 to 16, not '%s'", value);
-        break;
+    if (which == n_names) return xc__usage_error("unknown option '%s'", arg);
+    if (names[which].key == NULL) {
+      a->config = value;
+      continue;
     }
+    if (xc_conf_set(&a->conf, names[which].section, names[which].key, value, &err) != XC_OK)
+      return xc__usage_error("%s: %s", names[which].flag, err.msg);
   }
-  if (a->data == NULL) return xc__usage_error("%s is required", "--data DIR");
-  if (a->cert == NULL) return xc__usage_error("%s is required", "--cert FILE");
-  if (a->key == NULL) return xc__usage_error("%s is required", "--key FILE");
-  if (a->ca == NULL) return xc__usage_error("%s is required", "--ca FILE");
+  if (xc__read_config(a, &file, &err) != XC_OK) {
+    fprintf(stderr, "xunchad: %s\n", err.msg);
+    return XC__EXIT_USAGE;
+  }
+  a->flags_set = a->conf.set;
+  xc_conf_merge(&a->conf, &file);
+  if (!(a->conf.set & XC_CONF_DATA)) return xc__usage_error("%s is required", "--data DIR");
+  if (!(a->conf.set & XC_CONF_CERT)) return xc__usage_error("%s is required", "--cert FILE");
+  if (!(a->conf.set & XC_CONF_KEY)) return xc__usage_error("%s is required", "--key FILE");
+  if (!(a->conf.set & XC_CONF_CA)) return xc__usage_error("%s is required", "--ca FILE");
   {
-    const char *colon = strrchr(a->listen, ':');
+    const char *colon = strrchr(a->conf.listen, ':');
     long long port = 0;
-    if (colon == NULL || colon == a->listen || xc_parse_int64(colon + 1, 0, 65535, &port) != 0)
+    if (colon == NULL || colon == a->conf.listen ||
+        xc_parse_int64(colon + 1, 0, 65535, &port) != 0)
       return xc__usage_error("--listen must be HOST:PORT (e.g. 127.0.0.1:7443), not '%s'",
-                             a->listen);
+                             a->conf.listen);
   }
   return -1;
+}
+
+/* SIGHUP: re-reads the log level (and target) from the config file, unless
+ * flags fixed them. A config file that has become invalid changes nothing. */
+static void xc__reload(xc__args *a) {
+  xc_conf file;
+  xc_err err;
+  if (xc__read_config(a, &file, &err) != XC_OK) {
+    xc_log(XC_LOG_ERROR, "SIGHUP: config not reloaded: %s", err.msg);
+    return;
+  }
+  /* The target stays as it was at start: moving between stderr and syslog
+   * while running would split one run's log in two places. */
+  if (a->flags_set & XC_CONF_LOG_LEVEL) {
+    xc_log(XC_LOG_INFO, "SIGHUP: log level stays %s (set by --log-level)",
+           xc_log_level_name(xc_log_get_level()));
+    return;
+  }
+  xc_log_set_level((file.set & XC_CONF_LOG_LEVEL) ? file.log_level : XC_LOG_INFO);
+  xc_log(XC_LOG_WARN, "SIGHUP: log level is now %s (from %s)",
+         xc_log_level_name(xc_log_get_level()),
+         a->config_path[0] != '\0' ? a->config_path : "defaults: no config file");
 }
 
 /* Reads a whole file of at most XC__MAX_PEM_FILE bytes into a new
@@ -207,25 +268,25 @@ static int xc__check_tls(const xc__args *a, const char *cert, const char *key, c
   if (b != NULL) x = PEM_read_bio_X509(b, NULL, NULL, NULL);
   BIO_free(b);
   if (x == NULL) {
-    fprintf(stderr, "xunchad: --cert %s holds no PEM certificate\n", a->cert);
+    fprintf(stderr, "xunchad: --cert %s holds no PEM certificate\n", a->conf.cert);
     goto done;
   }
   b = BIO_new_mem_buf(key, -1);
   if (b != NULL) k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
   BIO_free(b);
   if (k == NULL) {
-    fprintf(stderr, "xunchad: --key %s holds no unencrypted PEM private key\n", a->key);
+    fprintf(stderr, "xunchad: --key %s holds no unencrypted PEM private key\n", a->conf.key);
     goto done;
   }
   if (X509_check_private_key(x, k) != 1) {
-    fprintf(stderr, "xunchad: --key %s does not belong to --cert %s\n", a->key, a->cert);
+    fprintf(stderr, "xunchad: --key %s does not belong to --cert %s\n", a->conf.key, a->conf.cert);
     goto done;
   }
   b = BIO_new_mem_buf(ca, -1);
   if (b != NULL) cax = PEM_read_bio_X509(b, NULL, NULL, NULL);
   BIO_free(b);
   if (cax == NULL) {
-    fprintf(stderr, "xunchad: --ca %s holds no PEM certificate\n", a->ca);
+    fprintf(stderr, "xunchad: --ca %s holds no PEM certificate\n", a->conf.ca);
     goto done;
   }
   ok = 1;
@@ -263,11 +324,13 @@ int main(int argc, char **argv) {
   xc_server_options opt;
   xc_err err;
   sigset_t set;
-  int status = XC__EXIT_FAIL, port = 0, grpc_up = 0, rc;
+  int status = XC__EXIT_FAIL, port = 0, grpc_up = 0, rc, check_only = 0;
 
   memset(&a, 0, sizeof a);
-  rc = xc__parse_args(argc, argv, &a);
+  rc = xc__parse_args(argc, argv, &a, &check_only);
   if (rc >= 0) return rc;
+  xc_log_set_level(a.conf.log_level);
+  xc_log_set_target(a.conf.log_target);
 
   /* Block the stop signals before any thread exists (the store's writer,
    * gRPC's pollers) so they all inherit the mask and only sigwait below
@@ -282,30 +345,46 @@ int main(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN);
 
-  cert = xc__read_file("--cert", a.cert);
-  key = cert ? xc__read_file("--key", a.key) : NULL;
-  ca = key ? xc__read_file("--ca", a.ca) : NULL;
+  cert = xc__read_file("--cert", a.conf.cert);
+  key = cert ? xc__read_file("--key", a.conf.key) : NULL;
+  ca = key ? xc__read_file("--ca", a.conf.ca) : NULL;
   if (ca == NULL || !xc__check_tls(&a, cert, key, ca)) goto done;
-
-  memset(&so, 0, sizeof so);
-  so.dir = a.data;
-  rc = xc_store_open(&so, &store, &err);
-  if (rc != XC_OK) {
-    fprintf(stderr, "xunchad: cannot open the store in %s: %s\n", a.data, err.msg);
+  if (check_only) {
+    printf("xunchad: settings are valid (config: %s)\n",
+           a.config_path[0] != '\0' ? a.config_path : "none");
+    status = 0;
     goto done;
   }
 
+  memset(&so, 0, sizeof so);
+  so.dir = a.conf.data;
+  so.map_size = (size_t)a.conf.map_size;
+  so.map_max = (size_t)a.conf.map_max;
+  rc = xc_store_open(&so, &store, &err);
+  if (rc != XC_OK) {
+    fprintf(stderr, "xunchad: cannot open the store in %s: %s\n", a.conf.data, err.msg);
+    goto done;
+  }
+
+  {
+    /* An upgrade that migrated the store is worth a line in the log. */
+    xc_store_info info;
+    xc_err ierr;
+    if (xc_store_get_info(store, &info, &ierr) == XC_OK && info.migrated)
+      xc_log(XC_LOG_WARN, "the store in %s was migrated from format %llu to format %u",
+             a.conf.data, (unsigned long long)info.migrated_from, info.format);
+  }
   grpc_init();
   grpc_up = 1;
   memset(&opt, 0, sizeof opt);
-  opt.listen = a.listen;
+  opt.listen = a.conf.listen;
   opt.cert_pem = cert;
   opt.key_pem = key;
   opt.ca_pem = ca;
   opt.store = store;
   opt.methods = xc_methods(&opt.n_methods);
-  opt.workers = (unsigned)a.workers;
-  opt.cq_threads = (unsigned)a.cq_threads;
+  opt.workers = (unsigned)a.conf.workers;
+  opt.cq_threads = (unsigned)a.conf.cq_threads;
   rc = xc_server_start(&opt, &srv, &port, &err);
   /* gRPC copied the PEM strings; the key should not linger in our memory. */
   if (key != NULL) memset(key, 0, strlen(key));
@@ -313,20 +392,25 @@ int main(int argc, char **argv) {
     fprintf(stderr, "xunchad: %s\n", err.msg);
     goto done;
   }
-  if (a.port_file != NULL && xc__write_port_file(a.port_file, port) != 0) {
-    fprintf(stderr, "xunchad: cannot write --port-file %s: %s\n", a.port_file, strerror(errno));
+  xc_stats_started();
+  if (a.conf.port_file[0] != '\0' && xc__write_port_file(a.conf.port_file, port) != 0) {
+    fprintf(stderr, "xunchad: cannot write --port-file %s: %s\n", a.conf.port_file,
+            strerror(errno));
     goto done;
   }
   {
-    const char *colon = strrchr(a.listen, ':');
-    fprintf(stderr, "xunchad listening on %.*s:%d\n", (int)(colon - a.listen), a.listen, port);
+    const char *colon = strrchr(a.conf.listen, ':');
+    xc_log(XC_LOG_INFO, "xunchad %s serving on %.*s:%d (data %s, config %s, log level %s)",
+           XC_VERSION, (int)(colon - a.conf.listen), a.conf.listen, port, a.conf.data,
+           a.config_path[0] != '\0' ? a.config_path : "none",
+           xc_log_level_name(xc_log_get_level()));
   }
 
   for (;;) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      xc_log(XC_LOG_INFO, "SIGHUP: nothing to reload; still serving");
+      xc__reload(&a);
       continue;
     }
     xc_log(XC_LOG_INFO, "%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -342,6 +426,6 @@ done:
   free(cert);
   free(key);
   free(ca);
-  if (status == 0) xc_log(XC_LOG_INFO, "xunchad stopped");
+  if (status == 0 && !check_only) xc_log(XC_LOG_INFO, "xunchad stopped");
   return status;
 }

@@ -2,14 +2,24 @@
  * xc_handler.h: what a request handler of xunchad sees.
  *
  * The transport (xc_server.c) unpacks each request, works out who the caller
- * is and calls the method's handler on a worker thread with an xc_ctx. A
- * handler never touches gRPC objects: it reads the request message, returns
- * XC_OK with a response message in *resp (unpacked ownership: the transport
- * packs it and frees it with xc_msg_free), or returns a negative xc_code with
- * err filled in, which the transport sends as the call's status.
+ * is and calls the method's handler with an xc_ctx. A handler never touches
+ * gRPC objects: it reads the request message, returns XC_OK with a response
+ * message in *resp (unpacked ownership: the transport packs it and frees it
+ * with xc_msg_free), or returns a negative xc_code with err filled in, which
+ * the transport sends as the call's status.
  *
- * Streaming handlers use xc_call_send / xc_call_recv / xc_call_park on
- * ctx->call; each blocks the worker until its gRPC batch completes.
+ * Where handlers run: unary handlers run on a fiber of the completion-queue
+ * thread that received the call (xc_fiber.h). xc_store_write (and so
+ * xc_store_create / xc_store_update and everything built on them) suspends
+ * the fiber until the write is durable, and the thread serves other calls
+ * meanwhile; that is what lets many writes share one commit. So a unary
+ * handler may do LMDB reads and store writes freely, but must not block its
+ * thread any other way (sleep, wait on a lock held across I/O, call a
+ * network service) and must not call xc_call_park: each such wait stalls
+ * every call on that thread. Work that must block belongs in a streaming
+ * method. Streaming handlers run on worker threads and use xc_call_send /
+ * xc_call_recv / xc_call_park on ctx->call; each blocks the worker until its
+ * gRPC batch completes.
  */
 #ifndef XC_HANDLER_H
 #define XC_HANDLER_H
@@ -63,7 +73,10 @@ typedef int (*xc_handler_fn)(xc_ctx *ctx, const ProtobufCMessage *req, ProtobufC
 typedef enum xc_method_kind {
   XC_METHOD_UNARY = 0,
   XC_METHOD_SERVER_STREAM = 1,
-  XC_METHOD_CLIENT_STREAM = 2
+  XC_METHOD_CLIENT_STREAM = 2,
+  /* Both directions: req is NULL; the handler loops over xc_call_recv and
+   * xc_call_send, leaves *resp NULL and returns the final status. */
+  XC_METHOD_BIDI_STREAM = 3
 } xc_method_kind;
 
 /* One row of the method table the transport registers. */

@@ -5,7 +5,10 @@
 
 #include "xc_record.h"
 #include "xc_text.h"
+#include "xc_msg.h"
 #include "xc_validate.h"
+#include "xc_wf.h"
+#include "xc_workflow.h"
 
 void xc_list_filter_init(xc_list_filter *f) {
   memset(f, 0, sizeof *f);
@@ -14,6 +17,7 @@ void xc_list_filter_init(xc_list_filter *f) {
   f->target_id = "";
   f->recipient = "";
   f->contains = "";
+  f->parent_id = "";
 }
 
 /* The enum each integer filter of a kind uses, or NULL if the kind has none. */
@@ -28,6 +32,9 @@ static const ProtobufCEnumDescriptor *xc__status_enum(xc_kind kind, const char *
     case XC_KIND_LEAD:
       *name = "disposal";
       return &xuncha__v1__lead_disposal__descriptor;
+    case XC_KIND_DISPOSITION:
+      *name = "disposal";
+      return &xuncha__v1__lead_disposal__descriptor;
     default:
       *name = "status";
       return NULL;
@@ -38,6 +45,7 @@ static const ProtobufCEnumDescriptor *xc__status_enum(xc_kind kind, const char *
 static const ProtobufCEnumDescriptor *xc__kind_enum(xc_kind kind) {
   if (kind == XC_KIND_TARGET) return &xuncha__v1__target_kind__descriptor;
   if (kind == XC_KIND_ROUND) return &xuncha__v1__round_kind__descriptor;
+  if (kind == XC_KIND_DIRECTORY) return &xuncha__v1__directory_kind__descriptor;
   return NULL;
 }
 
@@ -97,6 +105,16 @@ int xc_list_filter_check(xc_kind kind, const xc_list_filter *f, int32_t page_siz
   if (rc == XC_OK && f->term < 0)
     rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "term must be >= 0 (sent %d; 0: any term)",
                     (int)f->term);
+  if (rc == XC_OK && (f->due_within_days < 0 || f->due_within_days > 3660))
+    rc = xc_err_set(err, XC_EINVALID_ARGUMENT,
+                    "due_within_days must be 0 (no filter) to 3660 (sent %d)",
+                    (int)f->due_within_days);
+  if (rc == XC_OK && (kind == XC_KIND_PROGRESS || kind == XC_KIND_VERIFICATION ||
+                      kind == XC_KIND_DISPOSITION)) {
+    xc_kind parent = kind == XC_KIND_DISPOSITION ? XC_KIND_LEAD : XC_KIND_FINDING;
+    rc = xc_validate_id(parent, f->parent_id, parent == XC_KIND_LEAD ? "lead_id" : "finding_id", 1,
+                        err);
+  }
   return rc;
 }
 
@@ -109,10 +127,14 @@ size_t xc_list_page_size(int32_t page_size) {
 size_t xc_list_filter_canon(const xc_list_filter *f, char *out, size_t out_size) {
   /* Each string is length-prefixed so no two filter sets share a form. */
   int n = snprintf(
-      out, out_size, "v1;rp=%zu:%s;ro=%zu:%s;ta=%zu:%s;re=%zu:%s;co=%zu:%s;st=%d;ki=%d;ar=%d;te=%d",
+      out, out_size,
+      "v1;rp=%zu:%s;ro=%zu:%s;ta=%zu:%s;re=%zu:%s;co=%zu:%s;st=%d;ki=%d;ar=%d;te=%d;pa=%zu:%s;"
+      "iv=%d;fl=%d%d%d%d%d;du=%d",
       strlen(f->region_prefix), f->region_prefix, strlen(f->round_id), f->round_id,
       strlen(f->target_id), f->target_id, strlen(f->recipient), f->recipient, strlen(f->contains),
-      f->contains, (int)f->status, (int)f->kind, (int)f->area, (int)f->term);
+      f->contains, (int)f->status, (int)f->kind, (int)f->area, (int)f->term, strlen(f->parent_id),
+      f->parent_id, f->include_void != 0, f->overdue != 0, f->paper_only != 0, f->stalled != 0,
+      f->reopened != 0, f->report_overdue != 0, (int)f->due_within_days);
   if (n < 0 || (size_t)n >= out_size) return 0;
   return (size_t)n;
 }
@@ -132,7 +154,17 @@ static void xc__plan(xc_list_plan *out, xc_index index, const char *key) {
 void xc_list_plan_make(xc_kind kind, const xc_identity *who, const xc_list_filter *f,
                        xc_list_plan *out) {
   memset(out, 0, sizeof *out);
-  if (xc__has_round(kind) && f->round_id[0] != '\0') {
+  if (kind == XC_KIND_PROGRESS || kind == XC_KIND_VERIFICATION || kind == XC_KIND_DISPOSITION) {
+    /* Always listed under their parent (the filter check requires it). */
+    xc__plan(out, XC_INDEX_PARENT, f->parent_id);
+  } else if (who->role == XC_ROLE_AGENCY && kind != XC_KIND_LEAD &&
+             kind != XC_KIND_DIRECTORY) {
+    /* Agencies list only leads (and the directory): the one finding a lead
+     * comes from is read with GetFinding. */
+    out->empty = 1;
+  } else if (kind == XC_KIND_DIRECTORY) {
+    xc__plan(out, f->region_prefix[0] != '\0' ? XC_INDEX_REGION : XC_INDEX_ALL, f->region_prefix);
+  } else if (xc__has_round(kind) && f->round_id[0] != '\0') {
     xc__plan(out, XC_INDEX_ROUND, f->round_id);
   } else if (kind != XC_KIND_TARGET && f->target_id[0] != '\0') {
     xc__plan(out, XC_INDEX_TARGET, f->target_id);
@@ -178,6 +210,7 @@ int xc_list_match(xc_kind kind, const xc_identity *who, const xc_list_filter *f,
                   const ProtobufCMessage *rec) {
   if (rec == NULL || rec->descriptor != xc_kind_descriptor(kind)) return 0;
   if (!xc_validate_may_read(who, kind, rec)) return 0;
+  if (!f->include_void && xc_workflow_voided(rec)) return 0;
   switch (kind) {
     case XC_KIND_TARGET: {
       const Xuncha__V1__Target *t = (const Xuncha__V1__Target *)rec;
@@ -203,10 +236,19 @@ int xc_list_match(xc_kind kind, const xc_identity *who, const xc_list_filter *f,
     case XC_KIND_FINDING: {
       const Xuncha__V1__Finding *x = (const Xuncha__V1__Finding *)rec;
       int32_t st = x->rectification ? (int32_t)x->rectification->status : 0;
+      const Xuncha__V1__FindingFlags *fl = x->flags;
+      int due_ok = 1;
+      if (f->due_within_days > 0)
+        due_ok = fl != NULL && x->rectification != NULL && x->rectification->deadline[0] != '\0' &&
+                 !xc_wf_rect_completed(st) && fl->days_to_deadline >= 0 &&
+                 fl->days_to_deadline <= f->due_within_days;
+      if ((f->overdue || f->paper_only || f->stalled || f->reopened) && fl == NULL) return 0;
       return xc_region_within(x->region_code, f->region_prefix) &&
              (f->round_id[0] == '\0' || strcmp(x->round_id, f->round_id) == 0) &&
              (f->target_id[0] == '\0' || strcmp(x->target_id, f->target_id) == 0) &&
-             (f->status == 0 || st == f->status) && (f->area == 0 || (int32_t)x->area == f->area);
+             (f->status == 0 || st == f->status) && (f->area == 0 || (int32_t)x->area == f->area) &&
+             (!f->overdue || fl->overdue) && (!f->paper_only || fl->paper_only) &&
+             (!f->stalled || fl->stalled) && (!f->reopened || fl->reopened) && due_ok;
     }
     case XC_KIND_LEAD: {
       const Xuncha__V1__Lead *l = (const Xuncha__V1__Lead *)rec;
@@ -214,8 +256,20 @@ int xc_list_match(xc_kind kind, const xc_identity *who, const xc_list_filter *f,
              (f->round_id[0] == '\0' || strcmp(l->round_id, f->round_id) == 0) &&
              (f->target_id[0] == '\0' || strcmp(l->target_id, f->target_id) == 0) &&
              (f->status == 0 || (int32_t)l->disposal == f->status) &&
-             (f->recipient[0] == '\0' || strcmp(l->recipient, f->recipient) == 0);
+             (f->recipient[0] == '\0' || strcmp(l->recipient, f->recipient) == 0) &&
+             (!f->report_overdue || l->report_overdue);
     }
+    case XC_KIND_DIRECTORY: {
+      const Xuncha__V1__DirectoryEntry *d = (const Xuncha__V1__DirectoryEntry *)rec;
+      return xc_region_within(d->region_code, f->region_prefix) &&
+             (f->kind == 0 || (int32_t)d->kind == f->kind) &&
+             (f->contains[0] == '\0' || strstr(d->name, f->contains) != NULL);
+    }
+    case XC_KIND_PROGRESS:
+    case XC_KIND_VERIFICATION:
+      return strcmp(xc_msg_get_str(rec, "finding_id"), f->parent_id) == 0;
+    case XC_KIND_DISPOSITION:
+      return strcmp(((const Xuncha__V1__LeadDisposition *)rec)->lead_id, f->parent_id) == 0;
     default:
       return 0;
   }

@@ -33,6 +33,13 @@ typedef struct xc_list_filter {
   int32_t kind;              /* targets, rounds: kind; 0: any */
   int32_t area;              /* findings; 0: any */
   int32_t term;              /* rounds; 0: any */
+  /* Workflows (server/WORKFLOWS.md). */
+  const char *parent_id;     /* progress entries, verifications: the finding;
+                                dispositions: the lead (required for them) */
+  int include_void;          /* 1: voided records are listed too */
+  int overdue, paper_only, stalled, reopened; /* findings: only with the flag */
+  int32_t due_within_days;   /* findings: > 0, not done, deadline in [today, +N] */
+  int report_overdue;        /* leads: only those past their report deadline */
 } xc_list_filter;
 
 /* An xc_list_filter with every field empty. */
@@ -80,7 +87,9 @@ void xc_list_plan_make(xc_kind kind, const xc_identity *who, const xc_list_filte
                        xc_list_plan *out);
 
 /* Returns 1 if rec, a record of `kind`, passes every filter in f and `who`
- * may read it. */
+ * may read it. Voided records pass only with include_void. The flag filters
+ * read the read-time fields (finding.flags, lead.report_overdue), so rec
+ * must have been through xc_workflow_decorate. */
 int xc_list_match(xc_kind kind, const xc_identity *who, const xc_list_filter *f,
                   const ProtobufCMessage *rec);
 

@@ -7,13 +7,19 @@
 
 #include <openssl/evp.h>
 
+#include "xc_clock.h"
 #include "xc_limits.h"
 #include "xc_msg.h"
 #include "xc_text.h"
 
 /* Fields every record has that only the server sets. */
 static const char *const xc__common_output_only[] = {
-    "id", "owner", "etag", "create_time_ms", "update_time_ms", "created_by", "updated_by"};
+    "id",         "owner",      "etag",   "create_time_ms", "update_time_ms",
+    "created_by", "updated_by", "voided", "void_reason"};
+
+/* Output-only fields computed each time a record is read, never stored: a
+ * client sending back what it read must not be refused for them. */
+static const char *const xc__computed[] = {"flags", "report_due_date", "report_overdue"};
 
 /* Returns 1 if name is one of list[0..n). */
 static int xc__in_list(const char *name, const char *const *list, size_t n) {
@@ -23,7 +29,8 @@ static int xc__in_list(const char *name, const char *const *list, size_t n) {
 }
 
 size_t xc_record_field_limit(const char *field_name) {
-  static const char *const text[] = {"description", "measures", "basis", "note", "summary"};
+  static const char *const text[] = {"description", "measures", "basis", "note", "summary",
+                                     "text"};
   static const char *const ids[] = {"id", "round_id", "target_id", "finding_id", "target_ids"};
   if (xc__in_list(field_name, text, sizeof text / sizeof text[0])) return XC_MAX_TEXT_BYTES;
   if (xc__in_list(field_name, ids, sizeof ids / sizeof ids[0])) return XC_ID_MAX - 1;
@@ -38,10 +45,19 @@ int xc_record_output_only(xc_kind kind, const char *name) {
     case XC_KIND_ROUND:
       return strcmp(name, "stage") == 0 || strcmp(name, "stage_dates") == 0;
     case XC_KIND_GROUP:
-    case XC_KIND_FINDING:
+    case XC_KIND_PROGRESS:
+    case XC_KIND_VERIFICATION:
       return strcmp(name, "region_code") == 0;
+    case XC_KIND_FINDING:
+      return strcmp(name, "region_code") == 0 || strcmp(name, "flags") == 0 ||
+             strcmp(name, "track") == 0;
     case XC_KIND_LEAD:
-      return strcmp(name, "region_code") == 0 || strcmp(name, "disposal") == 0;
+      return strcmp(name, "region_code") == 0 || strcmp(name, "disposal") == 0 ||
+             strcmp(name, "disposal_date") == 0 || strcmp(name, "outcomes") == 0 ||
+             strcmp(name, "report_due_date") == 0 || strcmp(name, "report_overdue") == 0;
+    case XC_KIND_DISPOSITION:
+      return strcmp(name, "region_code") == 0 || strcmp(name, "lead_owner") == 0 ||
+             strcmp(name, "recipient") == 0;
     default:
       return 0;
   }
@@ -52,6 +68,8 @@ int xc_record_fixed(xc_kind kind, const char *name) {
     case XC_KIND_TARGET:
     case XC_KIND_ROUND:
       return strcmp(name, "region_code") == 0;
+    case XC_KIND_DIRECTORY:
+      return strcmp(name, "region_code") == 0 || strcmp(name, "identity") == 0;
     case XC_KIND_GROUP:
       return strcmp(name, "round_id") == 0;
     case XC_KIND_FINDING:
@@ -395,6 +413,12 @@ static int xc__check_field_unchanged(const char *path, const ProtobufCFieldDescr
       if (s == NULL || xc__msg_equal(s, *(ProtobufCMessage *const *)tp)) return XC_OK;
       return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s.%s %s", path, f->name, why);
     }
+    case PROTOBUF_C_TYPE_BOOL: {
+      /* false reads as "unchanged", like every other empty value. */
+      protobuf_c_boolean s = *(const protobuf_c_boolean *)sp;
+      if (!s || s == *(const protobuf_c_boolean *)tp) return XC_OK;
+      return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s.%s %s", path, f->name, why);
+    }
     default:
       if (memcmp(sp, tp, xc__scalar_size(f->type)) == 0) return XC_OK;
       return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s.%s %s", path, f->name, why);
@@ -409,6 +433,8 @@ int xc_record_check_unchanged(xc_kind kind, const ProtobufCMessage *sent,
     const ProtobufCFieldDescriptor *f = &d->fields[i];
     int rc = XC_OK;
     if (strcmp(f->name, "id") == 0 || strcmp(f->name, "etag") == 0) continue;
+    if (xc__in_list(f->name, xc__computed, sizeof xc__computed / sizeof xc__computed[0]))
+      continue;
     if (xc_record_output_only(kind, f->name))
       rc = xc__check_field_unchanged(path, f, sent, stored, "is output only and cannot be changed",
                                      err);
@@ -527,10 +553,8 @@ int xc_record_fingerprint(const ProtobufCMessage *msg, uint8_t out[32]) {
 }
 
 void xc_today_cst(char out[11]) {
-  time_t now = time(NULL) + 8 * 3600;
-  struct tm tm;
-  if (gmtime_r(&now, &tm) == NULL || strftime(out, 11, "%Y-%m-%d", &tm) != 10)
-    (void)snprintf(out, 11, "1970-01-01");
+  /* Through the server's one clock, so tests can move "today". */
+  xc_clock_today_cst(out);
 }
 
 const char *xc_record_quote(const char *s, char *out, size_t size) {

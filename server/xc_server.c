@@ -15,11 +15,13 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "xc_fiber.h"
 #include "xc_limits.h"
 #include "xc_log.h"
 #include "xc_msg.h"
 #include "xc_peer.h"
 #include "xc_record.h"
+#include "xc_stats.h"
 
 #define XC__PATH_MAX 256
 #define XC__UNREGISTERED_SLOTS 4
@@ -31,7 +33,8 @@ typedef enum xc__tag_kind {
   XC__TAG_REQUEST = 1, /* a requested call arrived (or the request failed) */
   XC__TAG_BATCH = 2,   /* a worker's batch on a call completed */
   XC__TAG_CLOSE = 3,   /* a call's RECV_CLOSE_ON_SERVER completed */
-  XC__TAG_FINAL = 4    /* a call's final status went out */
+  XC__TAG_FINAL = 4,   /* a call's final status went out */
+  XC__TAG_BELL = 5     /* the doorbell: fibers are ready to be resumed */
 } xc__tag_kind;
 
 typedef struct xc__tag {
@@ -61,6 +64,7 @@ struct xc_call {
   grpc_byte_buffer *payload; /* unary request, taken by the dispatcher */
   size_t payload_bytes;
   int64_t start_us;
+  char req_id[XC_LOG_REQ_ID_MAX]; /* x-request-id if the client sent a sane one */
 
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -80,6 +84,11 @@ struct xc_call {
 
   xc_call *next;                  /* worker queue */
   xc_call *live_prev, *live_next; /* calls a worker is running */
+
+  /* Unary calls run on a fiber of a CQ thread (see xc__run_fiber). */
+  xc_fiber *fiber;
+  int batch_in_fiber; /* the fiber yielded waiting for batch_tag */
+  xc_call *ready_next; /* the ready list (its write is durable) */
 };
 
 struct xc_server {
@@ -109,11 +118,27 @@ struct xc_server {
   pthread_mutex_t live_mu;
   xc_call *live; /* parked calls */
 
+  /*
+   * Fibers whose write became durable, waiting for a CQ thread to resume
+   * them. The store's writer fills the list and rings the doorbell: a
+   * connectivity watch with a deadline in the past on an idle channel, the
+   * one public way in gRPC core's C API to make a tag complete on our CQ
+   * from another thread. One ring is outstanding at most (rung).
+   */
+  pthread_mutex_t ready_mu;
+  xc_call *ready_head, *ready_tail;
+  grpc_channel *bell;
+  xc__tag bell_tag;
+  atomic_int rung;
+  atomic_int fibers_busy; /* calls on fibers now */
+  unsigned max_fibers;
+
   atomic_int shutting_down; /* no request is re-armed */
   atomic_int draining;      /* parked calls must let go */
   atomic_int parked;
   atomic_int calls_alive; /* xc_call objects not yet freed */
   int max_parked;
+  int suspending; /* the store's suspender is ours */
   int started;
   int shut_down;
 };
@@ -187,6 +212,19 @@ static void xc__call_unref(xc_call *c) {
 static int xc__call_batch(xc_call *c, const grpc_op *ops, size_t n) {
   grpc_call_error e;
   int ok;
+  if (xc_fiber_current() != NULL) {
+    /* On a fiber: give the CQ thread back until the batch completes
+     * (xc__on_batch wakes the fiber). */
+    c->batch_in_fiber = 1;
+    e = grpc_call_start_batch(c->call, ops, n, &c->batch_tag, NULL);
+    if (e != GRPC_CALL_OK) {
+      c->batch_in_fiber = 0;
+      xc_log(XC_LOG_ERROR, "%s: cannot start a batch: %s", c->path, grpc_call_error_to_string(e));
+      return 0;
+    }
+    xc_fiber_yield();
+    return c->batch_ok;
+  }
   pthread_mutex_lock(&c->mu);
   c->batch_pending = 1;
   pthread_mutex_unlock(&c->mu);
@@ -270,6 +308,11 @@ static void xc__live_remove(xc_server *srv, xc_call *c) {
 int xc_call_park(xc_call *c, const ProtobufCMessage *first, xc_err *err) {
   xc_server *srv = c->srv;
   int ended;
+  if (xc_fiber_current() != NULL)
+    return xc_err_set(err, XC_EINTERNAL,
+                      "%s: only streaming methods may hold a call open (unary calls run on "
+                      "fibers)",
+                      c->path);
   if (atomic_fetch_add(&srv->parked, 1) >= srv->max_parked) {
     atomic_fetch_sub(&srv->parked, 1);
     return xc_err_set(err, XC_ERESOURCE_EXHAUSTED,
@@ -422,7 +465,7 @@ static void xc__dispatch(xc_call *c, xc_peer_cache *peers) {
     if (rc != XC_OK) goto done;
   }
   rc = m->handler(ctx, req, &resp, &err);
-  if (rc == XC_OK && m->kind != XC_METHOD_SERVER_STREAM) {
+  if (rc == XC_OK && m->kind != XC_METHOD_SERVER_STREAM && m->kind != XC_METHOD_BIDI_STREAM) {
     if (resp == NULL || resp->descriptor != m->response) {
       rc = xc_err_set(&err, XC_EINTERNAL, "the handler of %s returned no %s", c->path,
                       m->response->name);
@@ -435,7 +478,11 @@ static void xc__dispatch(xc_call *c, xc_peer_cache *peers) {
 done:
   if (rc == XC_OK) xc_err_clear(&err);
   xc__call_finish(c, rc, rc == XC_OK ? NULL : err.msg, reply);
-  xc_log_call(c->path, cn, rc, err.msg, xc__now_us() - c->start_us);
+  {
+    int64_t lat = xc__now_us() - c->start_us;
+    xc_stats_call(m, rc, lat);
+    xc_log_call_req(c->path, cn, c->req_id, rc, err.msg, lat);
+  }
   xc_msg_free(resp);
   xc_msg_free(req);
   free(ctx);
@@ -473,6 +520,133 @@ static void *xc__worker_main(void *arg) {
   return NULL;
 }
 
+/* ------------------------------------------------------------------ fibers */
+
+/*
+ * Unary calls run on fibers of the CQ thread that received them, so the
+ * thread that does the gRPC work also runs the handler (no hand-off to
+ * another thread, which cost more than the handlers themselves), and a
+ * handler waiting for a durable write gives the thread back: hundreds of
+ * writes wait at once and the store commits them together.
+ */
+
+/* Idle fibers kept per CQ thread; more are freed when they finish. */
+#define XC__POOL_MAX 256
+
+typedef struct xc__pool {
+  xc_fiber *idle[XC__POOL_MAX];
+  size_t n;
+} xc__pool;
+
+static _Thread_local xc__pool xc__tls_pool;
+static _Thread_local xc_peer_cache *xc__tls_peers;
+
+/* An idle fiber of this thread, or a new one; NULL when out of memory. */
+static xc_fiber *xc__pool_get(void) {
+  if (xc__tls_pool.n > 0) return xc__tls_pool.idle[--xc__tls_pool.n];
+  return xc_fiber_create(0);
+}
+
+static void xc__pool_put(xc_fiber *f) {
+  if (xc__tls_pool.n < XC__POOL_MAX)
+    xc__tls_pool.idle[xc__tls_pool.n++] = f;
+  else
+    xc_fiber_destroy(f);
+}
+
+/* Frees this thread's idle fibers (at the end of a CQ thread). */
+static void xc__pool_drain(void) {
+  while (xc__tls_pool.n > 0) xc_fiber_destroy(xc__tls_pool.idle[--xc__tls_pool.n]);
+}
+
+/* After running or resuming f: a finished fiber goes back to the pool. */
+static void xc__fiber_go(xc_server *srv, xc_fiber *f, int finished) {
+  if (!finished) return; /* it waits; a wake brings it back */
+  atomic_fetch_sub(&srv->fibers_busy, 1);
+  xc__pool_put(f);
+}
+
+/* What a fiber runs: the whole call, then the dispatcher's reference. */
+static void xc__fiber_main(void *arg) {
+  xc_call *c = arg;
+  xc__dispatch(c, xc__tls_peers);
+  xc__call_unref(c);
+}
+
+/* Runs call c on a fiber of this thread; c's worker reference goes with it. */
+static void xc__run_fiber(xc_server *srv, xc_call *c) {
+  xc_fiber *f = NULL;
+  int busy = atomic_load(&srv->fibers_busy);
+  if ((unsigned)busy < srv->max_fibers) f = xc__pool_get();
+  if (f == NULL) {
+    char msg[160];
+    (void)snprintf(msg, sizeof msg,
+                   "xunchad is overloaded (%d calls in progress); retry later", busy);
+    xc_stats_call(c->method, XC_ERESOURCE_EXHAUSTED, 0);
+    xc_log_call_req(c->path, "", c->req_id, XC_ERESOURCE_EXHAUSTED, msg, 0);
+    xc__call_finish(c, XC_ERESOURCE_EXHAUSTED, msg, NULL);
+    xc__call_unref(c);
+    return;
+  }
+  atomic_fetch_add(&srv->fibers_busy, 1);
+  c->fiber = f;
+  xc__fiber_go(srv, f, xc_fiber_run(f, xc__fiber_main, c));
+}
+
+/* Rings the doorbell unless a ring is outstanding. Any thread. */
+static void xc__ring(xc_server *srv) {
+  if (atomic_exchange(&srv->rung, 1)) return;
+  grpc_channel_watch_connectivity_state(srv->bell, GRPC_CHANNEL_IDLE,
+                                        gpr_inf_past(GPR_CLOCK_MONOTONIC), srv->cq,
+                                        &srv->bell_tag);
+}
+
+/* The doorbell rang: resumes every fiber on the ready list, in order. */
+static void xc__on_bell(xc_server *srv) {
+  xc_call *list;
+  /* Cleared before the list is taken: a later push rings again. */
+  atomic_store(&srv->rung, 0);
+  pthread_mutex_lock(&srv->ready_mu);
+  list = srv->ready_head;
+  srv->ready_head = srv->ready_tail = NULL;
+  pthread_mutex_unlock(&srv->ready_mu);
+  while (list != NULL) {
+    xc_call *next = list->ready_next;
+    xc_fiber *f = list->fiber;
+    xc__fiber_go(srv, f, xc_fiber_resume(f)); /* list may be freed now */
+    list = next;
+  }
+}
+
+/* The store's suspender: the task is the call running on this fiber. */
+static void *xc__sus_current(void *arg) {
+  xc_fiber *f = xc_fiber_current();
+  (void)arg;
+  return f != NULL ? xc_fiber_arg(f) : NULL;
+}
+
+static void xc__sus_suspend(void *arg, void *task) {
+  (void)arg;
+  (void)task;
+  xc_fiber_yield();
+}
+
+/* On the store's writer thread: the call's write is durable. */
+static void xc__sus_resume(void *arg, void *task) {
+  xc_server *srv = arg;
+  xc_call *c = task;
+  if (!xc_fiber_wake(c->fiber)) return; /* it had not yielded yet: it goes on */
+  pthread_mutex_lock(&srv->ready_mu);
+  c->ready_next = NULL;
+  if (srv->ready_tail != NULL)
+    srv->ready_tail->ready_next = c;
+  else
+    srv->ready_head = c;
+  srv->ready_tail = c;
+  pthread_mutex_unlock(&srv->ready_mu);
+  xc__ring(srv);
+}
+
 /* ------------------------------------------------------ completion routing */
 
 /* Asks gRPC for the next call of the slot's method. */
@@ -500,7 +674,8 @@ static void xc__reject(xc_call *c, size_t queued) {
   char msg[160];
   (void)snprintf(msg, sizeof msg,
                  "xunchad is overloaded (%zu calls waiting for a worker); retry later", queued);
-  xc_log_call(c->path, "", XC_ERESOURCE_EXHAUSTED, msg, 0);
+  xc_stats_call(c->method, XC_ERESOURCE_EXHAUSTED, 0);
+  xc_log_call_req(c->path, "", c->req_id, XC_ERESOURCE_EXHAUSTED, msg, 0);
   xc__call_finish(c, XC_ERESOURCE_EXHAUSTED, msg, NULL);
   xc__call_unref(c);
 }
@@ -511,6 +686,7 @@ static void xc__reject(xc_call *c, size_t queued) {
 static void xc__on_request(xc__slot *s, int success) {
   xc_server *srv = s->srv;
   xc_call *c;
+  xc_call *run_here = NULL;
   grpc_op op;
 
   if (!success) {
@@ -535,6 +711,11 @@ static void xc__on_request(xc__slot *s, int success) {
   c->payload = s->payload;
   c->payload_bytes = s->payload ? grpc_byte_buffer_length(s->payload) : 0;
   c->start_us = xc__now_us();
+  /* The client's x-request-id, if any, names the call in the log. */
+  for (size_t i = 0; i < s->md.count; i++)
+    if (grpc_slice_str_cmp(s->md.metadata[i].key, "x-request-id") == 0)
+      xc_log_request_id(c->req_id, (const char *)GRPC_SLICE_START_PTR(s->md.metadata[i].value),
+                        GRPC_SLICE_LENGTH(s->md.metadata[i].value));
   c->batch_tag.kind = XC__TAG_BATCH;
   c->batch_tag.owner = c;
   c->close_tag.kind = XC__TAG_CLOSE;
@@ -561,6 +742,12 @@ static void xc__on_request(xc__slot *s, int success) {
   else
     c->close_done = 1;
 
+  if (s->method == NULL || s->method->kind == XC_METHOD_UNARY) {
+    /* Unary calls (and unknown methods, refused at once) run on a fiber of
+     * this thread, once the slot is armed again. */
+    run_here = c;
+    goto rearm;
+  }
   pthread_mutex_lock(&srv->qmu);
   if (srv->qlen >= srv->max_queued || srv->qbytes + c->payload_bytes > XC__MAX_QUEUED_BYTES) {
     size_t queued = srv->qlen;
@@ -586,10 +773,20 @@ rearm:
   grpc_call_details_destroy(&s->details);
   grpc_call_details_init(&s->details);
   xc__slot_arm(s);
+  if (run_here != NULL) xc__run_fiber(srv, run_here);
 }
 
 /* A worker's batch completed: wakes the worker waiting in xc__call_batch. */
 static void xc__on_batch(xc_call *c, int success) {
+  if (c->batch_in_fiber) {
+    /* A fiber waits for it: continue the fiber here (c may be gone after). */
+    xc_fiber *f = c->fiber;
+    xc_server *srv = c->srv;
+    c->batch_in_fiber = 0;
+    c->batch_ok = success;
+    if (xc_fiber_wake(f)) xc__fiber_go(srv, f, xc_fiber_resume(f));
+    return;
+  }
   pthread_mutex_lock(&c->mu);
   c->batch_pending = 0;
   c->batch_ok = success;
@@ -619,6 +816,9 @@ static void xc__on_close(xc_call *c) {
  * no handler work, until the queue is shut down and drained. */
 static void *xc__cq_main(void *arg) {
   xc_server *srv = arg;
+  /* This thread's serial cache; without memory for it, serials are parsed
+   * on every call. */
+  xc__tls_peers = xc_peer_cache_create();
   for (;;) {
     grpc_event ev = grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
     xc__tag *tag;
@@ -638,8 +838,14 @@ static void *xc__cq_main(void *arg) {
       case XC__TAG_FINAL:
         xc__on_final(tag->owner);
         break;
+      case XC__TAG_BELL:
+        xc__on_bell(tag->owner);
+        break;
     }
   }
+  xc__pool_drain();
+  xc_peer_cache_destroy(xc__tls_peers);
+  xc__tls_peers = NULL;
   return NULL;
 }
 
@@ -658,6 +864,7 @@ static void xc__server_free(xc_server *srv) {
   pthread_mutex_destroy(&srv->qmu);
   pthread_cond_destroy(&srv->qcv);
   pthread_mutex_destroy(&srv->live_mu);
+  pthread_mutex_destroy(&srv->ready_mu);
   free(srv);
 }
 
@@ -686,12 +893,16 @@ int xc_server_start(const xc_server_options *opt, xc_server **out, int *bound_po
   pthread_mutex_init(&srv->qmu, NULL);
   pthread_cond_init(&srv->qcv, NULL);
   pthread_mutex_init(&srv->live_mu, NULL);
+  pthread_mutex_init(&srv->ready_mu, NULL);
+  srv->bell_tag.kind = XC__TAG_BELL;
+  srv->bell_tag.owner = srv;
   srv->store = opt->store;
   srv->methods = opt->methods;
   srv->n_methods = opt->n_methods;
   srv->n_workers = opt->workers ? opt->workers : 8;
   srv->n_cq_threads = opt->cq_threads ? opt->cq_threads : 1;
   srv->max_queued = opt->max_queued ? opt->max_queued : 4096;
+  srv->max_fibers = srv->max_queued;
   srv->grace_ms = opt->shutdown_grace_ms > 0 ? opt->shutdown_grace_ms : 10000;
   /* Parked streams each hold a worker: at least half stay free for calls. */
   srv->max_parked = (int)(srv->n_workers / 2);
@@ -727,6 +938,16 @@ int xc_server_start(const xc_server_options *opt, xc_server **out, int *bound_po
   if (srv->server == NULL || srv->cq == NULL || srv->shutdown_cq == NULL) {
     rc = xc_err_set(err, XC_EINTERNAL, "cannot create the gRPC server");
     goto fail;
+  }
+  {
+    /* The doorbell's channel never connects: nothing asks it to. */
+    grpc_channel_credentials *ic = grpc_insecure_credentials_create();
+    srv->bell = ic != NULL ? grpc_channel_create("ipv4:127.0.0.1:1", ic, NULL) : NULL;
+    if (ic != NULL) grpc_channel_credentials_release(ic);
+    if (srv->bell == NULL) {
+      rc = xc_err_set(err, XC_EINTERNAL, "cannot create the server's doorbell channel");
+      goto fail;
+    }
   }
   grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
   grpc_server_register_completion_queue(srv->server, srv->shutdown_cq, NULL);
@@ -779,6 +1000,15 @@ int xc_server_start(const xc_server_options *opt, xc_server **out, int *bound_po
     xc_server_destroy(srv);
     return rc;
   }
+  {
+    xc_store_suspender sus;
+    sus.current = xc__sus_current;
+    sus.suspend = xc__sus_suspend;
+    sus.resume = xc__sus_resume;
+    sus.arg = srv;
+    xc_store_set_suspender(srv->store, &sus);
+    srv->suspending = 1;
+  }
   for (size_t i = 0; i < srv->n_slots; i++) xc__slot_arm(&srv->slots[i]);
   if (bound_port != NULL) *bound_port = port;
   *out = srv;
@@ -800,6 +1030,7 @@ fail:
     grpc_completion_queue_shutdown(srv->shutdown_cq);
     xc__cq_drain(srv->shutdown_cq);
   }
+  if (srv->bell != NULL) grpc_channel_destroy(srv->bell);
   xc__server_free(srv);
   return rc;
 }
@@ -855,6 +1086,22 @@ void xc_server_shutdown(xc_server *srv) {
   pthread_mutex_unlock(&srv->qmu);
   for (unsigned i = 0; i < srv->n_workers; i++) pthread_join(srv->workers[i], NULL);
   srv->n_workers = 0;
+  {
+    /* Calls on fibers may still wait for their writes, which the store
+     * finishes; the CQ threads then send their replies. Nothing may start
+     * on the CQ after it is shut down, so wait for every call to end. */
+    int64_t t1 = xc__now_us();
+    int warned = 0;
+    while (atomic_load(&srv->calls_alive) > 0) {
+      struct timespec ts = {0, 1000000};
+      nanosleep(&ts, NULL);
+      if (!warned && xc__now_us() - t1 > 1000000) {
+        xc_log(XC_LOG_WARN, "waiting for %d calls to finish their writes",
+               atomic_load(&srv->calls_alive));
+        warned = 1;
+      }
+    }
+  }
   srv->shut_down = 1;
   xc_log(XC_LOG_INFO, "server stopped in %lld ms", (long long)((xc__now_us() - t0) / 1000));
 }
@@ -873,5 +1120,7 @@ void xc_server_destroy(xc_server *srv) {
   }
   grpc_completion_queue_shutdown(srv->shutdown_cq);
   xc__cq_drain(srv->shutdown_cq);
+  if (srv->suspending) xc_store_set_suspender(srv->store, NULL);
+  grpc_channel_destroy(srv->bell);
   xc__server_free(srv);
 }

@@ -2,10 +2,14 @@
  * xc_server.h: the gRPC transport of xunchad.
  *
  * One gRPC core server with a single mutual-TLS port (there is no plaintext
- * port). Completion-queue threads only route completions; a fixed pool of
- * worker threads runs the handlers of the method table (xc_handler.h)
- * synchronously. A call's batches are started by its worker, which waits
- * for the completion the CQ thread hands it, so streaming in either
+ * port). Unary calls run on fibers of the completion-queue thread that
+ * received them (no hand-off to another thread): a handler waiting for a
+ * durable write gives the thread back, the store's writer gathers the
+ * writes of every waiting call into one commit, and when it is durable the
+ * writer hands the calls back through a doorbell on the CQ, whose thread
+ * resumes them and sends their replies. Streaming calls run on a fixed pool
+ * of worker threads: a call's batches are started by its worker, which
+ * waits for the completion the CQ thread hands it, so streaming in either
  * direction is a loop of xc_call_send / xc_call_recv.
  *
  * Every call starts with RECV_CLOSE_ON_SERVER so a client that goes away is
@@ -34,10 +38,11 @@ typedef struct xc_server_options {
   xc_store *store;          /* borrowed; must outlive the server */
   const xc_method *methods; /* borrowed static table */
   size_t n_methods;
-  unsigned workers;          /* handler threads; 0: 8 */
+  unsigned workers;          /* threads for streaming handlers; 0: 8 */
   unsigned cq_threads;       /* completion-queue threads; 0: 1 */
   unsigned slots_per_method; /* calls requested ahead per method; 0: 4 */
-  unsigned max_queued;       /* calls waiting for a worker; 0: 4096 */
+  unsigned max_queued;       /* calls waiting for a worker, and unary calls
+                                in progress at once; 0: 4096 */
   int shutdown_grace_ms;     /* wait for calls in flight; 0: 10000 */
 } xc_server_options;
 

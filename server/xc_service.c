@@ -9,6 +9,7 @@
 #include "xc_record.h"
 #include "xc_text.h"
 #include "xc_validate.h"
+#include "xc_workflow.h"
 
 /* Looks records up in a store snapshot, for validation. */
 static int xc__snap_get(void *snap, xc_kind kind, const char *id, ProtobufCMessage **out,
@@ -73,12 +74,24 @@ int xc_service_create(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent,
     xc_lookup lk = {xc__snap_get, snap};
     rc = xc_validate_record(kind, rec, XC_VALIDATE_CREATE, &ctx->id, &lk, today, err);
   }
+  if (rc == XC_OK) rc = xc_workflow_check_refs(kind, rec, NULL, snap, err);
   xc_snapshot_end(snap);
   snap = NULL;
   if (rc != XC_OK) goto done;
   xc_identity_owner(&ctx->id, owner, sizeof owner);
   xc_identity_author(&ctx->id, author, sizeof author);
-  rc = xc_store_create(ctx->store, kind, rec, owner, author, ctx->id.cn, request_id, fp, out, err);
+  if (kind == XC_KIND_DIRECTORY)
+    rc = xc_workflow_create_directory(ctx->store, rec, owner, author, ctx->id.cn, request_id, fp,
+                                      out, err);
+  else
+    rc = xc_store_create(ctx->store, kind, rec, owner, author, ctx->id.cn, request_id, fp, out,
+                         err);
+  /* Every record returned carries its read-time flags, as a Get would. */
+  if (rc == XC_OK && xc_workflow_decorate(kind, *out, today) != XC_OK) {
+    xc_msg_free(*out);
+    *out = NULL;
+    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+  }
 done:
   xc_snapshot_end(snap);
   xc_msg_free(rec);
@@ -96,9 +109,18 @@ int xc_service_get(xc_ctx *ctx, xc_kind kind, const char *id, ProtobufCMessage *
   if (rc == XC_OK) rc = xc_snapshot_begin(ctx->store, &snap, err);
   if (rc == XC_OK) rc = xc_snapshot_get(snap, kind, id, &rec, err);
   if (rc != XC_OK) goto done;
-  if (!xc_validate_may_read(&ctx->id, kind, rec)) {
+  if (!xc_validate_may_read(&ctx->id, kind, rec) &&
+      !(kind == XC_KIND_FINDING && xc_workflow_agency_reads_finding(snap, &ctx->id, id))) {
     rc = xc_validate_read_denied(&ctx->id, kind, rec, err);
     goto done;
+  }
+  {
+    char today[11];
+    xc_today_cst(today);
+    if (xc_workflow_decorate(kind, rec, today) != XC_OK) {
+      rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+      goto done;
+    }
   }
   *out = rec;
   rec = NULL;
@@ -159,6 +181,11 @@ int xc_service_update(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent, c
                     xc_record_quote(stored_etag, q2, sizeof q2));
     goto done;
   }
+  if (xc_workflow_voided(stored)) {
+    rc = xc_err_set(err, XC_EFAILED_PRECONDITION, "%s %s is voided (作废); it cannot change", name,
+                    id);
+    goto done;
+  }
   rc = xc_record_check_strings(kind, sent, err);
   if (rc == XC_OK) rc = xc_record_check_unchanged(kind, sent, stored, err);
   if (rc == XC_OK) rc = xc_record_check_mask(kind, mask, n_mask, err);
@@ -170,11 +197,21 @@ int xc_service_update(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent, c
     xc_today_cst(today);
     rc = xc_validate_record(kind, merged, XC_VALIDATE_UPDATE, &ctx->id, &lk, today, err);
   }
+  if (rc == XC_OK) rc = xc_workflow_check_refs(kind, merged, stored, snap, err);
   xc_snapshot_end(snap);
   snap = NULL;
   if (rc != XC_OK) goto done;
   xc_identity_author(&ctx->id, author, sizeof author);
   rc = xc_store_update(ctx->store, kind, merged, author, out, err);
+  if (rc == XC_OK) {
+    char today[11];
+    xc_today_cst(today);
+    if (xc_workflow_decorate(kind, *out, today) != XC_OK) {
+      xc_msg_free(*out);
+      *out = NULL;
+      rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+    }
+  }
 done:
   xc_snapshot_end(snap);
   xc_msg_free(stored);
@@ -196,6 +233,7 @@ typedef struct xc__scan_state {
   size_t bytes;           /* packed bytes of the records kept */
   size_t max_bytes;       /* most packed bytes to keep */
   int more;               /* 1: stopped early; more may remain */
+  char today[11];         /* for the read-time flags */
   char resume[XC_ID_MAX]; /* the id the next page starts after */
 } xc__scan_state;
 
@@ -208,6 +246,10 @@ static int xc__scan_visit(void *c, ProtobufCMessage *rec) {
   size_t size;
 
   st->scanned++;
+  if (xc_workflow_decorate(st->kind, rec, st->today) != XC_OK) {
+    xc_msg_free(rec);
+    return XC_ERESOURCE_EXHAUSTED;
+  }
   if (!xc_list_match(st->kind, st->who, st->f, rec)) {
     if (st->scanned >= st->budget) {
       xc_strlcpy(st->resume, id ? id : "", sizeof st->resume);
@@ -276,6 +318,7 @@ int xc_service_list(xc_ctx *ctx, xc_kind kind, const xc_list_filter *f, int32_t 
 
   memset(&st, 0, sizeof st);
   st.kind = kind;
+  xc_today_cst(st.today);
   st.who = &ctx->id;
   st.f = f;
   st.page = page;

@@ -7,6 +7,7 @@
 #include "xc_msg.h"
 #include "xc_record.h"
 #include "xc_text.h"
+#include "xc_workflow.h"
 
 /* ----------------------------------------------------------- helpers */
 
@@ -89,17 +90,31 @@ int xc_validate_may_read(const xc_identity *who, xc_kind kind, const ProtobufCMe
     const Xuncha__V1__Lead *l = (const Xuncha__V1__Lead *)rec;
     return xc_may_read_lead(who, l->owner, l->recipient);
   }
+  /* A disposition is as sensitive as its lead. */
+  if (kind == XC_KIND_DISPOSITION) {
+    const Xuncha__V1__LeadDisposition *d = (const Xuncha__V1__LeadDisposition *)rec;
+    return xc_may_read_lead(who, d->lead_owner, d->recipient);
+  }
+  /* The directory of offices and agencies is what every caller needs to
+   * address leads and reports: it names units, not people. */
+  if (kind == XC_KIND_DIRECTORY) return 1;
   return xc_may_read_region(who, xc__region_of(kind, rec));
 }
 
 int xc_validate_read_denied(const xc_identity *who, xc_kind kind, const ProtobufCMessage *rec,
                             xc_err *err) {
-  if (kind == XC_KIND_LEAD)
+  if (kind == XC_KIND_LEAD || kind == XC_KIND_DISPOSITION)
     return xc_err_set(err, XC_EPERMISSION_DENIED,
-                      "%s may not read lead %s (region %s): leads are visible only to the "
+                      "%s may not read %s %s (region %s): leads are visible only to the "
                       "office that owns them, the offices above it and the agency they were "
                       "sent to",
-                      who->cn, xc_msg_get_str(rec, "id"), xc__region_of(kind, rec));
+                      who->cn, xc_kind_name(kind), xc_msg_get_str(rec, "id"),
+                      xc__region_of(kind, rec));
+  if (who->role == XC_ROLE_AGENCY)
+    return xc_err_set(err, XC_EPERMISSION_DENIED,
+                      "%s may not read %s %s: agencies read only the leads sent to them and the "
+                      "finding a lead comes from",
+                      who->cn, xc_kind_name(kind), xc_msg_get_str(rec, "id"));
   return xc_err_set(err, XC_EPERMISSION_DENIED, "%s may not read %s %s (region %s)", who->cn,
                     xc_kind_name(kind), xc_msg_get_str(rec, "id"), xc__region_of(kind, rec));
 }
@@ -304,6 +319,31 @@ static int xc__group(Xuncha__V1__Group *g, xc_validate_mode mode, const xc_ident
                       "group.recusals[%zu].target_id '%s' is not one of the group's targets", i,
                       xc_record_quote(r->target_id, q, sizeof q));
   }
+  /* A member recused (回避) from a target is never assigned to it. */
+  for (size_t i = 0; rc == XC_OK && i < g->n_assignments; i++) {
+    const Xuncha__V1__Assignment *as = g->assignments[i];
+    char q[96];
+    if (xc_record_blank(as->member) || as->target_id[0] == '\0')
+      rc = xc_err_set(err, XC_EINVALID_ARGUMENT,
+                      "group.assignments[%zu] needs a member and a target_id", i);
+    else if (strcmp(as->member, g->leader) != 0 &&
+             !xc__contains(g->members, g->n_members, as->member))
+      rc = xc_err_set(err, XC_EINVALID_ARGUMENT,
+                      "group.assignments[%zu].member '%s' is neither the group's leader nor one "
+                      "of its members",
+                      i, xc_record_quote(as->member, q, sizeof q));
+    else if (!xc__contains(g->target_ids, g->n_target_ids, as->target_id))
+      rc = xc_err_set(err, XC_EINVALID_ARGUMENT,
+                      "group.assignments[%zu].target_id '%s' is not one of the group's targets", i,
+                      xc_record_quote(as->target_id, q, sizeof q));
+    for (size_t k = 0; rc == XC_OK && k < g->n_recusals; k++)
+      if (strcmp(g->recusals[k]->member, as->member) == 0 &&
+          strcmp(g->recusals[k]->target_id, as->target_id) == 0)
+        rc = xc_err_set(err, XC_EFAILED_PRECONDITION,
+                        "group.assignments[%zu]: %s has recused (回避) from target %s and cannot "
+                        "be assigned to it",
+                        i, xc_record_quote(as->member, q, sizeof q), as->target_id);
+  }
   if (rc == XC_OK && mode == XC_VALIDATE_CREATE)
     rc = xc__set_str(&g->base, "region_code", round->region_code, err);
 done:
@@ -452,6 +492,9 @@ int xc_validate_record(xc_kind kind, ProtobufCMessage *rec, xc_validate_mode mod
       return xc__finding((Xuncha__V1__Finding *)rec, mode, who, lookup, err);
     case XC_KIND_LEAD:
       return xc__lead((Xuncha__V1__Lead *)rec, mode, who, lookup, err);
+    case XC_KIND_DIRECTORY:
+      return xc_workflow_validate_directory((Xuncha__V1__DirectoryEntry *)rec,
+                                            mode == XC_VALIDATE_CREATE, who, err);
     default:
       return xc_err_set(err, XC_EINTERNAL, "unknown record kind %d", (int)kind);
   }

@@ -19,7 +19,7 @@
 #define XC__DEFAULT_MAX_BATCH 256u
 /* A batch larger than this gains nothing and only delays its first caller. */
 #define XC__MAX_BATCH_LIMIT 65536u
-/* Named databases: meta, 5 kinds, index, request, changelog, and room. */
+/* Named databases: meta, 9 kinds, index, request, changelog, and room. */
 #define XC__MAX_DBS 16
 
 /* 1 TiB, or the largest size_t where that does not fit. */
@@ -155,13 +155,15 @@ static size_t xc__round_page(size_t n) {
 /* Opens the named databases, checks or writes meta, and seeds the id
  * generator, all in one write transaction. */
 static int xc__open_dbs(xc_store *s, xc_err *err) {
-  static const char *const kind_db[XC_KIND_COUNT] = {"target", "round", "group", "finding",
-                                                     "lead"};
+  static const char *const kind_db[XC_KIND_COUNT] = {
+      "target", "round", "group", "finding", "lead", "directory", "progress", "verification",
+      "disposition"};
   MDB_txn *txn = NULL;
   uint64_t format = 0;
   uint64_t floor_ms = 0;
   int rc = XC_OK;
   int mrc;
+  int fresh;
 
   mrc = mdb_txn_begin(s->env, NULL, 0, &txn);
   if (mrc != 0) {
@@ -178,12 +180,14 @@ static int xc__open_dbs(xc_store *s, xc_err *err) {
   mrc = xc__meta_get_u64(s, txn, "format", &format);
   if (mrc == 0 && format > XC__FORMAT) {
     rc = xc_err_set(err, XC_EFAILED_PRECONDITION,
-                    "the store in %s has format %llu, but this build of xuncha reads only "
-                    "format %d: run a newer xuncha on it",
+                    "the store in %s has format %llu, but this build of xuncha reads formats "
+                    "up to %d: it was written by a newer xunchad. Nothing was changed; run the "
+                    "newer version again (apt-get install --only-upgrade xuncha) or restore a "
+                    "backup made by this one",
                     s->dir, (unsigned long long)format, XC__FORMAT);
     goto done;
   }
-  if ((mrc == 0 && format == 0) || mrc == MDB_CORRUPTED) {
+  if (mrc == MDB_CORRUPTED) {
     rc = xc_err_set(err, XC_EDATA_LOSS, "the store in %s has a damaged format entry",
                     s->dir);
     goto done;
@@ -192,6 +196,7 @@ static int xc__open_dbs(xc_store *s, xc_err *err) {
     rc = xc__mdb_fail(NULL, mrc, err, "reading the store's format");
     goto done;
   }
+  fresh = mrc == MDB_NOTFOUND;
   for (int i = 0; i < XC_KIND_COUNT; i++) {
     int orc = mdb_dbi_open(txn, kind_db[i], MDB_CREATE, &s->dbi_kind[i]);
     if (orc != 0) {
@@ -206,7 +211,7 @@ static int xc__open_dbs(xc_store *s, xc_err *err) {
     goto done;
   }
 
-  if (format == 0) {
+  if (fresh) {
     /* A new store: its format, its page-token secret, an empty log. */
     MDB_val k = {6, "secret"};
     MDB_val v = {sizeof s->secret, s->secret};
@@ -229,6 +234,12 @@ static int xc__open_dbs(xc_store *s, xc_err *err) {
       goto done;
     }
     memcpy(s->secret, v.mv_data, sizeof s->secret);
+    /* An older store is brought up to date in this same transaction: it
+     * commits whole or not at all (xc_store_migrate.c). */
+    if (format < XC__FORMAT) {
+      rc = xc__migrate(s, txn, format, err);
+      if (rc != XC_OK) goto done;
+    }
   }
 
   /* New ids must sort after every stored one even if the clock is behind
@@ -291,7 +302,8 @@ int xc_store_open(const xc_store_options *opt, xc_store **out, xc_err *err) {
   s->max_batch = opt->max_batch != 0 ? opt->max_batch : XC__DEFAULT_MAX_BATCH;
   if (s->max_batch > XC__MAX_BATCH_LIMIT) s->max_batch = XC__MAX_BATCH_LIMIT;
   s->batch = calloc(s->max_batch, sizeof *s->batch);
-  if (s->batch == NULL) {
+  s->resume = calloc(s->max_batch, sizeof *s->resume);
+  if (s->batch == NULL || s->resume == NULL) {
     rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
     goto done;
   }
@@ -386,6 +398,7 @@ void xc_store_close(xc_store *store) {
   }
   if (store->env != NULL) mdb_env_close(store->env);
   free(store->batch);
+  free(store->resume);
   free(store->dir);
   free(store);
 }
@@ -451,7 +464,7 @@ void xc_snapshot_end(xc_snapshot *snap) {
 /* ---------------------------------------------------------------- writer */
 
 /* What one attempt at a batch came to. */
-enum { XC__BATCH_DONE = 0, XC__BATCH_GROW = 1 };
+enum { XC__BATCH_DONE = 0, XC__BATCH_GROW = 1, XC__BATCH_NESTED = 2 };
 
 /* Fails every job of the batch with err. */
 static void xc__fail_all(xc__job **jobs, size_t n, const xc_err *err) {
@@ -469,12 +482,24 @@ static void xc__commit_error(int mrc, xc_err *err) {
 }
 
 /*
- * Runs every job of the batch in one write transaction, each in a nested
- * one, and commits. Returns XC__BATCH_GROW if the map filled up (nothing
- * was committed; the caller grows the map and calls again), else
+ * Runs every job of the batch in one write transaction and commits.
+ *
+ * With nested = 0 the jobs run straight in that transaction: the common
+ * case, where every job succeeds, then costs no nested transactions (each
+ * copies every page it touches and merges its page list back, which was
+ * most of the writer's time per job). If a job fails there, its changes
+ * cannot be undone alone, so the attempt is given up (XC__BATCH_NESTED:
+ * nothing was committed) and the caller runs the batch again with
+ * nested = 1, each job in its own nested transaction, so the failing one is
+ * rolled back alone. A batch of one job needs no second attempt: aborting
+ * the transaction is its rollback. Write functions may run more than once
+ * anyway (see xc_write_fn).
+ *
+ * Returns XC__BATCH_GROW if the map filled up (nothing was committed; the
+ * caller grows the map and calls again), XC__BATCH_NESTED as above, else
  * XC__BATCH_DONE with every job's result set.
  */
-static int xc__try_batch(xc_store *s, xc__job **jobs, size_t n) {
+static int xc__try_batch(xc_store *s, xc__job **jobs, size_t n, int nested) {
   MDB_txn *parent = NULL;
   xc_txn t;
   xc_err berr;
@@ -509,20 +534,22 @@ static int xc__try_batch(xc_store *s, xc__job **jobs, size_t n) {
     xc__job *job = jobs[i];
     uint64_t seq_before = t.seq;
     MDB_txn *child = NULL;
-    mrc = mdb_txn_begin(s->env, parent, 0, &child);
-    if (mrc != 0) {
-      (void)xc__mdb_fail(NULL, mrc, &berr, "starting a nested transaction");
-      xc__fail_all(jobs, n, &berr);
-      goto done;
+    if (nested) {
+      mrc = mdb_txn_begin(s->env, parent, 0, &child);
+      if (mrc != 0) {
+        (void)xc__mdb_fail(NULL, mrc, &berr, "starting a nested transaction");
+        xc__fail_all(jobs, n, &berr);
+        goto done;
+      }
     }
-    t.txn = child;
+    t.txn = nested ? child : parent;
     t.map_full = 0;
     t.broken = 0;
     xc_err_clear(&t.broken_err);
     job->result = job->fn(&t, job->ctx, &job->err);
     t.txn = NULL;
     if (t.map_full) {
-      mdb_txn_abort(child);
+      if (child != NULL) mdb_txn_abort(child);
       outcome = XC__BATCH_GROW;
       goto done;
     }
@@ -536,8 +563,18 @@ static int xc__try_batch(xc_store *s, xc__job **jobs, size_t n) {
         job->result = t.broken_err.code;
         job->err = t.broken_err;
       }
+      if (!nested) {
+        /* Alone, the abort below is its rollback; in company, start over
+         * with nested transactions. */
+        if (n > 1) outcome = XC__BATCH_NESTED;
+        goto done;
+      }
       mdb_txn_abort(child);
       t.seq = seq_before;
+      continue;
+    }
+    if (!nested) {
+      ok++;
       continue;
     }
     mrc = mdb_txn_commit(child);
@@ -630,8 +667,15 @@ done:
 
 /* Runs a batch to completion: replays it after each growth of the map. */
 static void xc__run_batch(xc_store *s, xc__job **jobs, size_t n) {
-  while (xc__try_batch(s, jobs, n) == XC__BATCH_GROW) {
+  int nested = 0;
+  for (;;) {
     xc_err gerr;
+    int outcome = xc__try_batch(s, jobs, n, nested);
+    if (outcome == XC__BATCH_DONE) break;
+    if (outcome == XC__BATCH_NESTED) {
+      nested = 1;
+      continue;
+    }
     if (xc__grow(s, &gerr) != XC_OK) {
       xc__fail_all(jobs, n, &gerr);
       break;
@@ -654,16 +698,45 @@ static void *xc__writer_main(void *arg) {
     if (s->head == NULL) s->tail = NULL;
     pthread_mutex_unlock(&s->mu);
     xc__run_batch(s, s->batch, n);
+    {
+      size_t n_resume = 0, n_blocked = 0;
+      void (*resume)(void *, void *) = NULL;
+      void *resume_arg = NULL;
+      pthread_mutex_lock(&s->mu);
+      resume = s->suspender.resume;
+      resume_arg = s->suspender.arg;
+      /* A suspended job lives on its task's stack: note the task before
+       * marking it done, and never touch the job after. */
+      for (size_t i = 0; i < n; i++) {
+        if (s->batch[i]->task != NULL)
+          s->resume[n_resume++] = s->batch[i]->task;
+        else
+          n_blocked++;
+        s->batch[i]->done = 1;
+      }
+      if (n_blocked > 0) pthread_cond_broadcast(&s->done_cv);
+      pthread_mutex_unlock(&s->mu);
+      /* Outside the lock: resuming only hands the task back to its owner. */
+      for (size_t i = 0; i < n_resume; i++) resume(resume_arg, s->resume[i]);
+    }
     pthread_mutex_lock(&s->mu);
-    for (size_t i = 0; i < n; i++) s->batch[i]->done = 1;
-    pthread_cond_broadcast(&s->done_cv);
   }
   pthread_mutex_unlock(&s->mu);
   return NULL;
 }
 
+void xc_store_set_suspender(xc_store *store, const xc_store_suspender *sus) {
+  pthread_mutex_lock(&store->mu);
+  if (sus != NULL && sus->current != NULL && sus->suspend != NULL && sus->resume != NULL)
+    store->suspender = *sus;
+  else
+    memset(&store->suspender, 0, sizeof store->suspender);
+  pthread_mutex_unlock(&store->mu);
+}
+
 int xc_store_write(xc_store *store, xc_write_fn fn, void *ctx, xc_err *err) {
   xc__job job;
+  xc_store_suspender sus;
   int rc;
 
   memset(&job, 0, sizeof job);
@@ -685,12 +758,22 @@ int xc_store_write(xc_store *store, xc_write_fn fn, void *ctx, xc_err *err) {
     rc = xc_err_set(err, XC_EUNAVAILABLE, "the store is closing");
     goto done;
   }
+  sus = store->suspender;
+  /* A task that can be suspended gives its thread back while it waits. */
+  if (sus.current != NULL) job.task = sus.current(sus.arg);
   if (store->tail != NULL)
     store->tail->next = &job;
   else
     store->head = &job;
   store->tail = &job;
   pthread_cond_signal(&store->work_cv);
+  if (job.task != NULL) {
+    pthread_mutex_unlock(&store->mu);
+    /* Returns after the writer called resume for this task, which it does
+     * only after setting job.result and job.done. */
+    sus.suspend(sus.arg, job.task);
+    pthread_mutex_lock(&store->mu);
+  }
   while (!job.done) pthread_cond_wait(&store->done_cv, &store->mu);
   pthread_mutex_unlock(&store->mu);
   rc = job.result;

@@ -11,11 +11,13 @@
  * across a restore from backup.
  *
  * Writes: every write goes through one writer thread. xc_store_write() queues
- * a function and blocks until the transaction that ran it is durable; the
- * writer runs every function queued meanwhile in one LMDB write transaction
- * (each in a nested transaction, so one failing function leaves the others
- * alone) and one sync: group commit. A lone write is not held back waiting
- * for company. MDB_MAP_FULL aborts the batch, grows the map and replays it.
+ * a function and blocks (or suspends its task: xc_store_set_suspender) until
+ * the transaction that ran it is durable; the writer runs every function
+ * queued meanwhile in one LMDB write transaction and one sync: group commit.
+ * One failing function leaves the others alone: the batch then runs again
+ * with each function in a nested transaction, so only the failing one is
+ * rolled back. A lone write is not held back waiting for company.
+ * MDB_MAP_FULL aborts the batch, grows the map and replays it.
  * Every record change appends to the change log in the same transaction.
  *
  * Reads: xc_snapshot_begin() opens an LMDB read transaction (MDB_NOTLS, so
@@ -49,10 +51,15 @@ typedef enum xc_kind {
   XC_KIND_GROUP = 2,
   XC_KIND_FINDING = 3,
   XC_KIND_LEAD = 4,
-  XC_KIND_COUNT = 5
+  XC_KIND_DIRECTORY = 5,    /* DirectoryEntry, id prefix 'd' */
+  XC_KIND_PROGRESS = 6,     /* ProgressEntry, 'p' */
+  XC_KIND_VERIFICATION = 7, /* Verification, 'v' */
+  XC_KIND_DISPOSITION = 8,  /* LeadDisposition, 'x' */
+  XC_KIND_COUNT = 9
 } xc_kind;
 
-/* Returns "target", "round", "group", "finding" or "lead". */
+/* Returns "target", "round", "group", "finding", "lead", "directory",
+ * "progress", "verification" or "disposition". */
 const char *xc_kind_name(xc_kind kind);
 
 /* Returns the protobuf-c descriptor of the kind's record message. */
@@ -125,7 +132,11 @@ typedef enum xc_index {
   XC_INDEX_STATUS = 4,
   /* key: a region prefix of the owner office's code (leads: "offices above") */
   XC_INDEX_OWNER = 5,
-  XC_INDEX_RECIPIENT = 6 /* key: a lead's recipient */
+  XC_INDEX_RECIPIENT = 6, /* key: a lead's (or disposition's) recipient; a
+                            directory entry's identity */
+  /* key: the parent record's id: the finding of a progress entry or a
+   * verification, the lead of a disposition */
+  XC_INDEX_PARENT = 7
 } xc_index;
 
 /*
@@ -191,6 +202,15 @@ int xc_txn_get(xc_txn *txn, xc_kind kind, const char *id, ProtobufCMessage **out
                xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /*
+ * Like xc_snapshot_scan, inside the write transaction (sees its own writes),
+ * for write functions that derive a record's status from its children. The
+ * visitor must not call xc_store_write.
+ */
+int xc_txn_scan(xc_txn *txn, xc_kind kind, xc_index index, const char *key,
+                const char *after_id, xc_scan_fn visit, void *ctx, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+/*
  * Stores rec as a new record: assigns a fresh id, etag, create/update times,
  * owner, created_by and updated_by (author), overwriting whatever rec held
  * there (rec is modified). Writes indexes and a change-log entry. If out is
@@ -251,5 +271,54 @@ typedef struct xc_store_stats {
 } xc_store_stats;
 
 void xc_store_get_stats(xc_store *store, xc_store_stats *out);
+
+/*
+ * A way for a caller that runs many tasks on one thread (xunchad runs each
+ * unary call as a fiber on its completion-queue thread) to wait for a write
+ * without blocking that thread, so the writer can gather the writes of many
+ * calls into one commit while that thread goes on serving.
+ *
+ * xc_store_write calls current(arg) on the calling thread: NULL means "block
+ * this thread as usual"; anything else names the running task. The job is
+ * then queued and suspend(arg, task) is called, which must give up the
+ * thread and return only after resume(arg, task) was called for that task.
+ * resume runs on the writer thread once the task's write is durable (or has
+ * failed) and its result is set; it must not block and must not call into
+ * the store. Each suspended task is resumed exactly once.
+ */
+typedef struct xc_store_suspender {
+  void *(*current)(void *arg);
+  void (*suspend)(void *arg, void *task);
+  void (*resume)(void *arg, void *task);
+  void *arg;
+} xc_store_suspender;
+
+/*
+ * Installs s (copied), or removes the suspender with NULL. Only while no
+ * write is in progress: set it before the first write, clear it after the
+ * last.
+ */
+void xc_store_set_suspender(xc_store *store, const xc_store_suspender *s);
+
+/* What operators watch (xuncha.v1.Admin/GetStats): sizes now. */
+typedef struct xc_store_info {
+  uint64_t file_bytes;    /* the data file's size on disk */
+  uint64_t map_bytes;     /* the current map size */
+  uint64_t map_max_bytes; /* the map is never grown past this */
+  uint64_t used_bytes;    /* pages in use (last page number + 1, times the page size) */
+  unsigned max_readers;   /* reader slots */
+  unsigned readers_used;  /* slots held by live read transactions */
+  uint64_t last_change;   /* the newest change-log sequence number */
+  uint64_t records[XC_KIND_COUNT]; /* records of each kind */
+  int migrated;            /* 1 if xc_store_open migrated the store */
+  uint64_t migrated_from;  /* then: the format it had */
+  unsigned format;         /* the format it has now */
+} xc_store_info;
+
+/*
+ * Fills *out from LMDB (mdb_env_info, mdb_env_stat, mdb_reader_list,
+ * mdb_stat) in one short read transaction. Returns XC_OK or a storage error.
+ */
+int xc_store_get_info(xc_store *store, xc_store_info *out, xc_err *err) XC_WARN_UNUSED_RESULT;
 
 #endif /* XC_STORE_H */

@@ -39,6 +39,10 @@ static const struct {
     {"group", 'g', &xuncha__v1__group__descriptor},
     {"finding", 'f', &xuncha__v1__finding__descriptor},
     {"lead", 'l', &xuncha__v1__lead__descriptor},
+    {"directory", 'd', &xuncha__v1__directory_entry__descriptor},
+    {"progress", 'p', &xuncha__v1__progress_entry__descriptor},
+    {"verification", 'v', &xuncha__v1__verification__descriptor},
+    {"disposition", 'x', &xuncha__v1__lead_disposition__descriptor},
 };
 
 const char *xc_kind_name(xc_kind kind) {

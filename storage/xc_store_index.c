@@ -39,10 +39,22 @@ static const unsigned xc__index_mask[XC_KIND_COUNT] = {
     XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) | XC__BIT(XC_INDEX_OWNER) |
         XC__BIT(XC_INDEX_ROUND) | XC__BIT(XC_INDEX_TARGET) | XC__BIT(XC_INDEX_STATUS) |
         XC__BIT(XC_INDEX_RECIPIENT),
+    /* directory */
+    XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) | XC__BIT(XC_INDEX_OWNER) |
+        XC__BIT(XC_INDEX_RECIPIENT),
+    /* progress */
+    XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) | XC__BIT(XC_INDEX_OWNER) |
+        XC__BIT(XC_INDEX_PARENT),
+    /* verification */
+    XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) | XC__BIT(XC_INDEX_OWNER) |
+        XC__BIT(XC_INDEX_PARENT),
+    /* disposition */
+    XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) | XC__BIT(XC_INDEX_OWNER) |
+        XC__BIT(XC_INDEX_PARENT) | XC__BIT(XC_INDEX_RECIPIENT),
 };
 
-static const char *const xc__index_names[] = {"all",    "region", "round",    "target",
-                                              "status", "owner",  "recipient"};
+static const char *const xc__index_names[] = {"all",   "region",    "round", "target",
+                                              "status", "owner", "recipient", "parent"};
 
 /* One index key; data is heap memory of len bytes. */
 typedef struct xc__key {
@@ -245,6 +257,24 @@ int xc__index_keys(xc_store *s, xc_kind kind, const ProtobufCMessage *rec, const
       if (rc == XC_OK)
         rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_RECIPIENT, l->recipient, id,
                                 "recipient", err);
+      break;
+    }
+    case XC_KIND_DIRECTORY: {
+      const Xuncha__V1__DirectoryEntry *d = (const Xuncha__V1__DirectoryEntry *)rec;
+      rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_RECIPIENT, d->identity, id, "identity", err);
+      break;
+    }
+    case XC_KIND_PROGRESS:
+    case XC_KIND_VERIFICATION:
+      rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_PARENT, xc_msg_get_str(rec, "finding_id"), id,
+                              "finding_id", err);
+      break;
+    case XC_KIND_DISPOSITION: {
+      const Xuncha__V1__LeadDisposition *x = (const Xuncha__V1__LeadDisposition *)rec;
+      rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_PARENT, x->lead_id, id, "lead_id", err);
+      if (rc == XC_OK)
+        rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_RECIPIENT, x->recipient, id, "recipient",
+                                err);
       break;
     }
     default:
@@ -536,10 +566,10 @@ int xc_snapshot_scan(xc_snapshot *snap, xc_kind kind, xc_index index, const char
     rc = xc_err_set(err, XC_EINTERNAL, "unknown record kind %d", (int)kind);
     goto done;
   }
-  if ((unsigned)index > XC_INDEX_RECIPIENT || !(xc__index_mask[kind] & XC__BIT(index))) {
+  if ((unsigned)index > XC_INDEX_PARENT || !(xc__index_mask[kind] & XC__BIT(index))) {
     rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "%ss cannot be listed by %s",
                     xc_kind_name(kind),
-                    (unsigned)index <= XC_INDEX_RECIPIENT ? xc__index_names[index] : "that");
+                    (unsigned)index <= XC_INDEX_PARENT ? xc__index_names[index] : "that");
     goto done;
   }
   w.snap = snap;
@@ -597,6 +627,16 @@ int xc_snapshot_scan(xc_snapshot *snap, xc_kind kind, xc_index index, const char
 done:
   free(start);
   return rc;
+}
+
+int xc_txn_scan(xc_txn *txn, xc_kind kind, xc_index index, const char *key,
+                const char *after_id, xc_scan_fn visit, void *ctx, xc_err *err) {
+  /* A snapshot over the running job's nested transaction: the walk only
+   * reads through it, and reads in a write transaction see its own writes. */
+  xc_snapshot view;
+  view.store = txn->store;
+  view.txn = txn->txn;
+  return xc_snapshot_scan(&view, kind, index, key, after_id, visit, ctx, err);
 }
 
 int xc_snapshot_changes(xc_snapshot *snap, uint64_t after_seq, xc_scan_fn visit, void *ctx,

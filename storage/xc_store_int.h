@@ -6,12 +6,18 @@
  * Layout on disk (format 1), one LMDB environment:
  *   meta       "format" -> 1 byte (1); "secret" -> 32 random bytes;
  *              "last_seq" -> uint64 big-endian, the newest change-log seq
- *   target, round, group, finding, lead
+ *   target, round, group, finding, lead, directory, progress, verification,
+ *   disposition (the last four added by the workflows; old stores gain them
+ *   empty when opened)
  *              record id -> 1 format byte (1) + packed protobuf record
  *   index      [kind byte][index byte][key text] NUL [record id] -> empty
  *   request    scope NUL [kind byte] request_id -> record id NUL + 32-byte
  *              fingerprint
  *   changelog  uint64 big-endian seq -> packed Xuncha__V1__Change
+ *
+ * Stores of older formats are migrated at open (xc_store_migrate.c, which
+ * describes each format); to change this layout, raise XC__FORMAT and add a
+ * step there.
  */
 #ifndef XC_STORE_INT_H
 #define XC_STORE_INT_H
@@ -46,6 +52,7 @@ typedef struct xc__job {
   int done;
   xc_err err;
   struct xc__job *next;
+  void *task; /* a suspended task to resume when done (NULL: a blocked thread) */
 } xc__job;
 
 struct xc_store {
@@ -83,10 +90,15 @@ struct xc_store {
   xc__job *tail;
   int stopping;
   xc_store_stats stats;
+  xc_store_suspender suspender; /* current == NULL: none */
+  void **resume;                /* writer only: max_batch tasks to resume */
 
   pthread_t writer;
   int sync_ready;      /* mu, the condvars and map_lock are initialized */
   int writer_started;  /* writer is a joinable thread */
+  /* Set by xc__migrate: the format the store had when this open found it. */
+  int migrated;
+  uint64_t migrated_from;
 };
 
 struct xc_txn {
@@ -159,5 +171,15 @@ int xc__index_keys(xc_store *s, xc_kind kind, const ProtobufCMessage *rec, const
 int xc__index_apply(xc_txn *t, const xc__keyset *old_keys, const xc__keyset *new_keys,
                     xc_err *err) XC_WARN_UNUSED_RESULT;
 void xc__keyset_free(xc__keyset *ks);
+
+/*
+ * Brings the store from format `from` (< XC__FORMAT) to XC__FORMAT inside
+ * txn, the opening write transaction, one step per format, and sets meta
+ * "format". The dbi handles must be open. Returns XC_OK, or
+ * XC_EFAILED_PRECONDITION when no step leads from `from` (err says so and
+ * what to do), or the error of a step; then the caller aborts txn and the
+ * store is as it was. See xc_store_migrate.c for the formats.
+ */
+int xc__migrate(xc_store *s, MDB_txn *txn, uint64_t from, xc_err *err) XC_WARN_UNUSED_RESULT;
 
 #endif /* XC_STORE_INT_H */

@@ -17,8 +17,10 @@
 #include <jansson.h>
 
 #include "grpc/health/v1/health.pb-c.h"
+#include "xc_cli_wf.h"
 #include "xc_limits.h"
 #include "xc_msg.h"
+#include "xc_ops.h"
 #include "xc_render.h"
 #include "xc_text.h"
 #include "xuncha/client.h"
@@ -42,7 +44,8 @@ enum {
   XC__G_JSON,
   XC__G_CSV,
   XC__G_HELP,
-  XC__G_VERSION
+  XC__G_VERSION,
+  XC__G_LANG
 };
 
 /* The global options, accepted anywhere on the command line. */
@@ -62,6 +65,7 @@ static const struct {
     {"csv", 0, XC__G_CSV},
     {"help", 0, XC__G_HELP},
     {"version", 0, XC__G_VERSION},
+    {"lang", 1, XC__G_LANG},
 };
 
 static const char *const xc__verb_names[] = {"", "create", "get", "list", "update", "check"};
@@ -101,7 +105,8 @@ static int xc__once(const char **slot, const char *name, const char *value, xc_e
 static int xc__add_opt(xc_cli_cmd *cmd, const xc_field *field, const xc_filter *filter,
                        const char *value, xc_err *err) {
   int repeated = field != NULL && (field->type == XC_FT_STRS || field->type == XC_FT_RECUSALS ||
-                                   field->type == XC_FT_PERSONS);
+                                   field->type == XC_FT_PERSONS ||
+                                   field->type == XC_FT_ASSIGNMENTS);
   if (cmd->n_opts >= XC_CLI_MAX_OPTS)
     return xc_err_set(err, XC_EINVALID_ARGUMENT, "more than %d options", XC_CLI_MAX_OPTS);
   if (!repeated) {
@@ -177,6 +182,9 @@ static int xc__flag(xc_cli_cmd *cmd, int state, const char *name, const char *in
       case XC__G_TIMEOUT:
         cmd->conn.timeout_ms = v;
         break;
+      case XC__G_LANG:
+        cmd->lang = v;
+        break;
       default:
         cmd->conn.config = v;
         break;
@@ -188,6 +196,14 @@ static int xc__flag(xc_cli_cmd *cmd, int state, const char *name, const char *in
     return xc_err_set(err, XC_EINVALID_ARGUMENT,
                       "unknown option --%s (options of a verb go after the verb)", name);
 
+  if (cmd->admin) {
+    if (strcmp(name, "prometheus") == 0 && inline_value == NULL) {
+      cmd->prometheus = 1;
+      return XC_OK;
+    }
+    return xc_err_set(err, XC_EINVALID_ARGUMENT,
+                      "unknown option --%s for 'admin stats' (see 'xuncha admin --help')", name);
+  }
   if (cmd->health) {
     if (strcmp(name, "service") == 0) {
       v = xc__value(ap, name, inline_value, err);
@@ -216,6 +232,12 @@ static int xc__flag(xc_cli_cmd *cmd, int state, const char *name, const char *in
       if (inline_value != NULL)
         return xc_err_set(err, XC_EINVALID_ARGUMENT, "--all takes no value");
       cmd->all = 1;
+      return XC_OK;
+    }
+    if (strcmp(name, "include-void") == 0) {
+      if (inline_value != NULL)
+        return xc_err_set(err, XC_EINVALID_ARGUMENT, "--include-void takes no value");
+      cmd->include_void = 1;
       return XC_OK;
     }
     if (strcmp(name, "limit") == 0) {
@@ -256,7 +278,9 @@ static int xc__check_cmd(xc_cli_cmd *cmd, int state, xc_err *err) {
                       "no resource given: use health, target, round, group, finding or lead");
   if (state == 1)
     return xc_err_set(err, XC_EINVALID_ARGUMENT, "no verb given: use %s",
-                      cmd->health ? "'health check'" : "create, get, list or update");
+                      cmd->health  ? "'health check'"
+                      : cmd->admin ? "'admin stats'"
+                                   : "create, get, list or update");
   if (cmd->verb == XC_VERB_GET || cmd->verb == XC_VERB_UPDATE) {
     if (cmd->id == NULL)
       return xc_err_set(err, XC_EINVALID_ARGUMENT, "'%s %s' needs the record's ID: xuncha %s %s ID",
@@ -332,7 +356,9 @@ int xc_cli_parse(int argc, char **argv, xc_cli_cmd *cmd, xc_err *err) {
         cmd->help = 1;
         continue;
       }
-      if (strcmp(a, "health") == 0) {
+      if (strcmp(a, "admin") == 0) {
+        cmd->admin = 1;
+      } else if (strcmp(a, "health") == 0) {
         cmd->health = 1;
       } else {
         cmd->resource = xc_resource_find(a);
@@ -343,6 +369,11 @@ int xc_cli_parse(int argc, char **argv, xc_cli_cmd *cmd, xc_err *err) {
                             a);
       }
       state = 1;
+    } else if (state == 1 && cmd->admin) {
+      if (strcmp(a, "stats") != 0)
+        return xc_err_set(err, XC_EINVALID_ARGUMENT, "unknown verb '%.64s' for admin: use stats",
+                          a);
+      state = 2;
     } else if (state == 1) {
       int v;
       for (v = XC_VERB_CREATE; v <= XC_VERB_CHECK; v++)
@@ -412,6 +443,13 @@ int xc_cli_build_list(const xc_cli_cmd *cmd, ProtobufCMessage **req, xc_err *err
   for (size_t i = 0; i < cmd->n_opts; i++) {
     rc = xc_filter_apply(cmd->opts[i].filter, m, cmd->opts[i].value, err);
     if (rc != XC_OK) goto done;
+  }
+  if (cmd->include_void) {
+    /* Every List request has include_void (a bool: set through its slot). */
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "include_void");
+    if (fd != NULL && fd->type == PROTOBUF_C_TYPE_BOOL)
+      *(protobuf_c_boolean *)(void *)((char *)m + fd->offset) = 1;
   }
   if ((cmd->page_size > 0 && xc_msg_set_int(m, "page_size", cmd->page_size) != XC_OK) ||
       (cmd->page_token != NULL && xc_msg_set_str(m, "page_token", cmd->page_token) != XC_OK)) {
@@ -534,7 +572,7 @@ static int xc__print_block(FILE *out, const xc_resource *r, const ProtobufCMessa
     goto done;
   }
   for (size_t i = 0; i < r->n_fields; i++) {
-    labels[i] = r->fields[i].label;
+    labels[i] = xc_lang_label(r->fields[i].label, r->fields[i].path);
     values[i] = xc_field_text(&r->fields[i], rec, XC_STYLE_HUMAN);
     if (values[i] == NULL) {
       rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
@@ -591,7 +629,7 @@ static int xc__print_table(FILE *out, const xc_resource *r, const ProtobufCMessa
   int rc = XC_OK;
   if (nc > XC__N(cols)) return xc_err_set(err, XC_EINTERNAL, "too many columns");
   for (size_t c = 0; c < nc; c++) {
-    cols[c].header = r->cols[c].header;
+    cols[c].header = xc_lang_label(r->cols[c].header, r->cols[c].path);
     cols[c].max_width = r->cols[c].max_width;
     fields[c] = xc_resource_field_by_path(r, r->cols[c].path);
     if (fields[c] == NULL) return xc_err_set(err, XC_EINTERNAL, "no field %s", r->cols[c].path);
@@ -673,11 +711,15 @@ void xc_cli_usage(FILE *out) {
       "\n"
       "Resources and verbs:\n"
       "  health  check [--service NAME]     is the server serving? (服务状态)\n"
+      "  admin   stats [--prometheus]       the server's figures (运行统计)\n"
       "  target  create|get|list|update     被巡察单位: units inspected\n"
       "  round   create|get|list|update     巡察轮次: rounds of inspection\n"
       "  group   create|get|list|update     巡察组: inspection groups\n"
       "  finding create|get|list|update     问题: findings and their rectification (整改)\n"
       "  lead    create|get|list|update     问题线索: leads transferred to agencies\n"
+      "  directory create|get|list|update   巡察机构与有关单位: offices and agencies\n"
+      "  (workflows: round advance, rectification ..., lead dispose, RESOURCE void;\n"
+      "   'xuncha rectification --help' lists them)\n"
       "Run 'xuncha <resource> --help' for the flags of each verb.\n"
       "\n"
       "Verbs:\n"
@@ -706,7 +748,9 @@ void xc_cli_usage(FILE *out) {
       "                       relative to the file)\n"
       "  --json               print JSON: proto field names, enum names, every field\n"
       "  --csv                print CSV: a header row of field names, then one row each\n"
-      "  --help, --version\n"
+      "  --lang zh|en         $XUNCHA_LANG         labels, headings and enum values in\n"
+      "                       Chinese (default) or English\n"
+      "  --help, --version    (run without arguments for a short guide)\n"
       "\n"
       "Values: enums take English names in any case, with or without their prefix\n"
       "(special, SPECIAL, ROUND_KIND_SPECIAL, follow-up) or the Chinese terms (专项巡察,\n"
@@ -777,7 +821,8 @@ static void xc__help_line(FILE *out, const char *flag, const char *meta, const c
 /* Prints the help of one field flag. */
 static void xc__help_field(FILE *out, const xc_field *f) {
   char desc[256];
-  int repeated = f->type == XC_FT_STRS || f->type == XC_FT_RECUSALS || f->type == XC_FT_PERSONS;
+  int repeated = f->type == XC_FT_STRS || f->type == XC_FT_RECUSALS || f->type == XC_FT_PERSONS ||
+                 f->type == XC_FT_ASSIGNMENTS;
   (void)snprintf(desc, sizeof desc, "%s%s%s%s%s", f->label,
                  (f->attrs & XC_FA_REQUIRED) ? ", required" : "",
                  !(f->attrs & XC_FA_UPDATE) ? ", fixed after create" : "",
@@ -807,6 +852,8 @@ void xc_cli_resource_usage(FILE *out, const xc_resource *r) {
   (void)fprintf(out, "\nSet by the server (shown by get):");
   for (size_t i = 0; i < r->n_fields; i++)
     if (r->fields[i].flag == NULL) (void)fprintf(out, " %s", r->fields[i].label);
+  (void)fprintf(out, "\n");
+  xc_ops_examples(out, r->name);
   (void)fprintf(out, "\nRun 'xuncha --help' for the global options and exit codes.\n");
 }
 
@@ -906,6 +953,8 @@ static int xc__run_list(xc__run *run, FILE *out, FILE *errf, xc_err *err) {
       if (!xc__grow_rows(run)) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
       run->rows[run->n_rows++] = items[k];
     }
+    /* Long exports show how far they got, on a terminal only. */
+    if (cmd->all) xc_ops_progress(errf, run->n_rows, 0);
     next = xc_msg_get_str(page, "next_page_token");
     if (next == NULL) next = "";
     if (cut || !cmd->all || next[0] == '\0') break;
@@ -924,6 +973,7 @@ static int xc__run_list(xc__run *run, FILE *out, FILE *errf, xc_err *err) {
     if (xc_msg_set_str(run->req, "page_token", next) != XC_OK)
       return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
   }
+  if (cmd->all) xc_ops_progress(errf, 0, 1);
   /* A page cut in the middle has no token for the rows after the cut. */
   if (cut && next[0] != '\0')
     (void)fprintf(errf, "xuncha: stopped at --limit %lld rows; more records remain\n", cmd->limit);
@@ -962,11 +1012,16 @@ static int xc__run_health(xc__run *run, FILE *out, xc_err *err) {
   } else {
     const char *zh = xc_enum_zh(&xc_enum_serving_status, (int)resp->status);
     const char *name = xc_enum_proto_name(&xc_enum_serving_status, (int)resp->status);
-    const char *labels[2] = {"服务", "状态"};
+    const char *labels[2] = {xc_lang_label("服务", "Service"), xc_lang_label("状态", "Status")};
     char status[128];
-    const char *values[2] = {run->cmd->service != NULL ? run->cmd->service : "(整体)", status};
-    (void)snprintf(status, sizeof status, "%s (%s)", zh != NULL ? zh : "未知",
-                   name != NULL ? name : "UNKNOWN");
+    const char *values[2] = {
+        run->cmd->service != NULL ? run->cmd->service : xc_lang_label("(整体)", "(overall)"),
+        status};
+    if (xc_lang_get() == XC_LANG_EN)
+      (void)snprintf(status, sizeof status, "%s", name != NULL ? name : "UNKNOWN");
+    else
+      (void)snprintf(status, sizeof status, "%s (%s)", zh != NULL ? zh : "未知",
+                     name != NULL ? name : "UNKNOWN");
     rc = xc_render_block(out, labels, values, 2, err);
   }
   if (rc != XC_OK) return rc;
@@ -1049,12 +1104,48 @@ int xc_cli_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn env) 
 
   memset(&run, 0, sizeof run);
   xc_err_clear(&err);
+  {
+    /* The language comes from $XUNCHA_LANG until --lang is parsed. */
+    const char *lang = env("XUNCHA_LANG");
+    xc_lang l = XC_LANG_ZH;
+    if (lang != NULL && xc_lang_parse(lang, &l) != 0) l = XC_LANG_ZH;
+    xc_lang_set(l);
+  }
+  if (argc <= 1) {
+    /* Without arguments: a short guide, not an error. */
+    xc_ops_guide(out);
+    return fflush(out) == 0 ? XC_EXIT_OK : XC_EXIT_INTERNAL;
+  }
+  {
+    /* Workflow commands (round advance, rectification ..., lead dispose,
+     * RESOURCE void) have their own parser: xc_cli_wf.c. */
+    int handled = 0;
+    code = xc_cli_wf_main(argc, argv, out, errf, env, &handled);
+    if (handled) return code;
+  }
   run.cmd = calloc(1, sizeof *run.cmd);
   if (run.cmd == NULL) {
     (void)fprintf(errf, "xuncha: out of memory\n");
     return XC_EXIT_INTERNAL;
   }
   rc = xc_cli_parse(argc, argv, run.cmd, &err);
+  if (rc != XC_OK && run.cmd->resource == NULL && !run.cmd->health && !run.cmd->admin &&
+      strncmp(err.msg, "no resource given", 17) == 0) {
+    /* Only global options (e.g. `xuncha --lang en`): the guide, in that
+     * language. */
+    xc_lang l;
+    if (run.cmd->lang != NULL && xc_lang_parse(run.cmd->lang, &l) == 0) xc_lang_set(l);
+    xc_ops_guide(out);
+    goto done;
+  }
+  if (rc == XC_OK && run.cmd->lang != NULL) {
+    xc_lang l;
+    if (xc_lang_parse(run.cmd->lang, &l) != 0)
+      rc = xc_err_set(&err, XC_EINVALID_ARGUMENT, "--lang must be zh or en, not '%.32s'",
+                      run.cmd->lang);
+    else
+      xc_lang_set(l);
+  }
   if (rc != XC_OK) {
     (void)fprintf(errf, "xuncha: %s\nRun 'xuncha %s%s--help' for usage.\n", err.msg,
                   run.cmd->resource != NULL ? run.cmd->resource->name : "",
@@ -1070,6 +1161,10 @@ int xc_cli_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn env) 
   if (run.cmd->help) {
     if (run.cmd->resource != NULL)
       xc_cli_resource_usage(out, run.cmd->resource);
+    else if (run.cmd->admin)
+      xc_ops_admin_usage(out);
+    else if (run.cmd->health)
+      xc_ops_health_usage(out);
     else
       xc_cli_usage(out);
     goto done;
@@ -1098,7 +1193,14 @@ int xc_cli_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn env) 
       goto done;
     }
   }
-  if (run.cmd->health)
+  if (run.cmd->admin) {
+    rc = xc_ops_admin_stats(run.client, 0, out,
+                            run.cmd->prometheus        ? XC_STATS_PROMETHEUS
+                            : run.cmd->fmt == XC_OUT_JSON ? XC_STATS_JSON
+                                                        : XC_STATS_TEXT,
+                            &err);
+    run.remote = rc != XC_OK && !ferror(out);
+  } else if (run.cmd->health)
     rc = xc__run_health(&run, out, &err);
   else if (run.cmd->verb == XC_VERB_LIST)
     rc = xc__run_list(&run, out, errf, &err);
@@ -1107,6 +1209,7 @@ int xc_cli_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn env) 
   if (rc == XC_OK && fflush(out) != 0)
     rc = xc_err_set(&err, XC_EINTERNAL, "cannot write the output");
   if (rc != XC_OK) {
+    if (run.cmd->all) xc_ops_progress(errf, 0, 1);
     (void)fprintf(errf, "xuncha: %s: %s\n", xc_code_name(rc), err.msg);
     code = run.remote ? xc_cli_exit_code(rc) : XC_EXIT_INTERNAL;
   }

@@ -73,8 +73,14 @@ typedef struct xc_cli_cmd {
   long long limit;
   long long page_size;
   const char *page_token;
+  int include_void; /* --include-void: voided records too */
   /* health check */
   const char *service;
+  /* --lang zh|en (NULL: $XUNCHA_LANG, else Chinese) */
+  const char *lang;
+  /* admin stats [--prometheus] */
+  int admin;
+  int prometheus;
   size_t n_opts;
   xc_cli_opt opts[XC_CLI_MAX_OPTS];
 } xc_cli_cmd;

@@ -100,6 +100,9 @@ static const xc_enum_entry xc__lead_disposal[] = {
     {4, "SHELVED", {"暂存待查"}},
     {5, "CLOSED", {"予以了结", "了结"}},
     {6, "CASE_FILED", {"立案审查调查", "立案"}},
+    {7, "INVESTIGATION", {"审查调查"}},
+    {8, "TRIAL", {"审理"}},
+    {9, "DECIDED", {"作出处理决定", "处理决定", "结案"}},
 };
 const xc_enum_table xc_enum_lead_disposal = {&xuncha__v1__lead_disposal__descriptor,
                                              "LEAD_DISPOSAL_", "lead disposal (处置方式)",
@@ -114,10 +117,65 @@ const xc_enum_table xc_enum_serving_status = {
     &grpc__health__v1__health_check_response__serving_status__descriptor, "",
     "serving status (服务状态)", XC__N(xc__serving_status), xc__serving_status};
 
+static const xc_enum_entry xc__directory_kind[] = {
+    {1, "CITY_OFFICE", {"市委巡察办", "市巡察办"}},
+    {2, "COUNTY_OFFICE", {"区县委巡察办", "区巡察办", "县巡察办"}},
+    {3, "TOWNSHIP_OFFICE", {"乡镇巡察工作机构", "街道巡察工作机构"}},
+    {4, "DISCIPLINE_COMMISSION", {"纪委监委", "纪委"}},
+    {5, "STATIONED_GROUP", {"派驻纪检监察组", "派驻纪检组"}},
+    {6, "ORGANIZATION_DEPARTMENT", {"组织部"}},
+    {7, "OTHER_UNIT", {"其他有关单位", "有关单位"}},
+};
+const xc_enum_table xc_enum_directory_kind = {&xuncha__v1__directory_kind__descriptor,
+                                              "DIRECTORY_KIND_", "directory kind (单位类别)",
+                                              XC__N(xc__directory_kind), xc__directory_kind};
+
+static const xc_enum_entry xc__progress_step[] = {
+    {1, "PLAN", {"整改方案", "方案"}},
+    {2, "PROGRESS", {"整改进展", "进展"}},
+    {3, "DONE", {"整改完成", "完成"}},
+};
+const xc_enum_table xc_enum_progress_step = {&xuncha__v1__progress_step__descriptor,
+                                             "PROGRESS_STEP_", "progress step (进展类别)",
+                                             XC__N(xc__progress_step), xc__progress_step};
+
+static const xc_enum_entry xc__verification_action[] = {
+    {1, "VERIFY", {"验收销号"}},
+    {2, "REVOKE", {"撤销销号"}},
+};
+const xc_enum_table xc_enum_verification_action = {
+    &xuncha__v1__verification_action__descriptor, "VERIFICATION_ACTION_",
+    "verification action (验收)", XC__N(xc__verification_action), xc__verification_action};
+
+static const xc_enum_entry xc__outcome_measure[] = {
+    {1, "PARTY_WARNING", {"党纪警告", "党纪:警告"}},
+    {2, "PARTY_SERIOUS_WARNING", {"严重警告", "党纪:严重警告"}},
+    {3, "PARTY_REMOVAL_FROM_POST", {"撤销党内职务", "党纪:撤销党内职务"}},
+    {4, "PARTY_PROBATION", {"留党察看", "党纪:留党察看"}},
+    {5, "PARTY_EXPULSION", {"开除党籍", "党纪:开除党籍"}},
+    {11, "GOV_WARNING", {"政务警告", "政务:警告"}},
+    {12, "GOV_DEMERIT", {"记过", "政务:记过"}},
+    {13, "GOV_MAJOR_DEMERIT", {"记大过", "政务:记大过"}},
+    {14, "GOV_DEMOTION", {"降级", "政务:降级"}},
+    {15, "GOV_DISMISSAL", {"撤职", "政务:撤职"}},
+    {16, "GOV_EXPULSION", {"开除", "政务:开除"}},
+    {21, "ORG_SUSPENSION", {"停职检查", "组织处理:停职检查"}},
+    {22, "ORG_REASSIGNMENT", {"调整职务", "组织处理:调整职务"}},
+    {23, "ORG_ORDERED_RESIGNATION", {"责令辞职", "组织处理:责令辞职"}},
+    {24, "ORG_REMOVAL", {"免职", "组织处理:免职"}},
+    {25, "ORG_DEMOTION", {"降职", "组织处理:降职"}},
+    {31, "JUDICIAL_TRANSFER", {"移送司法机关", "司法:移送司法机关", "移送司法"}},
+};
+const xc_enum_table xc_enum_outcome_measure = {&xuncha__v1__outcome_measure__descriptor,
+                                               "OUTCOME_MEASURE_", "outcome (处分处理)",
+                                               XC__N(xc__outcome_measure), xc__outcome_measure};
+
 const xc_enum_table *const xc_enum_tables[] = {
     &xc_enum_target_kind,   &xc_enum_round_kind,         &xc_enum_round_stage,
     &xc_enum_finding_area,  &xc_enum_rectification_mode, &xc_enum_rectification_status,
     &xc_enum_lead_category, &xc_enum_lead_disposal,      &xc_enum_serving_status,
+    &xc_enum_directory_kind, &xc_enum_progress_step,     &xc_enum_verification_action,
+    &xc_enum_outcome_measure,
 };
 const size_t xc_enum_n_tables = XC__N(xc_enum_tables);
 

@@ -44,6 +44,10 @@ extern const xc_enum_table xc_enum_rectification_status;
 extern const xc_enum_table xc_enum_lead_category;
 extern const xc_enum_table xc_enum_lead_disposal;
 extern const xc_enum_table xc_enum_serving_status;
+extern const xc_enum_table xc_enum_directory_kind;
+extern const xc_enum_table xc_enum_progress_step;
+extern const xc_enum_table xc_enum_verification_action;
+extern const xc_enum_table xc_enum_outcome_measure;
 
 /* Every table above, for lookups by descriptor and for tests. */
 extern const xc_enum_table *const xc_enum_tables[];

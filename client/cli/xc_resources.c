@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "xc_buf.h"
+#include "xc_ops.h"
 #include "xc_identity.h"
 #include "xc_limits.h"
 #include "xc_text.h"
@@ -34,6 +35,12 @@
     "updated_by", "更新人", XC_FT_STR, NULL, NULL, 0, NULL             \
   }
 
+/* The void fields every record ends with (作废, output only). */
+#define XC__VOID_FIELDS                                        \
+  {"voided", "已作废", XC_FT_BOOL, NULL, NULL, 0, NULL}, {     \
+    "void_reason", "作废原因", XC_FT_STR, NULL, NULL, 0, NULL \
+  }
+
 #define XC__ID_FIELD \
   { "id", "编号", XC_FT_STR, NULL, NULL, 0, NULL }
 /* region_code set by the client (targets, rounds) or derived by the server. */
@@ -50,6 +57,7 @@ static const xc_field xc__target_fields[] = {
     {"kind", "类别", XC_FT_ENUM, &xc_enum_target_kind, "kind", XC__CUR, "KIND"},
     {"party_secretary", "党组织书记", XC_FT_STR, NULL, "secretary", XC__CU, "NAME"},
     {"note", "备注", XC_FT_STR, NULL, "note", XC__CU | XC_FA_LONG, "TEXT"},
+    XC__VOID_FIELDS,
 };
 
 static const xc_field xc__round_fields[] = {
@@ -66,6 +74,7 @@ static const xc_field xc__round_fields[] = {
     {"end_date", "结束日期", XC_FT_STR, NULL, "end-date", XC__CU | XC_FA_DATE, "DATE"},
     {"target_ids", "被巡察单位", XC_FT_STRS, NULL, "target", XC__CU, "ID"},
     {"note", "备注", XC_FT_STR, NULL, "note", XC__CU | XC_FA_LONG, "TEXT"},
+    XC__VOID_FIELDS,
 };
 
 static const xc_field xc__group_fields[] = {
@@ -78,6 +87,8 @@ static const xc_field xc__group_fields[] = {
     {"members", "组员", XC_FT_STRS, NULL, "member", XC__CU, "NAME"},
     {"target_ids", "被巡察单位", XC_FT_STRS, NULL, "target", XC__CU, "ID"},
     {"recusals", "回避", XC_FT_RECUSALS, NULL, "recusal", XC__CU, "MEMBER:TARGET:REASON"},
+    {"assignments", "分工", XC_FT_ASSIGNMENTS, NULL, "assign", XC__CU, "MEMBER:TARGET"},
+    XC__VOID_FIELDS,
 };
 
 static const xc_field xc__finding_fields[] = {
@@ -104,6 +115,19 @@ static const xc_field xc__finding_fields[] = {
     {"rectification.deadline", "整改期限", XC_FT_STR, NULL, "deadline", XC__CU | XC_FA_DATE,
      "DATE"},
     {"rectification.status", "整改状态", XC_FT_ENUM, &xc_enum_rectification_status, NULL, 0, NULL},
+    {"flags.overdue", "拖延（逾期未完成）", XC_FT_BOOL, NULL, NULL, 0, NULL},
+    {"flags.paper_only", "文件整改（无佐证）", XC_FT_BOOL, NULL, NULL, 0, NULL},
+    {"flags.stalled", "半截式（停滞）", XC_FT_BOOL, NULL, NULL, 0, NULL},
+    {"flags.reopened", "销号后撤销", XC_FT_BOOL, NULL, NULL, 0, NULL},
+    {"flags.days_to_deadline", "距期限天数", XC_FT_INT32, NULL, NULL, 0, NULL},
+    {"track.entries", "进展条数", XC_FT_INT32, NULL, NULL, 0, NULL},
+    {"track.evidence_entries", "有佐证条数", XC_FT_INT32, NULL, NULL, 0, NULL},
+    {"track.last_entry_date", "最近进展日期", XC_FT_STR, NULL, NULL, 0, NULL},
+    {"track.done_date", "完成日期", XC_FT_STR, NULL, NULL, 0, NULL},
+    {"track.verified_date", "销号日期", XC_FT_STR, NULL, NULL, 0, NULL},
+    {"track.revocations", "撤销销号次数", XC_FT_INT32, NULL, NULL, 0, NULL},
+    {"track.work_remains", "销号后仍有未完成", XC_FT_BOOL, NULL, NULL, 0, NULL},
+    XC__VOID_FIELDS,
 };
 
 static const xc_field xc__lead_fields[] = {
@@ -119,6 +143,25 @@ static const xc_field xc__lead_fields[] = {
     {"persons", "涉及人员", XC_FT_PERSONS, NULL, "person", XC__CU, "NAME[:POSITION]"},
     {"transfer_date", "移交日期", XC_FT_STR, NULL, "transfer-date", XC__CU | XC_FA_DATE, "DATE"},
     {"disposal", "处置", XC_FT_ENUM, &xc_enum_lead_disposal, NULL, 0, NULL},
+    {"disposal_date", "处置日期", XC_FT_STR, NULL, NULL, 0, NULL},
+    {"outcomes.party_sanctions", "党纪处分（人）", XC_FT_INT32, NULL, NULL, 0, NULL},
+    {"outcomes.government_sanctions", "政务处分（人）", XC_FT_INT32, NULL, NULL, 0, NULL},
+    {"outcomes.organizational_handling", "组织处理（人）", XC_FT_INT32, NULL, NULL, 0, NULL},
+    {"outcomes.judicial_transfers", "移送司法机关（人）", XC_FT_INT32, NULL, NULL, 0, NULL},
+    {"report_due_date", "反馈期限", XC_FT_STR, NULL, NULL, 0, NULL},
+    {"report_overdue", "逾期未反馈", XC_FT_BOOL, NULL, NULL, 0, NULL},
+    XC__VOID_FIELDS,
+};
+
+static const xc_field xc__directory_fields[] = {
+    XC__ID_FIELD,
+    XC__REGION_SET,
+    XC__OUTPUT_FIELDS,
+    {"name", "名称", XC_FT_STR, NULL, "name", XC__CUR, "TEXT"},
+    {"kind", "类别", XC_FT_ENUM, &xc_enum_directory_kind, "kind", XC__CUR, "KIND"},
+    {"identity", "证书身份", XC_FT_STR, NULL, "identity", XC__CR, "agency:CODE:UNIT"},
+    {"note", "备注", XC_FT_STR, NULL, "note", XC__CU | XC_FA_LONG, "TEXT"},
+    XC__VOID_FIELDS,
 };
 
 #define XC__PREFIX_FILTER                                      \
@@ -152,6 +195,11 @@ static const xc_filter xc__finding_filters[] = {
     {"status", "status", XC_FT_ENUM, &xc_enum_rectification_status, "STATUS",
      "findings with this rectification status"},
     {"area", "area", XC_FT_ENUM, &xc_enum_finding_area, "AREA", "findings in this area"},
+};
+static const xc_filter xc__directory_filters[] = {
+    XC__PREFIX_FILTER,
+    {"kind", "kind", XC_FT_ENUM, &xc_enum_directory_kind, "KIND", "units of this kind"},
+    {"name", "name_contains", XC_FT_STR, NULL, "TEXT", "names containing TEXT"},
 };
 static const xc_filter xc__lead_filters[] = {
     XC__PREFIX_FILTER,
@@ -189,6 +237,13 @@ static const xc_col xc__finding_cols[] = {
     {"rectification.deadline", "整改期限", 10},
     {"rectification.status", "整改状态", 12},
 };
+static const xc_col xc__directory_cols[] = {
+    XC__ID_COL,
+    {"region_code", "区划", 12},
+    {"name", "名称", 24},
+    {"kind", "类别", 14},
+    {"identity", "证书身份", 24},
+};
 static const xc_col xc__lead_cols[] = {
     XC__ID_COL,
     {"region_code", "区划", 12},
@@ -222,6 +277,16 @@ const xc_resource xc_resources[] = {
     XC__RESOURCE("finding", "问题", finding, "finding", "findings", "Findings", "Finding",
                  "Findings", finding, findings),
     XC__RESOURCE("lead", "问题线索", lead, "lead", "leads", "Leads", "Lead", "Leads", lead, leads),
+    {"directory", "巡察机构与有关单位", &xuncha__v1__directory_entry__descriptor, "entry", "entries",
+     "/xuncha.v1.Directory/CreateDirectoryEntry", "/xuncha.v1.Directory/GetDirectoryEntry",
+     "/xuncha.v1.Directory/ListDirectoryEntries", "/xuncha.v1.Directory/UpdateDirectoryEntry",
+     &xuncha__v1__create_directory_entry_request__descriptor,
+     &xuncha__v1__get_directory_entry_request__descriptor,
+     &xuncha__v1__list_directory_entries_request__descriptor,
+     &xuncha__v1__list_directory_entries_response__descriptor,
+     &xuncha__v1__update_directory_entry_request__descriptor, xc__directory_fields,
+     XC__N(xc__directory_fields), xc__directory_filters, XC__N(xc__directory_filters),
+     xc__directory_cols, XC__N(xc__directory_cols)},
 };
 const size_t xc_n_resources = XC__N(xc_resources);
 
@@ -501,15 +566,20 @@ int xc_field_apply(const xc_field *f, ProtobufCMessage *rec, const char *value, 
       return rc;
     }
     case XC_FT_RECUSALS:
+    case XC_FT_ASSIGNMENTS:
     case XC_FT_PERSONS: {
       static const char *const recusal[] = {"member", "target_id", "reason"};
       static const char *const person[] = {"name", "position"};
       int is_recusal = f->type == XC_FT_RECUSALS;
+      int is_assign = f->type == XC_FT_ASSIGNMENTS;
       ProtobufCMessage *m = NULL;
       rc = xc__check_text(value, flag, XC_MAX_TEXT_BYTES, err);
       if (rc != XC_OK) return rc;
-      rc = xc__parse_parts(value, fd->descriptor, is_recusal ? recusal : person, is_recusal ? 3 : 2,
-                           is_recusal ? 2 : 1, flag, f->meta, &m, err);
+      if (is_assign)
+        rc = xc__parse_parts(value, fd->descriptor, recusal, 2, 2, flag, f->meta, &m, err);
+      else
+        rc = xc__parse_parts(value, fd->descriptor, is_recusal ? recusal : person,
+                             is_recusal ? 3 : 2, is_recusal ? 2 : 1, flag, f->meta, &m, err);
       if (rc != XC_OK) return rc;
       rc = xc__append(holder, fd, m, flag, err);
       if (rc != XC_OK) protobuf_c_message_free_unpacked(m, NULL);
@@ -517,6 +587,7 @@ int xc_field_apply(const xc_field *f, ProtobufCMessage *rec, const char *value, 
     }
     case XC_FT_TIME:
     case XC_FT_STAGES:
+    case XC_FT_BOOL:
       break;
   }
   return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s is set by the server, not by a flag", f->path);
@@ -584,6 +655,12 @@ static void xc__enum_text(xc_buf *b, const xc_enum_table *t, int v, xc_style sty
     return;
   }
   if (v == 0) return; /* unset reads as empty, not as "UNSPECIFIED" */
+  if (xc_lang_get() == XC_LANG_EN) {
+    char en[64];
+    xc_lang_enum_en(t, v, en, sizeof en);
+    xc_buf_add(b, en);
+    return;
+  }
   s = xc_enum_zh(t, v);
   if (s != NULL)
     xc_buf_add(b, s);
@@ -665,6 +742,22 @@ char *xc_field_text(const xc_field *f, const ProtobufCMessage *rec, xc_style sty
         else
           xc_buf_addf(&b, "%s 回避 %s%s%s%s", xc__str(m, "member"), xc__str(m, "target_id"),
                       reason[0] != '\0' ? "（" : "", reason, reason[0] != '\0' ? "）" : "");
+      }
+      break;
+    case XC_FT_BOOL: {
+      protobuf_c_boolean v = holder != NULL ? *(const protobuf_c_boolean *)xc__slot(holder, fd) : 0;
+      if (style == XC_STYLE_CSV)
+        xc_buf_add(&b, v ? "true" : "false");
+      else if (v)
+        xc_buf_add(&b, "是");
+      break;
+    }
+    case XC_FT_ASSIGNMENTS:
+      for (size_t i = 0; i < count; i++) {
+        const ProtobufCMessage *m = arr[i];
+        if (i > 0) xc_buf_add(&b, sep);
+        xc_buf_addf(&b, style == XC_STYLE_CSV ? "%s:%s" : "%s → %s", xc__str(m, "member"),
+                    xc__str(m, "target_id"));
       }
       break;
     case XC_FT_PERSONS:

@@ -30,7 +30,9 @@ typedef enum xc_ftype {
   XC_FT_STRS,     /* repeated string: one flag per entry */
   XC_FT_STAGES,   /* repeated StageDate (output only) */
   XC_FT_RECUSALS, /* repeated Recusal: MEMBER:TARGET[:REASON] */
-  XC_FT_PERSONS   /* repeated Person: NAME[:POSITION] */
+  XC_FT_PERSONS,  /* repeated Person: NAME[:POSITION] */
+  XC_FT_BOOL,     /* bool (output only): 是 / empty */
+  XC_FT_ASSIGNMENTS /* repeated Assignment: MEMBER:TARGET */
 } xc_ftype;
 
 /* Attributes of a field, or'ed together. */

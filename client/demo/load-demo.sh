@@ -63,12 +63,32 @@ new county-a finding f3 --round "$r_cnty" --target "$t_com" --area 脱贫攻坚 
 new city finding f4 --round "$r_elev" --target "$t_str" --area 组织建设 \
   --title 选人用人程序不规范 --tag 选人用人 --found-date 2026-10-25 >/dev/null
 
-new city lead l1 --round "$r_city" --target "$t_fin" --finding "$f1" --category 违纪违法 \
+# Leads are sent to directory entries: the city lists its agencies first.
+new city directory d1 --region 3101 --name 市纪委监委 --kind 纪委监委 \
+  --identity agency:3101:jw >/dev/null
+new city directory d2 --region 3101 --name 市委组织部 --kind 组织部 \
+  --identity agency:3101:zzb >/dev/null
+
+l1=$(new city lead l1 --round "$r_city" --target "$t_fin" --finding "$f1" --category 违纪违法 \
   --recipient agency:3101:jw --summary 某处长涉嫌违规收受礼金 --person 张某:处长 \
-  --transfer-date 2026-11-05 >/dev/null
+  --transfer-date 2026-11-05)
 new city lead l2 --round "$r_elev" --target "$t_str" --category 选人用人 \
   --recipient agency:3101:zzb --summary 干部选拔任用程序违规 --person 刘某:副主任 \
   --transfer-date 2026-11-10 >/dev/null
+
+# Workflows: the round moves on, rectification progress with evidence, the
+# agency records its handling. Each step is taken only if it was not yet, so
+# running the script again changes nothing.
+if as city --json round get "$r_city" | grep -q '^  "stage": "ROUND_STAGE_PREPARATION"'; then
+  as city round advance "$r_city" --to 进驻 >/dev/null
+fi
+if as city --json finding get "$f1" | grep -q '"status": "RECTIFICATION_STATUS_OPEN"'; then
+  as city rectification progress "$f1" --step 方案 --text 制定清退方案 \
+    --evidence 财办〔2026〕12号 >/dev/null
+fi
+if as jw --json lead get "$l1" | grep -q '"disposal": "LEAD_DISPOSAL_PENDING"'; then
+  as jw lead dispose "$l1" --disposal 初步核实 --note 已启动初核 >/dev/null
+fi
 
 echo
 echo "==> 市委巡察办 (office:3101): xuncha target list"
@@ -88,6 +108,15 @@ as jw lead list
 echo
 echo "==> 城东区委巡察办 sees none of the city's leads on 东湖街道 (an empty list)"
 as county-a lead list --target "$t_str"
+echo
+echo "==> 拖延式整改 (past the deadline, not done): xuncha rectification overdue"
+as city rectification overdue
+echo
+echo "==> 整改完成率: xuncha rectification rate --round $r_city"
+as city rectification rate --round "$r_city"
+echo
+echo "==> xuncha directory list"
+as city directory list
 echo
 echo "==> xuncha --json finding get $f1"
 as city --json finding get "$f1"

@@ -20,7 +20,8 @@ add_executable(xc_e2e
   ${XC_E2E_DIR}/test_access.c
   ${XC_E2E_DIR}/test_tls.c
   ${XC_E2E_DIR}/test_limits.c
-  ${XC_E2E_DIR}/test_cli.c)
+  ${XC_E2E_DIR}/test_cli.c
+  ${XC_E2E_DIR}/test_workflow.c)
 target_include_directories(xc_e2e PRIVATE ${XC_E2E_DIR})
 target_link_libraries(xc_e2e PRIVATE xuncha_static xc_proto xc_common PkgConfig::CUNIT
                                      PkgConfig::JANSSON ${CSV_LIBRARY} OpenSSL::Crypto
@@ -48,7 +49,7 @@ else()
   message(WARNING "e2e: no xuncha_cli target; e2e_cli will fail")
 endif()
 
-foreach(suite crud paging access tls limits cli)
+foreach(suite crud paging access tls limits cli workflow)
   add_test(NAME e2e_${suite} COMMAND xc_e2e ${suite})
   set_tests_properties(e2e_${suite} PROPERTIES
     ENVIRONMENT "${XC_E2E_ENV}"
@@ -63,3 +64,30 @@ add_test(NAME e2e_interop
                  --proto-dir ${CMAKE_SOURCE_DIR}/proto
                  --protoc "${XC_E2E_PROTOC}")
 set_tests_properties(e2e_interop PROPERTIES TIMEOUT 120 LABELS e2e)
+
+# Operations (server/OPERATIONS.md): config errors, logs, SIGHUP, server
+# reflection, Admin/GetStats, Health/Watch, the CLI for operators, and an
+# upgrade from a store in an older format (made by xc_oldstore).
+add_executable(xc_oldstore ${XC_E2E_DIR}/xc_oldstore.c)
+target_link_libraries(xc_oldstore PRIVATE PkgConfig::LMDB)
+add_test(NAME e2e_ops
+         COMMAND ${XC_E2E_PYTHON} ${XC_E2E_DIR}/ops_test.py
+                 --xunchad "${XC_E2E_SERVER}"
+                 --certs ${CMAKE_SOURCE_DIR}/certs/xuncha-certs
+                 --proto-dir ${CMAKE_SOURCE_DIR}/proto
+                 --protoc "${XC_E2E_PROTOC}"
+                 --xuncha "$<$<TARGET_EXISTS:xuncha_cli>:$<TARGET_FILE:xuncha_cli>>"
+                 --oldstore $<TARGET_FILE:xc_oldstore>)
+set_tests_properties(e2e_ops PROPERTIES TIMEOUT 180 LABELS e2e)
+
+# cmake --install into a temporary prefix; the installed binaries, man
+# pages, unit and a program built with only `pkg-config xuncha`.
+add_test(NAME e2e_install
+         COMMAND /bin/bash ${XC_E2E_DIR}/install_test.sh ${CMAKE_BINARY_DIR}
+                 ${CMAKE_SOURCE_DIR})
+set_tests_properties(e2e_install PROPERTIES TIMEOUT 300 LABELS e2e)
+
+# xuncha-certs csr / sign-csr: an operator's key never leaves their machine.
+add_test(NAME e2e_certs_csr
+         COMMAND /bin/bash ${XC_E2E_DIR}/certs_csr_test.sh ${CMAKE_SOURCE_DIR}/certs/xuncha-certs)
+set_tests_properties(e2e_certs_csr PROPERTIES TIMEOUT 120 LABELS e2e)

@@ -17,7 +17,7 @@ xc_h *e2e_h = NULL;
 
 static const e2e_suite *const e2e__suites[] = {
     &e2e_suite_crud, &e2e_suite_paging, &e2e_suite_access,
-    &e2e_suite_tls,  &e2e_suite_limits, &e2e_suite_cli,
+    &e2e_suite_tls,  &e2e_suite_limits, &e2e_suite_cli,    &e2e_suite_workflow,
 };
 #define E2E_N_SUITES (sizeof e2e__suites / sizeof e2e__suites[0])
 
@@ -34,6 +34,14 @@ int e2e_suite_init(void) {
     fprintf(stderr, "\ne2e: cannot start xunchad: %s\n--- server log ---\n%s\n---\n",
             err.msg, log ? log : "");
     free(log);
+    xc_h_destroy(e2e_h);
+    e2e_h = NULL;
+    return 1;
+  }
+  /* Leads are sent to directory entries: every suite starts with the
+   * city's commission (jw) and organization department (zzb) listed. */
+  if (e2e_directory_seed(&err) != XC_OK) {
+    fprintf(stderr, "\ne2e: cannot seed the directory: %s\n", err.msg);
     xc_h_destroy(e2e_h);
     e2e_h = NULL;
     return 1;

@@ -40,6 +40,11 @@ extern const e2e_suite e2e_suite_access;
 extern const e2e_suite e2e_suite_tls;
 extern const e2e_suite e2e_suite_limits;
 extern const e2e_suite e2e_suite_cli;
+extern const e2e_suite e2e_suite_workflow;
+
+/* Creates the directory entries of agency:3101:jw (纪委监委) and
+ * agency:3101:zzb (组织部) as the city office (test_workflow.c). */
+int e2e_directory_seed(xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /* A client of the running suite's server, or a fatal assertion failure. */
 #define E2E_CLIENT(var, name)                  \

@@ -3,7 +3,8 @@
 
 Starts its own xunchad on 127.0.0.1 in a temporary directory, with
 certificates made by certs/xuncha-certs, and calls every method of
-xuncha.v1.Targets, Rounds, Findings and Leads and grpc.health.v1.Health/Check
+xuncha.v1.Targets, Rounds, Findings, Leads, Directory and Records (the workflow
+methods of server/WORKFLOWS.md included) and grpc.health.v1.Health/Check
 over mutual TLS through grpc.Channel.unary_unary, with message classes that
 protoc generates at test time (SerializeToString / FromString). Each call must
 succeed or give the status the API documents.
@@ -189,8 +190,10 @@ def run(args, tmp, c):
     try:
         with channel(server.port, certdir, "county-a") as ch_a, \
                 channel(server.port, certdir, "county-b") as ch_b, \
-                channel(server.port, certdir, "jw") as ch_jw:
-            calls(c, pb, health, Api(ch_a, pb), Api(ch_b, pb), Api(ch_jw, pb))
+                channel(server.port, certdir, "jw") as ch_jw, \
+                channel(server.port, certdir, "city") as ch_city:
+            calls(c, pb, health, Api(ch_a, pb), Api(ch_b, pb), Api(ch_jw, pb),
+                  Api(ch_city, pb))
     finally:
         code = server.stop()
         c.eq(code, 0, "xunchad exits 0 on SIGTERM")
@@ -199,7 +202,7 @@ def run(args, tmp, c):
             print("--- xunchad log (tail) ---\n%s\n---" % log[-4000:])
 
 
-def calls(c, pb, health, a, b, jw):
+def calls(c, pb, health, a, b, jw, city):
     # grpc.health.v1.Health/Check
     resp = a.call("/grpc.health.v1.Health/Check", health.HealthCheckRequest(),
                   health.HealthCheckResponse)
@@ -299,6 +302,25 @@ def calls(c, pb, health, a, b, jw):
              "Finding")
     c.eq(f2.rectification.measures, "清退违规发放款项", "UpdateFinding: measures changed")
 
+    # ---- Directory: leads are sent to a directory entry of an agency.
+    de = city.x("Directory", "CreateDirectoryEntry", pb.CreateDirectoryEntryRequest(
+        entry=pb.DirectoryEntry(region_code="3101", name="市纪委监委",
+                                kind=pb.DIRECTORY_KIND_DISCIPLINE_COMMISSION,
+                                identity="agency:3101:jw")), "DirectoryEntry")
+    c.eq(de.owner, "office:3101", "CreateDirectoryEntry: owner")
+    got = jw.x("Directory", "GetDirectoryEntry", pb.GetDirectoryEntryRequest(id=de.id),
+               "DirectoryEntry")
+    c.eq(got.identity, "agency:3101:jw", "GetDirectoryEntry by the agency")
+    lst = a.x("Directory", "ListDirectoryEntries", pb.ListDirectoryEntriesRequest(
+        kind=pb.DIRECTORY_KIND_DISCIPLINE_COMMISSION), "ListDirectoryEntriesResponse")
+    c.eq([x.id for x in lst.entries], [de.id], "ListDirectoryEntries kind")
+    mod = pb.DirectoryEntry()
+    mod.CopyFrom(de)
+    mod.note = "市纪委监委第一监督检查室"
+    de2 = city.x("Directory", "UpdateDirectoryEntry", pb.UpdateDirectoryEntryRequest(entry=mod),
+                 "DirectoryEntry")
+    c.eq(de2.note, "市纪委监委第一监督检查室", "UpdateDirectoryEntry: note changed")
+
     # ---- Leads
     lead = a.x("Leads", "CreateLead", pb.CreateLeadRequest(
         lead=pb.Lead(round_id=r.id, target_id=t.id, finding_id=f.id,
@@ -324,6 +346,8 @@ def calls(c, pb, health, a, b, jw):
     c.eq(l2.summary, "涉嫌违规收受礼金（补充）", "UpdateLead: summary changed")
     code, _ = b.status("Leads", "GetLead", pb.GetLeadRequest(id=lead.id), "Lead")
     c.eq(code, grpc.StatusCode.PERMISSION_DENIED, "GetLead by another county: PERMISSION_DENIED")
+
+    workflow_calls(c, pb, a, jw, city, r, f, l2)
 
     # ---- What a stock client may send that the API does not know.
     try:
@@ -367,6 +391,89 @@ def calls(c, pb, health, a, b, jw):
     lst = a.x("Targets", "ListTargets", pb.ListTargetsRequest(page_size=1000),
               "ListTargetsResponse")
     c.eq(len(lst.targets), 1, "refused creates stored nothing")
+
+
+def workflow_calls(c, pb, a, jw, city, r, f, lead):
+    """Every workflow method (server/WORKFLOWS.md)."""
+    rr = a.x("Rounds", "GetRound", pb.GetRoundRequest(id=r.id), "Round")
+    r3 = a.x("Rounds", "AdvanceRound", pb.AdvanceRoundRequest(
+        id=r.id, etag=rr.etag, to=pb.ROUND_STAGE_ON_SITE), "Round")
+    c.eq(r3.stage, pb.ROUND_STAGE_ON_SITE, "AdvanceRound: ON_SITE")
+    c.eq(len(r3.stage_dates), 2, "AdvanceRound: a second stage date")
+    code, _ = a.status("Rounds", "AdvanceRound", pb.AdvanceRoundRequest(
+        id=r.id, etag=r3.etag, to=pb.ROUND_STAGE_ARCHIVED), "Round")
+    c.eq(code, grpc.StatusCode.FAILED_PRECONDITION, "AdvanceRound skipping: FAILED_PRECONDITION")
+    code, _ = a.status("Rounds", "AdvanceRound", pb.AdvanceRoundRequest(
+        id=r.id, etag=rr.etag, to=pb.ROUND_STAGE_REPORT), "Round")
+    c.eq(code, grpc.StatusCode.ABORTED, "AdvanceRound with a stale etag: ABORTED")
+
+    fc = a.x("Findings", "GetFinding", pb.GetFindingRequest(id=f.id), "Finding")
+    p1 = a.x("Findings", "AppendProgress", pb.AppendProgressRequest(
+        entry=pb.ProgressEntry(finding_id=f.id, step=pb.PROGRESS_STEP_PLAN, text="制定整改方案",
+                               evidence=["整改方案.pdf"]),
+        finding_etag=fc.etag), "AppendProgressResponse")
+    c.eq(p1.finding.rectification.status, pb.RECTIFICATION_STATUS_PLAN_SUBMITTED,
+         "AppendProgress: PLAN_SUBMITTED")
+    c.eq(p1.entry.owner, "office:310104", "AppendProgress: the entry is the writer's")
+    p2 = a.x("Findings", "AppendProgress", pb.AppendProgressRequest(
+        entry=pb.ProgressEntry(finding_id=f.id, step=pb.PROGRESS_STEP_PROGRESS, text="清退中"),
+        finding_etag=p1.finding.etag), "AppendProgressResponse")
+    p3 = a.x("Findings", "AppendProgress", pb.AppendProgressRequest(
+        entry=pb.ProgressEntry(finding_id=f.id, step=pb.PROGRESS_STEP_DONE, text="已清退",
+                               evidence=["收据.pdf"]),
+        finding_etag=p2.finding.etag), "AppendProgressResponse")
+    c.eq(p3.finding.rectification.status, pb.RECTIFICATION_STATUS_DONE, "AppendProgress: DONE")
+    code, _ = a.status("Findings", "AppendProgress", pb.AppendProgressRequest(
+        entry=pb.ProgressEntry(finding_id=f.id, step=pb.PROGRESS_STEP_PROGRESS, text="x"),
+        finding_etag=p1.finding.etag), "AppendProgressResponse")
+    c.eq(code, grpc.StatusCode.ABORTED, "AppendProgress with a stale etag: ABORTED")
+    v = city.x("Findings", "VerifyRectification", pb.VerifyRectificationRequest(
+        finding_id=f.id, finding_etag=p3.finding.etag, note="核查属实"), "VerificationResponse")
+    c.eq(v.finding.rectification.status, pb.RECTIFICATION_STATUS_VERIFIED,
+         "VerifyRectification by the city: VERIFIED")
+    rv = a.x("Findings", "RevokeVerification", pb.RevokeVerificationRequest(
+        finding_id=f.id, finding_etag=v.finding.etag, reason="回头看发现问题反弹"),
+        "VerificationResponse")
+    c.ok(rv.finding.flags.reopened, "RevokeVerification: reopened")
+    lp = a.x("Findings", "ListProgress", pb.ListProgressRequest(finding_id=f.id),
+             "ListProgressResponse")
+    c.eq(len(lp.entries), 3, "ListProgress: three entries")
+    lv = a.x("Findings", "ListVerifications", pb.ListVerificationsRequest(finding_id=f.id),
+             "ListVerificationsResponse")
+    c.eq([x.action for x in lv.verifications],
+         [pb.VERIFICATION_ACTION_VERIFY, pb.VERIFICATION_ACTION_REVOKE], "ListVerifications")
+    lst = a.x("Findings", "ListFindings", pb.ListFindingsRequest(round_id=r.id, reopened=True),
+              "ListFindingsResponse")
+    c.eq([x.id for x in lst.findings], [f.id], "ListFindings reopened")
+    st = city.x("Findings", "GetRectificationStats",
+                pb.RectificationStatsRequest(round_id=r.id), "RectificationStats")
+    c.eq((st.total, st.completed, st.reopened), (1, 0, 1), "GetRectificationStats")
+
+    vd = a.x("Records", "VoidRecord", pb.VoidRecordRequest(
+        id=rv.verification.id, etag=rv.verification.etag, reason="误撤销"), "VoidRecordResponse")
+    c.eq((vd.kind, vd.parent_id), ("verification", f.id), "VoidRecord of a verification")
+    fv = a.x("Findings", "GetFinding", pb.GetFindingRequest(id=f.id), "Finding")
+    c.eq(fv.rectification.status, pb.RECTIFICATION_STATUS_VERIFIED,
+         "VoidRecord: the finding is re-derived")
+    code, _ = jw.status("Records", "VoidRecord", pb.VoidRecordRequest(
+        id=f.id, etag=fv.etag, reason="x"), "VoidRecordResponse")
+    c.eq(code, grpc.StatusCode.PERMISSION_DENIED, "VoidRecord by a non-owner: PERMISSION_DENIED")
+
+    lc = a.x("Leads", "GetLead", pb.GetLeadRequest(id=lead.id), "Lead")
+    d = jw.x("Leads", "RecordDisposition", pb.RecordDispositionRequest(
+        disposition=pb.LeadDisposition(lead_id=lead.id,
+                                       disposal=pb.LEAD_DISPOSAL_PRELIMINARY_VERIFICATION,
+                                       note="初核"),
+        lead_etag=lc.etag), "RecordDispositionResponse")
+    c.eq(d.lead.disposal, pb.LEAD_DISPOSAL_PRELIMINARY_VERIFICATION, "RecordDisposition")
+    c.eq(d.disposition.owner, "agency:3101:jw", "RecordDisposition: owned by the agency")
+    code, _ = a.status("Leads", "RecordDisposition", pb.RecordDispositionRequest(
+        disposition=pb.LeadDisposition(lead_id=lead.id, disposal=pb.LEAD_DISPOSAL_CLOSED),
+        lead_etag=d.lead.etag), "RecordDispositionResponse")
+    c.eq(code, grpc.StatusCode.PERMISSION_DENIED, "RecordDisposition by the office: refused")
+    ld = a.x("Leads", "ListDispositions", pb.ListDispositionsRequest(lead_id=lead.id),
+             "ListDispositionsResponse")
+    c.eq([x.id for x in ld.dispositions], [d.disposition.id], "ListDispositions by the office")
 
 
 def main():

@@ -420,11 +420,26 @@ done:
   return result;
 }
 
+int xc_h_set_clock(xc_h *h, const char *text) {
+  char path[XC_H_PATH_MAX];
+  FILE *f;
+  (void)snprintf(path, sizeof path, "%s/clock", h->dir);
+  if (text == NULL) return unlink(path) == 0 || errno == ENOENT ? XC_OK : XC_EINTERNAL;
+  f = fopen(path, "w");
+  if (f == NULL) return XC_EINTERNAL;
+  if (fputs(text, f) < 0) {
+    fclose(f);
+    return XC_EINTERNAL;
+  }
+  return fclose(f) == 0 ? XC_OK : XC_EINTERNAL;
+}
+
 int xc_h_server_start(xc_h *h, xc_err *err) {
   const char *bin = xc_h_env("XC_E2E_XUNCHAD");
-  char cert[XC_H_PATH_MAX], key[XC_H_PATH_MAX], ca[XC_H_PATH_MAX];
+  char cert[XC_H_PATH_MAX], key[XC_H_PATH_MAX], ca[XC_H_PATH_MAX], clock[XC_H_PATH_MAX];
   int64_t deadline;
   int status = 0;
+  (void)snprintf(clock, sizeof clock, "%s/clock", h->dir);
   if (bin == NULL)
     return xc_err_set(err, XC_EFAILED_PRECONDITION, "XC_E2E_XUNCHAD is not set");
   if (h->pid > 0) return xc_err_set(err, XC_EFAILED_PRECONDITION, "server already runs");
@@ -435,7 +450,8 @@ int xc_h_server_start(xc_h *h, xc_err *err) {
   {
     const char *argv[] = {bin,      "--listen", "127.0.0.1:0", "--port-file", h->portpath,
                           "--data", h->datadir, "--cert",      cert,          "--key",
-                          key,      "--ca",     ca,            NULL};
+                          key,      "--ca",     ca,            "--test-clock-file",
+                          clock,    NULL};
     /* Append to the log so a restart keeps the first run's lines. */
     h->pid = xc__spawn(argv, h->dir, h->logpath, h->logpath, 1, 1);
   }

@@ -94,6 +94,14 @@ int xc_h_cert_serial(const xc_h *h, const char *name, char *out,
  */
 int xc_h_server_start(xc_h *h, xc_err *err) XC_WARN_UNUSED_RESULT;
 
+/*
+ * Sets the server's clock: xunchad runs with --test-clock-file <dir>/clock
+ * and reads it on every call. text is what the file holds ("2027-01-10", a
+ * signed offset in ms such as "+86400000", or absolute ms); NULL removes
+ * the file (the real clock). Returns XC_OK or XC_EINTERNAL.
+ */
+int xc_h_set_clock(xc_h *h, const char *text) XC_WARN_UNUSED_RESULT;
+
 /* The server's port (0 when not running) and "127.0.0.1:<port>" (owned by h). */
 int xc_h_port(const xc_h *h);
 const char *xc_h_addr(const xc_h *h);

@@ -4,3 +4,9 @@ add_executable(test_server ${CMAKE_CURRENT_LIST_DIR}/test_server.c)
 target_link_libraries(test_server PRIVATE xc_server_core PkgConfig::CUNIT)
 add_test(NAME server_unit COMMAND test_server)
 set_tests_properties(server_unit PROPERTIES TIMEOUT 120)
+
+# Operations: config file, call counters, reflection lookups, GetStats.
+add_executable(test_server_ops ${CMAKE_CURRENT_LIST_DIR}/test_server_ops.c)
+target_link_libraries(test_server_ops PRIVATE xc_server_core PkgConfig::CUNIT)
+add_test(NAME server_ops COMMAND test_server_ops)
+set_tests_properties(server_ops PROPERTIES TIMEOUT 60)

@@ -4,3 +4,9 @@ target_link_libraries(test_storage PRIVATE xc_storage PkgConfig::CUNIT)
 add_test(NAME storage COMMAND test_storage)
 # The suite takes a few seconds; the limit only catches a hung writer.
 set_tests_properties(storage PROPERTIES TIMEOUT 120)
+
+# Upgrades: an older store is migrated at open; a newer one is refused.
+add_executable(test_migrate ${CMAKE_CURRENT_LIST_DIR}/test_migrate.c)
+target_link_libraries(test_migrate PRIVATE xc_storage PkgConfig::CUNIT)
+add_test(NAME storage_migrate COMMAND test_migrate)
+set_tests_properties(storage_migrate PROPERTIES TIMEOUT 60)

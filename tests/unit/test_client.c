@@ -316,7 +316,9 @@ static void test_json_record(void) {
                          "  \"name\": \"市财政局\",\n"
                          "  \"kind\": \"TARGET_KIND_MUNICIPAL_DEPARTMENT\",\n"
                          "  \"party_secretary\": \"张三\",\n"
-                         "  \"note\": \"\"\n"
+                         "  \"note\": \"\",\n"
+                         "  \"voided\": false,\n"
+                         "  \"void_reason\": \"\"\n"
                          "}\n");
   free(c.text);
 
@@ -376,7 +378,9 @@ static void test_print_get_block_and_csv(void) {
                          "名称:       市财政局\n"
                          "类别:       市直单位\n"
                          "党组织书记: 张三\n"
-                         "备注:\n");
+                         "备注:\n"
+                         "已作废:\n"
+                         "作废原因:\n");
   free(c.text);
 
   cap_open(&c);
@@ -385,9 +389,10 @@ static void test_print_get_block_and_csv(void) {
   CU_ASSERT_STRING_EQUAL(
       c.text,
       "\"id\",\"region_code\",\"owner\",\"etag\",\"create_time_ms\",\"update_time_ms\","
-      "\"created_by\",\"updated_by\",\"name\",\"kind\",\"party_secretary\",\"note\"\n"
+      "\"created_by\",\"updated_by\",\"name\",\"kind\",\"party_secretary\",\"note\","
+      "\"voided\",\"void_reason\"\n"
       "\"t_01\",\"310104\",\"office:310104\",\"e1\",\"1709258400000\",\"0\",\"\",\"\","
-      "\"市财政局\",\"TARGET_KIND_MUNICIPAL_DEPARTMENT\",\"张三\",\"\"\n");
+      "\"市财政局\",\"TARGET_KIND_MUNICIPAL_DEPARTMENT\",\"张三\",\"\",\"false\",\"\"\n");
   free(c.text);
 
   cap_open(&c);

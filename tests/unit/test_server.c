@@ -893,9 +893,9 @@ static void test_list_filter_check(void) {
   CU_ASSERT_EQUAL(xc_list_filter_check(XC_KIND_TARGET, &f, 10, &err), XC_EINVALID_ARGUMENT);
   CU_ASSERT_STRING_EQUAL(err.msg, "kind 42 is not a known TargetKind");
   f.kind = 0;
-  f.status = 9;
+  f.status = 42;
   CU_ASSERT_EQUAL(xc_list_filter_check(XC_KIND_LEAD, &f, 10, &err), XC_EINVALID_ARGUMENT);
-  CU_ASSERT_STRING_EQUAL(err.msg, "disposal 9 is not a known LeadDisposal");
+  CU_ASSERT_STRING_EQUAL(err.msg, "disposal 42 is not a known LeadDisposal");
   f.status = 0;
   f.round_id = "r_bad";
   CU_ASSERT_EQUAL(xc_list_filter_check(XC_KIND_FINDING, &f, 10, &err), XC_EINVALID_ARGUMENT);
@@ -1326,6 +1326,19 @@ static void test_handlers_round_finding_lead(void) {
   CU_ASSERT_EQUAL(fnd->rectification->status,
                   XUNCHA__V1__RECTIFICATION_STATUS__RECTIFICATION_STATUS_OPEN);
 
+  /* A lead is sent to a directory entry: the city lists its commission. */
+  {
+    Xuncha__V1__CreateDirectoryEntryRequest dreq = XUNCHA__V1__CREATE_DIRECTORY_ENTRY_REQUEST__INIT;
+    Xuncha__V1__DirectoryEntry de = XUNCHA__V1__DIRECTORY_ENTRY__INIT, *dout = NULL;
+    de.region_code = "3101";
+    de.name = "市纪委监委";
+    de.kind = XUNCHA__V1__DIRECTORY_KIND__DIRECTORY_KIND_DISCIPLINE_COMMISSION;
+    de.identity = "agency:3101:jw";
+    dreq.entry = &de;
+    CU_ASSERT_EQUAL(call(&city, "/xuncha.v1.Directory/CreateDirectoryEntry", &dreq, &dout, &err),
+                    XC_OK);
+    xc_msg_free(dout);
+  }
   lreq.lead = new_lead();
   set(lreq.lead, "round_id", round->id);
   set(lreq.lead, "target_id", t1);
@@ -1489,7 +1502,9 @@ static void test_handlers_health(void) {
 static void test_method_table(void) {
   size_t n = 0;
   const xc_method *m = xc_methods(&n);
-  CU_ASSERT_EQUAL(n, 22);
+  /* The 22 methods of the foundation and the 14 of the workflows (issue 3)
+   * at least; other issues add more. */
+  CU_ASSERT(n >= 22 + 14);
   for (size_t i = 0; i < n; i++) {
     CU_ASSERT_PTR_NOT_NULL(m[i].handler);
     CU_ASSERT_EQUAL(m[i].path[0], '/');

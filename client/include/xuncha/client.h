@@ -155,6 +155,60 @@ XC_EXTERN int xc_update_lead(xc_client *c, const Xuncha__V1__UpdateLeadRequest *
                              Xuncha__V1__Lead **out, int64_t timeout_ms,
                              xc_err *err) XC_WARN_UNUSED_RESULT;
 
+/*
+ * Workflows (server/WORKFLOWS.md): the directory, round stages,
+ * rectification progress and verification, completion rates, lead
+ * dispositions, and voiding any record. Same contract as above.
+ */
+XC_EXTERN int xc_create_directory_entry(xc_client *c,
+                                        const Xuncha__V1__CreateDirectoryEntryRequest *req,
+                                        Xuncha__V1__DirectoryEntry **out, int64_t timeout_ms,
+                                        xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_get_directory_entry(xc_client *c, const Xuncha__V1__GetDirectoryEntryRequest *req,
+                                     Xuncha__V1__DirectoryEntry **out, int64_t timeout_ms,
+                                     xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_list_directory_entries(xc_client *c,
+                                        const Xuncha__V1__ListDirectoryEntriesRequest *req,
+                                        Xuncha__V1__ListDirectoryEntriesResponse **out,
+                                        int64_t timeout_ms, xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_update_directory_entry(xc_client *c,
+                                        const Xuncha__V1__UpdateDirectoryEntryRequest *req,
+                                        Xuncha__V1__DirectoryEntry **out, int64_t timeout_ms,
+                                        xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_advance_round(xc_client *c, const Xuncha__V1__AdvanceRoundRequest *req,
+                               Xuncha__V1__Round **out, int64_t timeout_ms,
+                               xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_append_progress(xc_client *c, const Xuncha__V1__AppendProgressRequest *req,
+                                 Xuncha__V1__AppendProgressResponse **out, int64_t timeout_ms,
+                                 xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_list_progress(xc_client *c, const Xuncha__V1__ListProgressRequest *req,
+                               Xuncha__V1__ListProgressResponse **out, int64_t timeout_ms,
+                               xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_verify_rectification(xc_client *c,
+                                      const Xuncha__V1__VerifyRectificationRequest *req,
+                                      Xuncha__V1__VerificationResponse **out, int64_t timeout_ms,
+                                      xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_revoke_verification(xc_client *c,
+                                     const Xuncha__V1__RevokeVerificationRequest *req,
+                                     Xuncha__V1__VerificationResponse **out, int64_t timeout_ms,
+                                     xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_list_verifications(xc_client *c, const Xuncha__V1__ListVerificationsRequest *req,
+                                    Xuncha__V1__ListVerificationsResponse **out,
+                                    int64_t timeout_ms, xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_get_rectification_stats(xc_client *c,
+                                         const Xuncha__V1__RectificationStatsRequest *req,
+                                         Xuncha__V1__RectificationStats **out, int64_t timeout_ms,
+                                         xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_record_disposition(xc_client *c, const Xuncha__V1__RecordDispositionRequest *req,
+                                    Xuncha__V1__RecordDispositionResponse **out,
+                                    int64_t timeout_ms, xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_list_dispositions(xc_client *c, const Xuncha__V1__ListDispositionsRequest *req,
+                                   Xuncha__V1__ListDispositionsResponse **out, int64_t timeout_ms,
+                                   xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_void_record(xc_client *c, const Xuncha__V1__VoidRecordRequest *req,
+                             Xuncha__V1__VoidRecordResponse **out, int64_t timeout_ms,
+                             xc_err *err) XC_WARN_UNUSED_RESULT;
+
 #ifdef __cplusplus
 }
 #endif

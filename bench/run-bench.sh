@@ -1,0 +1,68 @@
+#!/bin/sh
+# Runs the figures of bench/README.md on this machine: one xuncha-bench run
+# with every workload at 1 and 64 calls in flight against a fresh xunchad
+# (RssAnon sampled meanwhile), then start-up time and disk use with a store
+# of COUNT findings. Everything goes to a temporary directory that is removed
+# at the end, except the JSON results (OUT, default ./bench-results.json).
+#
+#   bench/run-bench.sh [BUILD_DIR]       (default: build)
+#   DURATION=10 COUNT=1000000 OUT=bench-results.json bench/run-bench.sh build
+set -eu
+
+BUILD=${1:-build}
+DURATION=${DURATION:-10}
+COUNT=${COUNT:-1000000}
+OUT=${OUT:-bench-results.json}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+XUNCHAD=$BUILD/server/xunchad
+BENCH=$BUILD/bench/xuncha-bench
+[ -x "$XUNCHAD" ] && [ -x "$BENCH" ] || { echo "build first: $XUNCHAD, $BENCH" >&2; exit 2; }
+
+TMP=$(mktemp -d /tmp/xuncha-bench.XXXXXX)
+SERVER_PID=
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+"$SRC/certs/xuncha-certs" dev "$TMP/certs" >/dev/null
+C=$TMP/certs
+
+# Starts xunchad on DIR; sets SERVER_PID and PORT.
+start_server() {
+  rm -f "$TMP/port"
+  "$XUNCHAD" --listen 127.0.0.1:0 --port-file "$TMP/port" --data "$1" \
+    --cert "$C/server.pem" --key "$C/server.key" --ca "$C/ca.pem" 2>"$TMP/server.log" &
+  SERVER_PID=$!
+  i=0
+  while [ ! -s "$TMP/port" ]; do
+    i=$((i + 1)); [ $i -lt 2000 ] || { echo "xunchad did not start" >&2; exit 1; }
+    sleep 0.005
+  done
+  PORT=$(cat "$TMP/port")
+}
+
+stop_server() {
+  kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=
+}
+
+echo "== workloads (RssAnon of xunchad sampled every second in $TMP/rss)"
+start_server "$TMP/data"
+( while kill -0 "$SERVER_PID" 2>/dev/null; do
+    awk '/RssAnon/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null; sleep 1
+  done ) > "$TMP/rss" &
+"$BENCH" run --server "127.0.0.1:$PORT" --ca "$C/ca.pem" --cert "$C/city.pem" \
+  --key "$C/city.key" --connections 4 --inflight 1,64 --duration "$DURATION" --json "$OUT"
+sort -n "$TMP/rss" | awk 'NR==1 {min=$1} {max=$1} END {printf "xunchad RssAnon: %d..%d KiB\n", min, max}'
+stop_server
+"$BENCH" disk --data "$TMP/data" | tail -1
+
+echo "== start-up with $COUNT findings stored"
+"$BENCH" fill --data "$TMP/big" --count "$COUNT" --per-commit 1000 | tail -1
+"$BENCH" disk --data "$TMP/big"
+t0=$(date +%s%N)
+start_server "$TMP/big"
+t1=$(date +%s%N)
+echo "start-up to serving: $(( (t1 - t0) / 1000000 )) ms"
+stop_server
