@@ -140,6 +140,9 @@ static const xc_method xc__methods[] = {
     /* Operations: GetStats checks the caller's role itself. */
     XC__UNARY("xuncha.v1.Admin", "GetStats", xuncha__v1__get_stats_request, xuncha__v1__stats,
               xc__admin_get_stats),
+    /* Backup checks for an admin:<code> certificate itself. */
+    XC__UNARY("xuncha.v1.Admin", "Backup", xuncha__v1__backup_request,
+              xuncha__v1__backup_response, xc__admin_backup),
     /* Server reflection, for grpcurl and the like: like health, any
      * certificate of our CA may explore the API. v1alpha has the same
      * messages on the wire as v1, so one handler serves both. */

@@ -67,6 +67,7 @@ XC__HANDLER(xc__health_check);
 XC__HANDLER(xc__health_watch);
 
 XC__HANDLER(xc__admin_get_stats);
+XC__HANDLER(xc__admin_backup);
 XC__HANDLER(xc__reflection_info);
 
 #endif /* XC_HANDLERS_H */

@@ -476,9 +476,15 @@ static void xc__fail_all(xc__job **jobs, size_t n, const xc_err *err) {
 
 /* The error of a failed commit: the disk is full, or it is not usable. */
 static void xc__commit_error(int mrc, xc_err *err) {
-  int code = (mrc == ENOSPC || mrc == EDQUOT || mrc == EFBIG) ? XC_ERESOURCE_EXHAUSTED
-                                                               : XC_EUNAVAILABLE;
-  (void)xc_err_set(err, code, "the write could not be made durable: %s", mdb_strerror(mrc));
+  int full = mrc == ENOSPC || mrc == EDQUOT || mrc == EFBIG;
+  int code = full ? XC_ERESOURCE_EXHAUSTED : XC_EUNAVAILABLE;
+  if (full)
+    (void)xc_err_set(err, code,
+                     "the server's disk is full (%s): nothing was stored; reads go on; retry "
+                     "once the operator has freed space",
+                     mdb_strerror(mrc));
+  else
+    (void)xc_err_set(err, code, "the write could not be made durable: %s", mdb_strerror(mrc));
 }
 
 /*

@@ -282,7 +282,7 @@ void xc_store_get_stats(xc_store *store, xc_store_stats *out);
  * this thread as usual"; anything else names the running task. The job is
  * then queued and suspend(arg, task) is called, which must give up the
  * thread and return only after resume(arg, task) was called for that task.
- * resume runs on the writer thread once the task's write is durable (or has
+ * resume runs on the writer thread (or a backup's thread: xc_store_backup) once the task's write is durable (or has
  * failed) and its result is set; it must not block and must not call into
  * the store. Each suspended task is resumed exactly once.
  */
@@ -320,5 +320,23 @@ typedef struct xc_store_info {
  * mdb_stat) in one short read transaction. Returns XC_OK or a storage error.
  */
 int xc_store_get_info(xc_store *store, xc_store_info *out, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Hot backup: writes a compacting copy of the store (free pages left out)
+ * to <dir>/data.mdb, from one read transaction, so the copy is a consistent
+ * snapshot of some moment during the call while writes go on. dir is a path
+ * on this machine; it must be absolute, exist, and be empty (nothing is ever
+ * overwritten). The copy is synced before this returns. Restore: stop the
+ * server, put the copy's data.mdb in place of the data directory's (no
+ * lock.mdb needed), start. Sets *bytes (if not NULL) to the copy's size.
+ * Returns XC_OK, XC_EINVALID_ARGUMENT (relative path),
+ * XC_EFAILED_PRECONDITION (missing, not a directory, not empty),
+ * XC_ERESOURCE_EXHAUSTED (the disk holding dir is full) or XC_EUNAVAILABLE;
+ * on failure no data.mdb is left in dir. The copy runs on a thread of its
+ * own; with a suspender installed (xc_store_set_suspender) the calling task
+ * is suspended until it ends, and resume is then called from that thread.
+ */
+int xc_store_backup(xc_store *store, const char *dir, uint64_t *bytes, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
 
 #endif /* XC_STORE_H */

@@ -197,12 +197,13 @@ static int xc__flag(xc_cli_cmd *cmd, int state, const char *name, const char *in
                       "unknown option --%s (options of a verb go after the verb)", name);
 
   if (cmd->admin) {
-    if (strcmp(name, "prometheus") == 0 && inline_value == NULL) {
+    if (strcmp(name, "prometheus") == 0 && inline_value == NULL && !cmd->backup) {
       cmd->prometheus = 1;
       return XC_OK;
     }
     return xc_err_set(err, XC_EINVALID_ARGUMENT,
-                      "unknown option --%s for 'admin stats' (see 'xuncha admin --help')", name);
+                      "unknown option --%s for 'admin %s' (see 'xuncha admin --help')", name,
+                      cmd->backup ? "backup" : "stats");
   }
   if (cmd->health) {
     if (strcmp(name, "service") == 0) {
@@ -279,8 +280,12 @@ static int xc__check_cmd(xc_cli_cmd *cmd, int state, xc_err *err) {
   if (state == 1)
     return xc_err_set(err, XC_EINVALID_ARGUMENT, "no verb given: use %s",
                       cmd->health  ? "'health check'"
-                      : cmd->admin ? "'admin stats'"
+                      : cmd->admin ? "'admin stats' or 'admin backup DIR'"
                                    : "create, get, list or update");
+  if (cmd->admin && cmd->backup && (cmd->backup_dir == NULL || cmd->backup_dir[0] == '\0'))
+    return xc_err_set(err, XC_EINVALID_ARGUMENT,
+                      "'admin backup' needs a directory: xuncha admin backup DIR (an empty "
+                      "directory on the server machine, absolute path)");
   if (cmd->verb == XC_VERB_GET || cmd->verb == XC_VERB_UPDATE) {
     if (cmd->id == NULL)
       return xc_err_set(err, XC_EINVALID_ARGUMENT, "'%s %s' needs the record's ID: xuncha %s %s ID",
@@ -370,10 +375,14 @@ int xc_cli_parse(int argc, char **argv, xc_cli_cmd *cmd, xc_err *err) {
       }
       state = 1;
     } else if (state == 1 && cmd->admin) {
-      if (strcmp(a, "stats") != 0)
-        return xc_err_set(err, XC_EINVALID_ARGUMENT, "unknown verb '%.64s' for admin: use stats",
-                          a);
+      if (strcmp(a, "backup") == 0)
+        cmd->backup = 1;
+      else if (strcmp(a, "stats") != 0)
+        return xc_err_set(err, XC_EINVALID_ARGUMENT,
+                          "unknown verb '%.64s' for admin: use stats or backup", a);
       state = 2;
+    } else if (cmd->admin && cmd->backup && cmd->backup_dir == NULL) {
+      cmd->backup_dir = a;
     } else if (state == 1) {
       int v;
       for (v = XC_VERB_CREATE; v <= XC_VERB_CHECK; v++)
@@ -712,6 +721,7 @@ void xc_cli_usage(FILE *out) {
       "Resources and verbs:\n"
       "  health  check [--service NAME]     is the server serving? (服务状态)\n"
       "  admin   stats [--prometheus]       the server's figures (运行统计)\n"
+      "  admin   backup DIR                 hot copy of the database into DIR on the server (备份)\n"
       "  target  create|get|list|update     被巡察单位: units inspected\n"
       "  round   create|get|list|update     巡察轮次: rounds of inspection\n"
       "  group   create|get|list|update     巡察组: inspection groups\n"
@@ -1193,7 +1203,11 @@ int xc_cli_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn env) 
       goto done;
     }
   }
-  if (run.cmd->admin) {
+  if (run.cmd->admin && run.cmd->backup) {
+    rc = xc_ops_admin_backup(run.client, run.cmd->backup_dir, out,
+                             run.cmd->fmt == XC_OUT_JSON, &err);
+    run.remote = rc != XC_OK && !ferror(out);
+  } else if (run.cmd->admin) {
     rc = xc_ops_admin_stats(run.client, 0, out,
                             run.cmd->prometheus        ? XC_STATS_PROMETHEUS
                             : run.cmd->fmt == XC_OUT_JSON ? XC_STATS_JSON

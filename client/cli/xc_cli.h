@@ -81,6 +81,9 @@ typedef struct xc_cli_cmd {
   /* admin stats [--prometheus] */
   int admin;
   int prometheus;
+  /* admin backup DIR: DIR is a directory on the server machine */
+  int backup;
+  const char *backup_dir;
   size_t n_opts;
   xc_cli_opt opts[XC_CLI_MAX_OPTS];
 } xc_cli_cmd;

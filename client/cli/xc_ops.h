@@ -76,4 +76,14 @@ typedef enum xc_stats_fmt {
 int xc_ops_admin_stats(xc_client *client, int64_t timeout_ms, FILE *out, xc_stats_fmt fmt,
                        xc_err *err) XC_WARN_UNUSED_RESULT;
 
+/*
+ * `xuncha admin backup DIR`: asks the server for a hot copy of its database
+ * into DIR, a directory on the server machine (Admin/Backup), and prints
+ * where the copy is and its size (as JSON with json != 0). Waits up to an
+ * hour: a copy takes seconds per gigabyte. Returns XC_OK or the server's
+ * refusal in err.
+ */
+int xc_ops_admin_backup(xc_client *client, const char *dir, FILE *out, int json, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
 #endif /* XC_OPS_H */
