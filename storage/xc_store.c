@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "xc_msg.h"
@@ -474,9 +476,35 @@ static void xc__fail_all(xc__job **jobs, size_t n, const xc_err *err) {
   }
 }
 
+/*
+ * LMDB reports a short write as EIO, and a write that reaches a full disk or
+ * the file size limit partway is short. So an EIO is taken for a full disk
+ * when the data file's disk has under a megabyte free or the file is within
+ * a megabyte of RLIMIT_FSIZE; returns the errno that stands for it then, else
+ * mrc.
+ */
+static int xc__full_disk_errno(const xc_store *s, int mrc) {
+  const uint64_t slack = UINT64_C(1) << 20;
+  char path[PATH_MAX];
+  struct statvfs vfs;
+  struct stat st;
+  struct rlimit rl;
+  int n;
+  if (mrc != EIO) return mrc;
+  if (statvfs(s->dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < slack) return ENOSPC;
+  n = snprintf(path, sizeof path, "%s/data.mdb", s->dir);
+  if (n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0 &&
+      getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      (uint64_t)st.st_size + slack >= (uint64_t)rl.rlim_cur)
+    return EFBIG;
+  return mrc;
+}
+
 /* The error of a failed commit: the disk is full, or it is not usable. */
-static void xc__commit_error(int mrc, xc_err *err) {
-  int full = mrc == ENOSPC || mrc == EDQUOT || mrc == EFBIG;
+static void xc__commit_error(const xc_store *s, int mrc, xc_err *err) {
+  int full;
+  mrc = xc__full_disk_errno(s, mrc);
+  full = mrc == ENOSPC || mrc == EDQUOT || mrc == EFBIG;
   int code = full ? XC_ERESOURCE_EXHAUSTED : XC_EUNAVAILABLE;
   if (full)
     (void)xc_err_set(err, code,
@@ -618,7 +646,7 @@ static int xc__try_batch(xc_store *s, xc__job **jobs, size_t n, int nested) {
     goto done;
   }
   if (mrc != 0) {
-    xc__commit_error(mrc, &berr);
+    xc__commit_error(s, mrc, &berr);
     xc__fail_all(jobs, n, &berr);
     goto done;
   }

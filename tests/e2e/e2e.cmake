@@ -91,3 +91,23 @@ set_tests_properties(e2e_install PROPERTIES TIMEOUT 300 LABELS e2e)
 add_test(NAME e2e_certs_csr
          COMMAND /bin/bash ${XC_E2E_DIR}/certs_csr_test.sh ${CMAKE_SOURCE_DIR}/certs/xuncha-certs)
 set_tests_properties(e2e_certs_csr PROPERTIES TIMEOUT 120 LABELS e2e)
+
+# Durability (issue 7): SIGKILL under 64-way writes (seeded: XC_CRASH_SEED),
+# a full disk (tmpfs, or RLIMIT_FSIZE), and a hot backup under load restored.
+add_executable(xc_durable ${XC_E2E_DIR}/test_durable.c ${XC_E2E_DIR}/xc_harness.c)
+target_include_directories(xc_durable PRIVATE ${XC_E2E_DIR})
+target_link_libraries(xc_durable PRIVATE xuncha_static xc_storage xc_proto xc_common
+                                         PkgConfig::CUNIT OpenSSL::Crypto Threads::Threads)
+if(TARGET xunchad)
+  add_dependencies(xc_durable xunchad)
+endif()
+if(TARGET xuncha_cli)
+  add_dependencies(xc_durable xuncha_cli)
+endif()
+foreach(suite crash diskfull backup)
+  add_test(NAME e2e_${suite} COMMAND xc_durable ${suite})
+  set_tests_properties(e2e_${suite} PROPERTIES
+    ENVIRONMENT "${XC_E2E_ENV};XC_CRASH_SEED=20261126"
+    TIMEOUT 300
+    LABELS "e2e;durability")
+endforeach()

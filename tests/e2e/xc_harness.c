@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -45,6 +46,8 @@ struct xc_h {
   pid_t pid;
   int port;
   unsigned runs; /* commands run so far, to name their output files */
+  uint64_t fsize_limit; /* RLIMIT_FSIZE of the server (0: none) */
+  const char *extra[8]; /* more server arguments, NULL-terminated */
   struct {
     char name[64];
     xc_client *client;
@@ -159,6 +162,10 @@ static void xc__env_build(xc__env *e, const char *home) {
   e->v[n] = NULL;
 }
 
+/* RLIMIT_FSIZE for the next spawned child (0: unchanged); set only around
+ * the server's spawn. */
+static uint64_t xc__spawn_fsize;
+
 /* Fork/execs argv with stdout/stderr to the files given; returns the pid or -1. */
 static pid_t xc__spawn(const char *const argv[], const char *cwd, const char *out_path,
                        const char *err_path, int die_with_parent, int append) {
@@ -180,6 +187,18 @@ static pid_t xc__spawn(const char *const argv[], const char *cwd, const char *ou
     if (die_with_parent) (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
     /* The runner ignores SIGPIPE; programs under test get the default. */
     (void)signal(SIGPIPE, SIG_DFL);
+    if (xc__spawn_fsize != 0) {
+      /* A file size limit: write() past it fails with EFBIG instead of the
+       * process being killed by SIGXFSZ (ignored signals stay ignored
+       * across exec). */
+      struct rlimit rl;
+      /* Only the soft limit: the test raises it again with prlimit,
+       * which needs no privilege below the hard limit. */
+      rl.rlim_cur = (rlim_t)xc__spawn_fsize;
+      rl.rlim_max = RLIM_INFINITY;
+      (void)signal(SIGXFSZ, SIG_IGN);
+      if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(126);
+    }
     (void)setpgid(0, 0);
     if (dup2(fd_in, 0) < 0 || dup2(fd_out, 1) < 0 || dup2(fd_err, 2) < 0) _exit(126);
     if (cwd != NULL && chdir(cwd) != 0) _exit(126);
@@ -448,12 +467,18 @@ int xc_h_server_start(xc_h *h, xc_err *err) {
   (void)xc_h_cert_path(h, "ca", "pem", ca, sizeof ca);
   (void)unlink(h->portpath);
   {
-    const char *argv[] = {bin,      "--listen", "127.0.0.1:0", "--port-file", h->portpath,
-                          "--data", h->datadir, "--cert",      cert,          "--key",
-                          key,      "--ca",     ca,            "--test-clock-file",
-                          clock,    NULL};
+    const char *argv[32] = {bin,      "--listen", "127.0.0.1:0", "--port-file", h->portpath,
+                            "--data", h->datadir, "--cert",      cert,          "--key",
+                            key,      "--ca",     ca,            "--test-clock-file",
+                            clock,    NULL};
+    size_t na = 15;
+    for (size_t i = 0; h->extra[i] != NULL && na + 1 < sizeof argv / sizeof argv[0]; i++)
+      argv[na++] = h->extra[i];
+    argv[na] = NULL;
     /* Append to the log so a restart keeps the first run's lines. */
+    xc__spawn_fsize = h->fsize_limit;
     h->pid = xc__spawn(argv, h->dir, h->logpath, h->logpath, 1, 1);
+    xc__spawn_fsize = 0;
   }
   if (h->pid < 0)
     return xc_err_set(err, XC_EINTERNAL, "cannot start %s: %s", bin, strerror(errno));
@@ -572,4 +597,31 @@ void xc_h_destroy(xc_h *h) {
       (void)nftw(h->dir, xc__rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   }
   free(h);
+}
+
+void xc_h_server_kill(xc_h *h) {
+  int status;
+  if (h->pid <= 0) return;
+  (void)kill(h->pid, SIGKILL);
+  (void)xc__wait_bounded(h->pid, 10000, &status);
+  h->pid = -1;
+  h->port = 0;
+}
+
+int xc_h_server_pid(const xc_h *h) { return h->pid > 0 ? (int)h->pid : -1; }
+
+const char *xc_h_datadir(const xc_h *h) { return h->datadir; }
+
+int xc_h_set_datadir(xc_h *h, const char *dir) {
+  int n = snprintf(h->datadir, sizeof h->datadir, "%s", dir);
+  return n > 0 && (size_t)n < sizeof h->datadir ? XC_OK : XC_EINVALID_ARGUMENT;
+}
+
+void xc_h_set_fsize_limit(xc_h *h, uint64_t bytes) { h->fsize_limit = bytes; }
+
+void xc_h_set_server_args(xc_h *h, const char *const *args) {
+  size_t n = 0;
+  for (; args != NULL && args[n] != NULL && n + 1 < sizeof h->extra / sizeof h->extra[0]; n++)
+    h->extra[n] = args[n];
+  h->extra[n] = NULL;
 }

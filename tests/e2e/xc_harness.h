@@ -174,4 +174,23 @@ int64_t xc_h_wall_ms(void);
  */
 char *xc_h_read_file(const char *path, size_t max, size_t *len);
 
+/* Kills the server with SIGKILL (no clean shutdown) and reaps it. */
+void xc_h_server_kill(xc_h *h);
+
+/* The server's pid, -1 when none runs. */
+int xc_h_server_pid(const xc_h *h);
+
+/* The data directory (default <dir>/data; owned by h) and a way to move it
+ * (before xc_h_server_start; dir is copied). XC_OK or XC_EINVALID_ARGUMENT. */
+const char *xc_h_datadir(const xc_h *h);
+int xc_h_set_datadir(xc_h *h, const char *dir) XC_WARN_UNUSED_RESULT;
+
+/* Starts later servers with RLIMIT_FSIZE = bytes and SIGXFSZ ignored, so
+ * writes past it fail with EFBIG (0: no limit). */
+void xc_h_set_fsize_limit(xc_h *h, uint64_t bytes);
+
+/* More arguments for later server starts (NULL-terminated, at most 7; the
+ * strings must outlive h). */
+void xc_h_set_server_args(xc_h *h, const char *const *args);
+
 #endif /* XC_HARNESS_H */
