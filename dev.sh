@@ -18,7 +18,7 @@ cd "$top"
 packages=(build-essential cmake pkg-config libgrpc-dev protobuf-c-compiler
           libprotobuf-c-dev liblmdb-dev libcunit1-dev libssl-dev openssl
           libinih-dev libjansson-dev libcsv-dev protobuf-compiler grpc-proto
-          python3 python3-grpcio python3-protobuf)
+          python3 python3-grpcio python3-protobuf clang libclang-rt-14-dev)
 
 build_dir=${XC_BUILD_DIR:-$top/build}
 demo_dir=$top/.demo

@@ -111,3 +111,15 @@ foreach(suite crash diskfull backup)
     TIMEOUT 300
     LABELS "e2e;durability")
 endforeach()
+
+# Hostile requests as raw bytes (issue 7): oversize, truncated and garbage
+# protobuf, unknown enums, invalid UTF-8, over-long strings, page sizes and
+# page tokens, other offices' ids, missing fields; exact status, a message
+# naming the problem, and nothing written.
+add_test(NAME e2e_hostile
+         COMMAND ${XC_E2E_PYTHON} ${XC_E2E_DIR}/hostile_test.py
+                 --xunchad "${XC_E2E_SERVER}"
+                 --certs ${CMAKE_SOURCE_DIR}/certs/xuncha-certs
+                 --proto-dir ${CMAKE_SOURCE_DIR}/proto
+                 --protoc "${XC_E2E_PROTOC}")
+set_tests_properties(e2e_hostile PROPERTIES TIMEOUT 120 LABELS e2e)
