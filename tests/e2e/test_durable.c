@@ -123,6 +123,12 @@ static int ack_cmp(const void *a, const void *b) {
   return strcmp(((const ack *)a)->id, ((const ack *)b)->id);
 }
 
+/* Finds key in the sorted v[0..n) (n may be 0, v then NULL). */
+static ack *find_ack(const ack *key, const ack *v, size_t n) {
+  if (n == 0) return NULL;
+  return bsearch(key, v, n, sizeof *v, ack_cmp);
+}
+
 /* Lists every target `c` sees into a sorted list of (id, hash). */
 static int list_targets(xc_client *c, ack_list *out, xc_err *err) {
   char token[XC_MAX_PAGE_TOKEN_BYTES + 1] = "";
@@ -146,7 +152,7 @@ static int list_targets(xc_client *c, ack_list *out, xc_err *err) {
     xc_message_free(resp);
     if (token[0] == '\0') break;
   }
-  qsort(out->v, out->n, sizeof *out->v, ack_cmp);
+  if (out->n > 1) qsort(out->v, out->n, sizeof *out->v, ack_cmp);
   return XC_OK;
 }
 
@@ -274,7 +280,7 @@ static void test_crash_loop(void) {
       CU_FAIL("list after restart");
     } else {
       for (size_t i = 0; i < acks.n; i++) {
-        ack *found = bsearch(&acks.v[i], seen.v, seen.n, sizeof *seen.v, ack_cmp);
+        ack *found = find_ack(&acks.v[i], seen.v, seen.n);
         if (found == NULL) {
           if (missing++ < 5) fprintf(stderr, "\n  acknowledged %s is missing\n", acks.v[i].id);
         } else if (memcmp(found->hash, acks.v[i].hash, 32) != 0) {
@@ -336,7 +342,7 @@ static void test_crash_loop(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     CU_ASSERT_EQUAL(list_targets(c, &seen, &err), XC_OK);
     for (size_t i = 0; i < acks.n; i++) {
-      ack *found = bsearch(&acks.v[i], seen.v, seen.n, sizeof *seen.v, ack_cmp);
+      ack *found = find_ack(&acks.v[i], seen.v, seen.n);
       if (found == NULL)
         missing++;
       else if (memcmp(found->hash, acks.v[i].hash, 32) != 0)
@@ -517,7 +523,7 @@ static void test_disk_full(void) {
     size_t bad = 0;
     CU_ASSERT_EQUAL(list_targets(c, &seen, &err), XC_OK);
     for (size_t i = 0; i < acks.n; i++) {
-      ack *f = bsearch(&acks.v[i], seen.v, seen.n, sizeof *seen.v, ack_cmp);
+      ack *f = find_ack(&acks.v[i], seen.v, seen.n);
       if (f == NULL || memcmp(f->hash, acks.v[i].hash, 32) != 0) bad++;
     }
     printf("  reads while full: %zu listed, %zu of %zu acknowledged missing or changed\n",
@@ -569,7 +575,7 @@ static void test_disk_full(void) {
     size_t bad = 0;
     CU_ASSERT_EQUAL(list_targets(c, &seen, &err), XC_OK);
     for (size_t i = 0; i < acks.n; i++) {
-      ack *f = bsearch(&acks.v[i], seen.v, seen.n, sizeof *seen.v, ack_cmp);
+      ack *f = find_ack(&acks.v[i], seen.v, seen.n);
       if (f == NULL || memcmp(f->hash, acks.v[i].hash, 32) != 0) bad++;
     }
     CU_ASSERT_EQUAL(bad, 0);
@@ -743,15 +749,15 @@ static void test_backup_under_load(void) {
      * began is there, and everything there is exactly what some create
      * returned (no torn or half-written record). */
     for (size_t i = 0; i < must; i++) {
-      ack *f = bsearch(&acks.v[i], seen.v, seen.n, sizeof *seen.v, ack_cmp);
+      ack *f = find_ack(&acks.v[i], seen.v, seen.n);
       if (f == NULL || memcmp(f->hash, acks.v[i].hash, 32) != 0) bad++;
     }
     sorted = malloc((acks.n ? acks.n : 1) * sizeof *sorted);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sorted);
-    memcpy(sorted, acks.v, acks.n * sizeof *sorted);
-    qsort(sorted, acks.n, sizeof *sorted, ack_cmp);
+    if (acks.n > 0) memcpy(sorted, acks.v, acks.n * sizeof *sorted);
+    if (acks.n > 1) qsort(sorted, acks.n, sizeof *sorted, ack_cmp);
     for (size_t i = 0; i < seen.n; i++) {
-      ack *f = bsearch(&seen.v[i], sorted, acks.n, sizeof *sorted, ack_cmp);
+      ack *f = find_ack(&seen.v[i], sorted, acks.n);
       if (f == NULL || memcmp(f->hash, seen.v[i].hash, 32) != 0) extra++;
     }
     printf("  restored copy: %zu targets; %zu acknowledged before the backup, %zu of them "
@@ -770,8 +776,8 @@ static void test_backup_under_load(void) {
       {
         ack key;
         (void)xc_strlcpy(key.id, out->id, sizeof key.id);
-        CU_ASSERT_PTR_NULL(bsearch(&key, sorted, acks.n, sizeof *sorted, ack_cmp));
-        CU_ASSERT_PTR_NULL(bsearch(&key, seen.v, seen.n, sizeof *seen.v, ack_cmp));
+        CU_ASSERT_PTR_NULL(find_ack(&key, sorted, acks.n));
+        CU_ASSERT_PTR_NULL(find_ack(&key, seen.v, seen.n));
       }
       xc_message_free(out);
     }
