@@ -10,3 +10,9 @@ add_executable(test_migrate ${CMAKE_CURRENT_LIST_DIR}/test_migrate.c)
 target_link_libraries(test_migrate PRIVATE xc_storage PkgConfig::CUNIT)
 add_test(NAME storage_migrate COMMAND test_migrate)
 set_tests_properties(storage_migrate PROPERTIES TIMEOUT 60)
+
+# Hot backup (xc_store_backup): refusals, a copy under writes, a suspended caller.
+add_executable(test_backup ${CMAKE_CURRENT_LIST_DIR}/test_backup.c)
+target_link_libraries(test_backup PRIVATE xc_storage PkgConfig::CUNIT Threads::Threads)
+add_test(NAME storage_backup COMMAND test_backup)
+set_tests_properties(storage_backup PROPERTIES TIMEOUT 120)
