@@ -219,7 +219,8 @@ static const struct {
     {"admin",
      "  xuncha admin stats\n"
      "  xuncha --json admin stats\n"
-     "  xuncha admin stats --prometheus > /var/lib/node_exporter/textfile/xuncha.prom\n"},
+     "  xuncha admin stats --prometheus > /var/lib/node_exporter/textfile/xuncha.prom\n"
+     "  xuncha admin backup /srv/backup/xuncha-2026-11-26   (a path on the server)\n"},
 };
 
 void xc_ops_examples(FILE *out, const char *name) {
