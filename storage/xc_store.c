@@ -383,6 +383,12 @@ done:
 
 void xc_store_close(xc_store *store) {
   if (store == NULL) return;
+  if (store->sync_ready) {
+    /* A backup's thread reads the environment until it ends. */
+    pthread_mutex_lock(&store->mu);
+    while (store->backups > 0) pthread_cond_wait(&store->done_cv, &store->mu);
+    pthread_mutex_unlock(&store->mu);
+  }
   if (store->writer_started) {
     /* The writer runs every job queued before it sees the flag on an
      * empty queue, so no caller is left waiting. */

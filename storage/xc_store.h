@@ -93,8 +93,8 @@ int xc_store_open(const xc_store_options *opt, xc_store **out, xc_err *err)
     XC_WARN_UNUSED_RESULT;
 
 /*
- * Finishes every queued write, stops the writer and closes the environment.
- * No snapshot may be open. NULL is accepted.
+ * Finishes every queued write and running backup, stops the writer and
+ * closes the environment. No snapshot may be open. NULL is accepted.
  */
 void xc_store_close(xc_store *store);
 

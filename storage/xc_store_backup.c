@@ -164,6 +164,7 @@ static void *xc__backup_main(void *arg) {
   pthread_mutex_lock(&job->store->mu);
   resume = job->store->suspender.resume;
   resume_arg = job->store->suspender.arg;
+  job->store->backups--;
   job->done = 1;
   pthread_cond_broadcast(&job->store->done_cv);
   pthread_mutex_unlock(&job->store->mu);
@@ -186,9 +187,14 @@ int xc_store_backup(xc_store *store, const char *dir, uint64_t *bytes, xc_err *e
    * meanwhile, as it does while waiting for a write. */
   pthread_mutex_lock(&store->mu);
   sus = store->suspender;
+  store->backups++;
   pthread_mutex_unlock(&store->mu);
   if (sus.current != NULL) job.task = sus.current(sus.arg);
   if (pthread_create(&th, NULL, xc__backup_main, &job) != 0) {
+    pthread_mutex_lock(&store->mu);
+    store->backups--;
+    pthread_cond_broadcast(&store->done_cv);
+    pthread_mutex_unlock(&store->mu);
     rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "cannot start the backup's thread");
     goto done;
   }

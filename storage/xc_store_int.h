@@ -96,6 +96,9 @@ struct xc_store {
   pthread_t writer;
   int sync_ready;      /* mu, the condvars and map_lock are initialized */
   int writer_started;  /* writer is a joinable thread */
+  /* Backups whose copying thread has not finished (under mu; see
+   * xc_store_backup): xc_store_close waits for them. */
+  unsigned backups;
   /* Set by xc__migrate: the format the store had when this open found it. */
   int migrated;
   uint64_t migrated_from;
