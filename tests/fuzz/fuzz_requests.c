@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "handlers.h"
@@ -382,7 +383,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   const xc_method *all;
   size_t n = 0;
-  const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+  struct statvfs vfs;
+  /* /dev/shm only when it is roomy (containers often give it 64 MiB). */
+  const char *base = access("/dev/shm", W_OK) == 0 && statvfs("/dev/shm", &vfs) == 0 &&
+                             (uint64_t)vfs.f_bavail * vfs.f_frsize >= (UINT64_C(512) << 20)
+                         ? "/dev/shm"
+                         : "/tmp";
   (void)argc;
   (void)argv;
   all = xc_methods(&n);
