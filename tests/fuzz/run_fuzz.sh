@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Runs xc_fuzz_requests for $XC_FUZZ_SECONDS seconds (default 20) with a
-# fixed seed ($XC_FUZZ_SEED, default 7) from the seed corpus, in a scratch
+# fixed seed ($XC_FUZZ_SEED, else SEED, else 7) from the seed corpus, in a scratch
 # corpus directory (the repository's corpus is only read). Fails on any crash,
 # leak or sanitizer report (libFuzzer exits non-zero and leaves a crash-*
 # or leak-* file), or when any request type never reached its handler.
 #
-#   run_fuzz.sh FUZZER CORPUS_DIR
+#   run_fuzz.sh FUZZER CORPUS_DIR [SEED]
 set -euo pipefail
 fuzzer=$1
 seeds=$2
 secs=${XC_FUZZ_SECONDS:-20}
-seed=${XC_FUZZ_SEED:-7}
+seed=${XC_FUZZ_SEED:-${3:-7}}
 work=$(mktemp -d "${TMPDIR:-/tmp}/xc-fuzz-run.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus"
