@@ -415,6 +415,18 @@ static void test_archived_round_read_only(void) {
     E2E_CONTAINS(err.msg, "archived");
     up->document->title = title; /* the static one is not the message's to free */
   }
+  {
+    /* Nor voided. */
+    Xuncha__V1__VoidRecordRequest vr = XUNCHA__V1__VOID_RECORD_REQUEST__INIT;
+    Xuncha__V1__VoidRecordResponse *vo = NULL;
+    vr.id = up->document->id;
+    vr.etag = up->document->etag;
+    vr.reason = "误传";
+    CU_ASSERT_EQUAL(acall(XC_H_COUNTY_A, M("Records", "VoidRecord"), &vr,
+                          &xuncha__v1__void_record_response__descriptor, &vo, &err),
+                    XC_EFAILED_PRECONDITION);
+    E2E_CONTAINS(err.msg, "read-only");
+  }
   xc_message_free(up);
 }
 
