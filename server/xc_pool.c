@@ -251,6 +251,7 @@ done:
 typedef struct xc__pair {
   char ins[XC_ID_MAX];
   char round[XC_ID_MAX];
+  int32_t groups; /* groups of that round the inspector served in */
 } xc__pair;
 
 typedef struct xc__load {
@@ -296,6 +297,7 @@ static int xc__load_visit(void *c, ProtobufCMessage *rec) {
     }
     xc_strlcpy(l->pairs[l->n].ins, g->inspector_ids[i], XC_ID_MAX);
     xc_strlcpy(l->pairs[l->n].round, g->round_id, XC_ID_MAX);
+    l->pairs[l->n].groups = 1;
     l->n++;
   }
 done:
@@ -327,9 +329,12 @@ static int xc__collect_load(xc_ctx *ctx, xc_snapshot *snap, int32_t term, xc__lo
                     XC_LIST_SCAN_BUDGET);
   if (rc != XC_OK) return rc;
   if (l->n > 0) qsort(l->pairs, l->n, sizeof *l->pairs, xc__pair_cmp);
-  for (size_t i = 0; i < l->n; i++)
-    if (out == 0 || xc__pair_cmp(&l->pairs[out - 1], &l->pairs[i]) != 0)
+  for (size_t i = 0; i < l->n; i++) {
+    if (out > 0 && xc__pair_cmp(&l->pairs[out - 1], &l->pairs[i]) == 0)
+      l->pairs[out - 1].groups++;
+    else
       l->pairs[out++] = l->pairs[i];
+  }
   l->n = out;
   return XC_OK;
 }
@@ -338,6 +343,14 @@ static int xc__collect_load(xc_ctx *ctx, xc_snapshot *snap, int32_t term, xc__lo
 static int32_t xc__rounds_of(const xc__load *l, const char *id) {
   int32_t n = 0;
   for (size_t i = 0; i < l->n; i++) n += strcmp(l->pairs[i].ins, id) == 0;
+  return n;
+}
+
+/* Groups inspector id served in. */
+static int32_t xc__groups_of(const xc__load *l, const char *id) {
+  int32_t n = 0;
+  for (size_t i = 0; i < l->n; i++)
+    if (strcmp(l->pairs[i].ins, id) == 0) n += l->pairs[i].groups;
   return n;
 }
 
@@ -567,6 +580,7 @@ XC__HANDLER(xc__get_workload) {
     w->name = strdup(in->name);
     if (w->inspector_id == NULL || w->name == NULL) goto oom;
     w->rounds_served = xc__rounds_of(&load, in->id);
+    w->groups = xc__groups_of(&load, in->id);
   }
   *resp = &out->base;
   out = NULL;

@@ -589,8 +589,10 @@ static void test_pool_suggest(void) {
                                 &xuncha__v1__workload_response__descriptor, &w, &err),
                           XC_OK);
     for (size_t i = 0; i < w->n_workloads; i++) {
-      if (strcmp(w->workloads[i]->inspector_id, ins_d) == 0)
+      if (strcmp(w->workloads[i]->inspector_id, ins_d) == 0) {
         CU_ASSERT_EQUAL(w->workloads[i]->rounds_served, 1);
+        CU_ASSERT_EQUAL(w->workloads[i]->groups, 1);
+      }
       if (strcmp(w->workloads[i]->inspector_id, ins_c) == 0)
         CU_ASSERT_EQUAL(w->workloads[i]->rounds_served, 0);
     }
