@@ -546,6 +546,38 @@ static void test_pool_conflicts(void) {
                         &xuncha__v1__group__descriptor, &got, &err),
                   XC_EFAILED_PRECONDITION);
   E2E_CONTAINS(err.msg, "recused");
+  {
+    /* Assigning a target later (UpdateGroup) is checked the same way. */
+    Xuncha__V1__UpdateGroupRequest ur = XUNCHA__V1__UPDATE_GROUP_REQUEST__INIT;
+    Xuncha__V1__Group *g1 = NULL, *g2 = NULL;
+    char *only_t2[1] = {t2};
+    char *mask[1] = {"target_ids"};
+    inspectors[0] = ins_a;
+    g.n_target_ids = 1;
+    g.target_ids = only_t2;
+    g.n_recusals = 0;
+    g.n_assignments = 0;
+    g.name = "第三巡察组";
+    CU_ASSERT_EQUAL_FATAL(acall(XC_H_COUNTY_A, M("Rounds", "CreateGroup"), &req,
+                                &xuncha__v1__group__descriptor, &g1, &err),
+                          XC_OK);
+    char *orig = g1->target_ids[0];
+    g1->target_ids[0] = t1; /* swap t2 for t1 */
+    ur.group = g1;
+    ur.n_update_mask = 1;
+    ur.update_mask = mask;
+    CU_ASSERT_EQUAL(acall(XC_H_COUNTY_A, M("Rounds", "UpdateGroup"), &ur,
+                          &xuncha__v1__group__descriptor, &g2, &err),
+                    XC_EFAILED_PRECONDITION);
+    E2E_CONTAINS(err.msg, ins_a);
+    g1->target_ids[0] = orig; /* t1 is the test's buffer, not the message's */
+    xc_message_free(g1);
+    xc_message_free(g2);
+    g.n_target_ids = 2;
+    g.target_ids = targets;
+    g.name = "第一巡察组";
+    g.n_assignments = 1;
+  }
   /* Work long ago is no conflict. */
   inspectors[0] = ins_d;
   g.n_recusals = 0;
