@@ -571,7 +571,6 @@ typedef struct xc__verify {
   int64_t problems;
   Xuncha__V1__VerifyProblem **named; /* per bad content: its readable documents */
   xc_store *store;
-  int rc;
 } xc__verify;
 
 static int xc__first_visit(void *c, const xc_content_info *info) {
@@ -716,6 +715,15 @@ XC__HANDLER(xc__verify_archive) {
     msg.contents_checked = checked;
     msg.bytes_checked = bytes_checked;
     msg.problems = v.problems;
+    {
+      xc_snapshot *snap = NULL;
+      uint64_t pending = 0;
+      rc = xc_snapshot_begin(ctx->store, &snap, err);
+      if (rc == XC_OK) rc = xc_snapshot_pending_uploads(snap, &pending, err);
+      xc_snapshot_end(snap);
+      if (rc != XC_OK) goto done;
+      msg.pending_uploads = (int64_t)pending;
+    }
     rc = xc_call_send(ctx->call, &msg.base, err);
   }
 done:

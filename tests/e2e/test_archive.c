@@ -294,6 +294,89 @@ static void test_duplicate_stored_once(void) {
   xc_message_free(sum2);
 }
 
+/* A reader that pauses mid-upload to make another write, and can fail. */
+typedef struct slow {
+  gen g;
+  int calls;
+  int fail_at;        /* return -1 at this call (0: never) */
+  int wrote_during;   /* the other write went through mid-upload */
+  int64_t write_ms;   /* and took this long */
+} slow;
+
+static long long slow_read(void *ctx, uint8_t *buf, size_t cap) {
+  slow *s = ctx;
+  s->calls++;
+  if (s->fail_at != 0 && s->calls == s->fail_at) return -1;
+  if (s->calls == 3) {
+    /* Two chunks are in; the upload waits here while another office writes. */
+    Xuncha__V1__CreateTargetRequest req = XUNCHA__V1__CREATE_TARGET_REQUEST__INIT;
+    Xuncha__V1__Target t = XUNCHA__V1__TARGET__INIT, *got = NULL;
+    xc_err err;
+    int64_t t0 = xc_h_now_ms();
+    t.region_code = "310105";
+    t.name = "城西区档案局";
+    t.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_COUNTY_DEPARTMENT;
+    req.target = &t;
+    s->wrote_during = acall(XC_H_COUNTY_B, M("Targets", "CreateTarget"), &req,
+                            &xuncha__v1__target__descriptor, &got, &err) == XC_OK;
+    s->write_ms = xc_h_now_ms() - t0;
+    xc_message_free(got);
+  }
+  return gen_read(&s->g, buf, cap);
+}
+
+static int64_t pending_uploads(void) {
+  Xuncha__V1__VerifyArchiveResponse *sum = NULL;
+  xc_err err;
+  int64_t n = -1;
+  if (xc_archive_verify(xc_h_client(e2e_h, XC_H_CITY), NULL, NULL, &sum, 60000, &err) == XC_OK)
+    n = sum->pending_uploads;
+  xc_message_free(sum);
+  return n;
+}
+
+static void test_slow_and_cancelled_uploads(void) {
+  Xuncha__V1__Document d = XUNCHA__V1__DOCUMENT__INIT;
+  Xuncha__V1__UploadDocumentResponse *up = NULL;
+  slow s;
+  char hex[65];
+  xc_err err;
+  int64_t pending = -1;
+  CU_ASSERT_FATAL(ready);
+  d.attached_id = r1;
+  d.stage = XUNCHA__V1__ARCHIVE_STAGE__ARCHIVE_STAGE_DOCUMENT_REVIEW;
+  d.kind = XUNCHA__V1__DOCUMENT_KIND__DOCUMENT_KIND_SCAN;
+  d.title = "扫描件";
+  /* An upload paused mid-stream holds no write: another write commits. */
+  memset(&s, 0, sizeof s);
+  gen_init(&s.g, 77, 6u << 20);
+  CU_ASSERT_EQUAL(xc_archive_put(xc_h_client(e2e_h, XC_H_COUNTY_A), &d, NULL, slow_read, &s, &up,
+                                 60000, &err),
+                  XC_OK);
+  gen_hex(&s.g, hex);
+  CU_ASSERT_TRUE(s.wrote_during);
+  CU_ASSERT(s.write_ms < 2000);
+  if (up != NULL) CU_ASSERT_STRING_EQUAL(up->document->content_hash, hex);
+  xc_message_free(up);
+  up = NULL;
+  /* A client that gives up mid-stream leaves nothing behind. */
+  memset(&s, 0, sizeof s);
+  gen_init(&s.g, 78, 6u << 20);
+  s.fail_at = 5;
+  CU_ASSERT_NOT_EQUAL(xc_archive_put(xc_h_client(e2e_h, XC_H_COUNTY_A), &d, NULL, slow_read, &s,
+                                     &up, 60000, &err),
+                      XC_OK);
+  gen_hex(&s.g, hex);
+  CU_ASSERT_PTR_NULL(up);
+  /* The server notices the cancel on its next read: bounded wait. */
+  for (int i = 0; i < 100 && pending != 0; i++) {
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    pending = pending_uploads();
+    if (pending != 0) nanosleep(&ts, NULL);
+  }
+  CU_ASSERT_EQUAL(pending, 0);
+}
+
 static void test_upload_refusals(void) {
   Xuncha__V1__UploadDocumentResponse *r = NULL;
   char hex[65];
@@ -803,6 +886,8 @@ static const e2e_test archive_tests[] = {
      test_large_both_ways},
     {"a duplicate upload is stored once", test_duplicate_stored_once},
     {"uploads are refused to the wrong callers and records", test_upload_refusals},
+    {"a paused upload holds no write; a cancelled one leaves nothing",
+     test_slow_and_cancelled_uploads},
     {"a lead's document: its agency reads it, another agency does not",
      test_lead_document_access},
     {"an archived round's documents are read-only", test_archived_round_read_only},

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "xc_archive.h"
+#include "xc_conf.h"
 #include "xc_msg.h"
 #include "xc_store.h"
 
@@ -286,6 +287,22 @@ static void test_conflict_rule(void) {
   CU_ASSERT_FALSE(xc_pool_conflict(&in, t, NULL, "2027-03-10", 3, why, sizeof why));
 }
 
+static void test_conflict_years_setting(void) {
+  xc_conf c;
+  xc_err err;
+  xc_conf_defaults(&c);
+  CU_ASSERT_EQUAL(c.conflict_years, XC_POOL_DEFAULT_CONFLICT_YEARS);
+  CU_ASSERT_EQUAL(xc_conf_set(&c, "pool", "conflict_years", "5", &err), XC_OK);
+  CU_ASSERT_EQUAL(c.conflict_years, 5);
+  CU_ASSERT_EQUAL(xc_conf_set(&c, "pool", "conflict_years", "0", &err), XC_EINVALID_ARGUMENT);
+  CU_ASSERT_EQUAL(xc_conf_set(&c, "pool", "conflict_years", "51", &err), XC_EINVALID_ARGUMENT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "conflict_years"));
+  xc_pool_configure(5);
+  CU_ASSERT_EQUAL(xc_pool_conflict_years(), 5);
+  xc_pool_configure(0);
+  CU_ASSERT_EQUAL(xc_pool_conflict_years(), XC_POOL_DEFAULT_CONFLICT_YEARS);
+}
+
 static int setup(void) {
   (void)snprintf(dir, sizeof dir, "/tmp/xc-archive-XXXXXX");
   return mkdtemp(dir) != NULL ? 0 : -1;
@@ -321,6 +338,7 @@ int main(void) {
   CU_add_test(s, "a duplicate content is kept once", test_duplicate_kept_once_f);
   CU_add_test(s, "abort, and the sweep at open", test_abort_and_sweep_f);
   CU_add_test(s, "conflict of interest rule", test_conflict_rule);
+  CU_add_test(s, "the conflict_years setting", test_conflict_years_setting);
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_basic_run_tests();
   failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
