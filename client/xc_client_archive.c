@@ -39,6 +39,8 @@ typedef struct xc__stream {
   xc_client *client;
 } xc__stream;
 
+/* Prepares s and starts a call of `method` with the whole transfer's
+ * deadline. xc__stream_close releases s whatever this returned. */
 static int xc__stream_open(xc__stream *s, xc_client *c, const char *method, int64_t timeout_ms,
                            xc_err *err) {
   gpr_timespec deadline;
@@ -184,6 +186,7 @@ static int xc__stream_recv(xc__stream *s, const ProtobufCMessageDescriptor *desc
   return *out != NULL ? 1 : -1;
 }
 
+/* The OpenSSL digest of a HashAlgorithm (0: SHA-256), or NULL. */
 static const EVP_MD *xc__md(int algorithm) {
   if (algorithm == XUNCHA__V1__HASH_ALGORITHM__HASH_ALGORITHM_SM3) return EVP_sm3();
   if (algorithm == 0 || algorithm == XUNCHA__V1__HASH_ALGORITHM__HASH_ALGORITHM_SHA256)
@@ -191,6 +194,7 @@ static const EVP_MD *xc__md(int algorithm) {
   return NULL;
 }
 
+/* Writes n bytes as 2n lowercase hex digits and a NUL into out. */
 static void xc__hex(const uint8_t *p, size_t n, char *out) {
   static const char hx[] = "0123456789abcdef";
   for (size_t i = 0; i < n; i++) {

@@ -136,10 +136,12 @@ static const EVP_MD *xc__md(int algorithm) {
   return NULL;
 }
 
+/* The name of a HashAlgorithm, for messages. */
 static const char *xc__algo_name(int algorithm) {
   return algorithm == XUNCHA__V1__HASH_ALGORITHM__HASH_ALGORITHM_SM3 ? "SM3" : "SHA-256";
 }
 
+/* Writes n bytes as 2n lowercase hex digits and a NUL into out. */
 static void xc__hex(const uint8_t *p, size_t n, char *out) {
   static const char hx[] = "0123456789abcdef";
   for (size_t i = 0; i < n; i++) {
@@ -183,11 +185,13 @@ typedef struct xc__chunk_w {
   size_t len;
 } xc__chunk_w;
 
+/* Write function: stores one chunk of an upload. */
 static int xc__chunk_fn(xc_txn *txn, void *c, xc_err *err) {
   xc__chunk_w *w = c;
   return xc_txn_upload_chunk(txn, w->id, w->index, w->data, w->len, err);
 }
 
+/* Write function: drops a pending upload and its chunks (ctx: the id). */
 static int xc__abort_fn(xc_txn *txn, void *c, xc_err *err) {
   return xc_txn_upload_abort(txn, c, err);
 }
@@ -212,6 +216,9 @@ static int xc__txn_get(void *txn, xc_kind kind, const char *id, ProtobufCMessage
   return xc_txn_get((xc_txn *)txn, kind, id, out, err);
 }
 
+/* Write function: checks the round and the record again, completes the
+ * upload (or drops it as a duplicate) and creates the document, all in one
+ * transaction. Sets w->out (the caller's) and w->deduplicated. */
 static int xc__finish_fn(xc_txn *txn, void *c, xc_err *err) {
   xc__finish_w *w = c;
   xc_content_info info;
@@ -241,6 +248,7 @@ static int xc__finish_fn(xc_txn *txn, void *c, xc_err *err) {
   return rc;
 }
 
+/* Archive.UploadDocument (client stream): see the file comment. */
 XC__HANDLER(xc__upload_document) {
   ProtobufCMessage *m = NULL;
   const Xuncha__V1__UploadDocumentRequest *r;
@@ -494,6 +502,7 @@ typedef struct xc__send_ctx {
   xc_call *call;
 } xc__send_ctx;
 
+/* Sends one chunk of a download on the call. */
 static int xc__send_chunk(void *c, const uint8_t *data, size_t len, xc_err *err) {
   xc__send_ctx *s = c;
   Xuncha__V1__DownloadDocumentResponse msg = XUNCHA__V1__DOWNLOAD_DOCUMENT_RESPONSE__INIT;
@@ -519,6 +528,7 @@ static int xc__doc_content(xc_store *store, const Xuncha__V1__Document *d, xc_co
   return rc;
 }
 
+/* Archive.DownloadDocument (server stream): the document, then its chunks. */
 XC__HANDLER(xc__download_document) {
   const Xuncha__V1__DownloadDocumentRequest *r = (const Xuncha__V1__DownloadDocumentRequest *)req;
   ProtobufCMessage *dm = NULL;
@@ -573,6 +583,7 @@ typedef struct xc__verify {
   xc_store *store;
 } xc__verify;
 
+/* Content walk visitor: copies the first content and stops. */
 static int xc__first_visit(void *c, const xc_content_info *info) {
   *(xc_content_info *)c = *info;
   return 1;
@@ -588,6 +599,9 @@ static int xc__add_bad(xc__verify *v, const xc_content_info *info, const char *p
   return 0;
 }
 
+/* Document walk visitor of VerifyArchive: names the readable documents of
+ * each damaged content and records documents whose content is missing.
+ * Takes rec. */
 static int xc__verify_doc_visit(void *c, ProtobufCMessage *rec) {
   xc__verify *v = c;
   const Xuncha__V1__Document *d = (const Xuncha__V1__Document *)rec;
@@ -627,6 +641,7 @@ done:
   return 0;
 }
 
+/* Archive.VerifyArchive (server stream): rehashes every stored content. */
 XC__HANDLER(xc__verify_archive) {
   xc__verify v;
   xc_content_info cur;
@@ -742,12 +757,14 @@ XC__HANDLER(xc__get_document) {
   return xc_service_get(ctx, XC_KIND_DOCUMENT, r->id, resp, err);
 }
 
+/* Archive.UpdateDocument: the generic update with the archive's rules. */
 XC__HANDLER(xc__update_document) {
   const Xuncha__V1__UpdateDocumentRequest *r = (const Xuncha__V1__UpdateDocumentRequest *)req;
   return xc_service_update(ctx, XC_KIND_DOCUMENT, (const ProtobufCMessage *)r->document,
                            r->update_mask, r->n_update_mask, resp, err);
 }
 
+/* Archive.ListDocuments: by round, by attached record, by stage. */
 XC__HANDLER(xc__list_documents) {
   const Xuncha__V1__ListDocumentsRequest *r = (const Xuncha__V1__ListDocumentsRequest *)req;
   xc_list_filter f;

@@ -158,6 +158,7 @@ int xc_pool_group_has(const Xuncha__V1__Group *g, const char *s) {
   return 0;
 }
 
+/* Returns 1 if group g records a recusal of member from target_id. */
 static int xc__recused(const Xuncha__V1__Group *g, const char *member, const char *target_id) {
   for (size_t i = 0; i < g->n_recusals; i++)
     if (strcmp(g->recusals[i]->member, member) == 0 &&
@@ -264,6 +265,8 @@ typedef struct xc__load {
   int rc;
 } xc__load;
 
+/* Group walk visitor: collects (inspector, round) pairs of groups the
+ * caller may read, of the term asked for. Takes rec. */
 static int xc__load_visit(void *c, ProtobufCMessage *rec) {
   xc__load *l = c;
   const Xuncha__V1__Group *g = (const Xuncha__V1__Group *)rec;
@@ -305,6 +308,7 @@ done:
   return stop;
 }
 
+/* Orders pairs by inspector, then round. */
 static int xc__pair_cmp(const void *a, const void *b) {
   const xc__pair *x = a, *y = b;
   int c = strcmp(x->ins, y->ins);
@@ -362,6 +366,8 @@ typedef struct xc__ins_col {
   size_t n, cap;
 } xc__ins_col;
 
+/* Inspector walk visitor: keeps readable inspectors that are not voided
+ * and lie under the prefix. Takes rec. */
 static int xc__ins_visit(void *c, ProtobufCMessage *rec) {
   xc__ins_col *col = c;
   const Xuncha__V1__Inspector *in = (const Xuncha__V1__Inspector *)rec;
@@ -384,6 +390,7 @@ static int xc__ins_visit(void *c, ProtobufCMessage *rec) {
   return 0;
 }
 
+/* Frees what xc__collect_ins collected. */
 static void xc__ins_free(xc__ins_col *col) {
   for (size_t i = 0; i < col->n; i++) xc_msg_free(col->v[i]);
   free(col->v);
@@ -412,17 +419,20 @@ XC__HANDLER(xc__create_inspector) {
                            r->request_id, resp, err);
 }
 
+/* Pool.GetInspector. */
 XC__HANDLER(xc__get_inspector) {
   const Xuncha__V1__GetInspectorRequest *r = (const Xuncha__V1__GetInspectorRequest *)req;
   return xc_service_get(ctx, XC_KIND_INSPECTOR, r->id, resp, err);
 }
 
+/* Pool.UpdateInspector. */
 XC__HANDLER(xc__update_inspector) {
   const Xuncha__V1__UpdateInspectorRequest *r = (const Xuncha__V1__UpdateInspectorRequest *)req;
   return xc_service_update(ctx, XC_KIND_INSPECTOR, (const ProtobufCMessage *)r->inspector,
                            r->update_mask, r->n_update_mask, resp, err);
 }
 
+/* Pool.ListInspectors: by region prefix and specialty. */
 XC__HANDLER(xc__list_inspectors) {
   const Xuncha__V1__ListInspectorsRequest *r = (const Xuncha__V1__ListInspectorsRequest *)req;
   xc_list_filter f;
@@ -446,12 +456,14 @@ static int xc__sugg_cmp(const void *a, const void *b) {
   return strcmp(x->inspector->id, y->inspector->id);
 }
 
+/* Returns 1 if s is one of v[0..n). */
 static int xc__has_str(char *const *v, size_t n, const char *s) {
   for (size_t i = 0; i < n; i++)
     if (strcmp(v[i], s) == 0) return 1;
   return 0;
 }
 
+/* Pool.SuggestInspectors: see ARCHIVE.md. */
 XC__HANDLER(xc__suggest_inspectors) {
   const Xuncha__V1__SuggestInspectorsRequest *r = (const Xuncha__V1__SuggestInspectorsRequest *)req;
   Xuncha__V1__SuggestInspectorsResponse *out = NULL;
@@ -542,6 +554,7 @@ done:
   return rc;
 }
 
+/* Pool.GetWorkload: rounds and groups served, per inspector. */
 XC__HANDLER(xc__get_workload) {
   const Xuncha__V1__WorkloadRequest *r = (const Xuncha__V1__WorkloadRequest *)req;
   Xuncha__V1__WorkloadResponse *out = NULL;

@@ -15,16 +15,19 @@
 /* A content value: content id, size (8), chunk count (4). */
 #define XC__CONTENT_VAL (XC_CONTENT_ID_LEN + 8 + 4)
 
+/* Writes v as n big-endian bytes at p. */
 static void xc__put_be(uint8_t *p, uint64_t v, size_t n) {
   for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
 }
 
+/* Reads n big-endian bytes at p. */
 static uint64_t xc__get_be(const uint8_t *p, size_t n) {
   uint64_t v = 0;
   for (size_t i = 0; i < n; i++) v = v << 8 | p[i];
   return v;
 }
 
+/* Builds the blob key of chunk `index` of content `id`. */
 static void xc__blob_key(uint8_t key[XC__BLOB_KEY], const uint8_t id[XC_CONTENT_ID_LEN],
                          uint32_t index) {
   memcpy(key, id, XC_CONTENT_ID_LEN);

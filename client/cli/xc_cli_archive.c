@@ -80,6 +80,7 @@ typedef struct xc__ar {
   char bad[XC_ERR_MSG_MAX];
 } xc__ar;
 
+/* The single-valued option `name` of a, or NULL if there is none. */
 static const char **xc__ar_slot(xc__ar *a, const char *name) {
   static const char *const names[] = {
       "round", "finding", "progress",   "lead",       "attached", "stage",  "kind",
@@ -94,6 +95,7 @@ static const char **xc__ar_slot(xc__ar *a, const char *name) {
   return NULL;
 }
 
+/* Parses argv into a; never fails outright (errors land in a->bad). */
 static void xc__ar_parse(int argc, char **argv, xc__ar *a) {
   static const char *const gval[] = {"server",      "ca",      "cert",   "key",
                                      "server-name", "timeout", "config", "lang"};
@@ -236,6 +238,7 @@ static void xc__progress(void *ctx, uint64_t done, uint64_t total) {
   (void)fflush(p->errf);
 }
 
+/* Clears the progress line. */
 static void xc__progress_end(xc__prog *p) {
   if (p->tty) {
     (void)fputs("\r\033[K", p->errf);
@@ -252,6 +255,7 @@ static long long xc__file_read(void *ctx, uint8_t *buf, size_t cap) {
   return (long long)n;
 }
 
+/* xc_archive_write_fn over a FILE. */
 static int xc__file_write(void *ctx, const uint8_t *data, size_t len) {
   FILE *f = ctx;
   return fwrite(data, 1, len, f) == len ? 0 : -1;
@@ -278,6 +282,7 @@ static int xc__print_docs(xc__arun *r, const ProtobufCMessage *const *recs, size
   return xc_cli_print(r->out, &xc__doc_resource, r->a->fmt, recs, n, next, single, err);
 }
 
+/* archive put FILE ...: uploads and prints the stored document. */
 static int xc__archive_put(xc__arun *r, xc_err *err) {
   xc__ar *a = r->a;
   Xuncha__V1__Document doc = XUNCHA__V1__DOCUMENT__INIT;
@@ -343,6 +348,7 @@ static int xc__archive_put(xc__arun *r, xc_err *err) {
   return rc;
 }
 
+/* archive get ID -o FILE: downloads to FILE.part, renames when checked. */
 static int xc__archive_get(xc__arun *r, xc_err *err) {
   xc__ar *a = r->a;
   Xuncha__V1__Document *doc = NULL;
@@ -391,6 +397,7 @@ static int xc__archive_get(xc__arun *r, xc_err *err) {
   return XC_OK;
 }
 
+/* archive info ID. */
 static int xc__archive_info(xc__arun *r, xc_err *err) {
   Xuncha__V1__GetDocumentRequest req = XUNCHA__V1__GET_DOCUMENT_REQUEST__INIT;
   Xuncha__V1__Document *doc = NULL;
@@ -410,6 +417,7 @@ static int xc__archive_info(xc__arun *r, xc_err *err) {
   return rc;
 }
 
+/* archive list: one page of up to 1000 documents. */
 static int xc__archive_list(xc__arun *r, xc_err *err) {
   xc__ar *a = r->a;
   Xuncha__V1__ListDocumentsRequest req = XUNCHA__V1__LIST_DOCUMENTS_REQUEST__INIT;
@@ -446,6 +454,7 @@ typedef struct xc__vctx {
   size_t n;
 } xc__vctx;
 
+/* Prints one damaged content and its documents. */
 static void xc__on_problem(void *ctx, const Xuncha__V1__VerifyProblem *p) {
   xc__vctx *v = ctx;
   v->n++;
@@ -457,6 +466,7 @@ static void xc__on_problem(void *ctx, const Xuncha__V1__VerifyProblem *p) {
     (void)fprintf(v->out, "  document %s\n", p->document_ids[i]);
 }
 
+/* archive verify: XC_EDATA_LOSS (exit 4) when any content is damaged. */
 static int xc__archive_verify(xc__arun *r, xc_err *err) {
   Xuncha__V1__VerifyArchiveResponse *sum = NULL;
   xc__vctx v = {r->out, 0};
@@ -477,6 +487,7 @@ static int xc__archive_verify(xc__arun *r, xc_err *err) {
   return rc;
 }
 
+/* pool suggest --target ID [--need a,b] [--term N] [--limit N]. */
 static int xc__pool_suggest(xc__arun *r, xc_err *err) {
   xc__ar *a = r->a;
   Xuncha__V1__SuggestInspectorsRequest req = XUNCHA__V1__SUGGEST_INSPECTORS_REQUEST__INIT;
@@ -560,6 +571,7 @@ static int xc__pool_suggest(xc__arun *r, xc_err *err) {
   return rc;
 }
 
+/* pool workload [--term N] [--region-prefix P]. */
 static int xc__pool_workload(xc__arun *r, xc_err *err) {
   xc__ar *a = r->a;
   Xuncha__V1__WorkloadRequest req = XUNCHA__V1__WORKLOAD_REQUEST__INIT;
