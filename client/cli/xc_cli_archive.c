@@ -534,7 +534,7 @@ static int xc__pool_suggest(xc__arun *r, xc_err *err) {
     json_decref(j);
   } else {
     static const xc_column cols[] = {{"编号", 32}, {"姓名", 12}, {"匹配专长", 24},
-                                     {"本届参加轮次", 6}, {"工作单位", 20}};
+                                     {"参加轮次", 8}, {"工作单位", 20}};
     size_t n = resp->n_suggestions;
     const char **cells = calloc(n ? n * 5 : 1, sizeof *cells);
     char (*nums)[16] = calloc(n ? n : 1, sizeof *nums);

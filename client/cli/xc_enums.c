@@ -178,7 +178,7 @@ static const xc_enum_entry xc__archive_stage[] = {
     {7, "FINDING_DRAFTS", {"问题底稿"}},   {8, "REPORT", {"巡察报告"}},
 };
 const xc_enum_table xc_enum_archive_stage = {&xuncha__v1__archive_stage__descriptor,
-                                             "ARCHIVE_STAGE_", "archive stage (归档阶段)",
+                                             "ARCHIVE_STAGE_", "filing stage (归档阶段)",
                                              XC__N(xc__archive_stage), xc__archive_stage};
 
 static const xc_enum_entry xc__document_kind[] = {
