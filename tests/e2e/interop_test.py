@@ -519,6 +519,23 @@ def archive_calls(c, pb, a, b, jw, city, r, t, lead):
     except grpc.RpcError as e:
         c.eq(e.code(), grpc.StatusCode.PERMISSION_DENIED, "UploadDocument by another county")
 
+    def wrong_hash(doc):
+        yield pb.UploadDocumentRequest(document=doc)
+        yield pb.UploadDocumentRequest(chunk=b"abc")
+        yield pb.UploadDocumentRequest(finish=pb.UploadFinish(size=3, content_hash="00" * 32))
+
+    try:
+        upload(wrong_hash(doc), timeout=CALL_TIMEOUT)
+        c.ok(False, "UploadDocument with a wrong hash: refused")
+    except grpc.RpcError as e:
+        c.eq(e.code(), grpc.StatusCode.DATA_LOSS, "UploadDocument with a wrong hash: DATA_LOSS")
+    try:
+        a.ch.stream_unary("/xuncha.v1.Archive/UploadDocument")(iter([b"\xff\xff\xff"]),
+                                                               timeout=CALL_TIMEOUT)
+        c.ok(False, "UploadDocument with bytes that do not decode: refused")
+    except grpc.RpcError as e:
+        c.eq(e.code(), grpc.StatusCode.INVALID_ARGUMENT, "UploadDocument with garbage")
+
     download = jw.ch.unary_stream("/xuncha.v1.Archive/DownloadDocument",
                                   request_serializer=pb.DownloadDocumentRequest.SerializeToString,
                                   response_deserializer=pb.DownloadDocumentResponse.FromString)
@@ -546,7 +563,8 @@ def archive_calls(c, pb, a, b, jw, city, r, t, lead):
                                   response_deserializer=pb.VerifyArchiveResponse.FromString)
     last = list(verify(pb.VerifyArchiveRequest(), timeout=CALL_TIMEOUT))[-1]
     c.ok(last.done and last.problems == 0 and last.contents_checked == 1,
-         "VerifyArchive: one content, no problem")
+         "VerifyArchive: one content, no problem (refused uploads stored nothing)")
+    c.eq(last.pending_uploads, 0, "VerifyArchive: no upload left pending")
 
     ins = a.x("Pool", "CreateInspector", pb.CreateInspectorRequest(inspector=pb.Inspector(
         name="李四", unit="区审计局", specialties=["law", "finance"],
