@@ -179,8 +179,14 @@ static void xc__ar_parse(int argc, char **argv, xc__ar *a) {
       case 6:
         a->conn.config = value;
         continue;
-      case 7:
+      case 7: {
+        xc_lang l;
+        if (xc_lang_parse(value, &l) == 0)
+          xc_lang_set(l);
+        else if (a->bad[0] == '\0')
+          (void)snprintf(a->bad, sizeof a->bad, "--lang must be zh or en, not '%.32s'", value);
         continue;
+      }
       default:
         break;
     }
@@ -533,8 +539,11 @@ static int xc__pool_suggest(xc__arun *r, xc_err *err) {
                    : xc_render_json(r->out, j, err);
     json_decref(j);
   } else {
-    static const xc_column cols[] = {{"编号", 32}, {"姓名", 12}, {"匹配专长", 24},
-                                     {"参加轮次", 8}, {"工作单位", 20}};
+    const xc_column cols[] = {{xc_lang_label("编号", "ID"), 32},
+                              {xc_lang_label("姓名", "Name"), 12},
+                              {xc_lang_label("匹配专长", "Matched"), 24},
+                              {xc_lang_label("参加轮次", "Rounds"), 8},
+                              {xc_lang_label("工作单位", "Unit"), 20}};
     size_t n = resp->n_suggestions;
     const char **cells = calloc(n ? n * 5 : 1, sizeof *cells);
     char (*nums)[16] = calloc(n ? n : 1, sizeof *nums);
@@ -593,7 +602,9 @@ static int xc__pool_workload(xc__arun *r, xc_err *err) {
                    : xc_render_json(r->out, j, err);
     json_decref(j);
   } else {
-    static const xc_column cols[] = {{"编号", 32}, {"姓名", 12}, {"参加轮次", 8}};
+    const xc_column cols[] = {{xc_lang_label("编号", "ID"), 32},
+                              {xc_lang_label("姓名", "Name"), 12},
+                              {xc_lang_label("参加轮次", "Rounds"), 8}};
     size_t n = resp->n_workloads;
     const char **cells = calloc(n ? n * 3 : 1, sizeof *cells);
     char (*nums)[16] = calloc(n ? n : 1, sizeof *nums);
