@@ -22,6 +22,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "xc_client_int.h"
 #include "xc_limits.h"
 #include "xc_text.h"
 
@@ -351,6 +352,28 @@ static int xc__wait_ready(xc_client *c, grpc_completion_queue *cq, gpr_timespec 
   return XC_OK;
 }
 
+/*
+ * Starts a call of `method` on c for a streaming transfer (xc_client_int.h):
+ * waits for the channel and creates the call on cq with the deadline.
+ */
+int xc__client_start_call(xc_client *c, const char *method, grpc_completion_queue *cq,
+                          gpr_timespec deadline, grpc_call **out, xc_err *err) {
+  int rc = xc__wait_ready(c, cq, deadline, err);
+  grpc_slice m;
+  *out = NULL;
+  if (rc != XC_OK) return rc;
+  m = grpc_slice_from_copied_string(method);
+  *out = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, m, NULL,
+                                  deadline, NULL);
+  grpc_slice_unref(m);
+  if (*out == NULL)
+    return xc_err_set(err, XC_EINTERNAL, "gRPC could not create a call to %s", method);
+  return XC_OK;
+}
+
+/* The server name, for messages (xc_client_int.h). */
+const char *xc__client_server(const xc_client *c) { return c->server; }
+
 static const char *xc__type_name(const ProtobufCMessageDescriptor *d) {
   return d->short_name != NULL ? d->short_name : d->name;
 }
@@ -631,3 +654,25 @@ XC__RPC(xc_list_dispositions, "/xuncha.v1.Leads/ListDispositions",
         xuncha__v1__list_dispositions_response__descriptor)
 XC__RPC(xc_void_record, "/xuncha.v1.Records/VoidRecord", Xuncha__V1__VoidRecordRequest,
         Xuncha__V1__VoidRecordResponse, xuncha__v1__void_record_response__descriptor)
+
+/* Archive and pool (server/ARCHIVE.md); the streaming calls are in
+ * xc_client_archive.c. */
+XC__RPC(xc_get_document, "/xuncha.v1.Archive/GetDocument", Xuncha__V1__GetDocumentRequest,
+        Xuncha__V1__Document, xuncha__v1__document__descriptor)
+XC__RPC(xc_list_documents, "/xuncha.v1.Archive/ListDocuments", Xuncha__V1__ListDocumentsRequest,
+        Xuncha__V1__ListDocumentsResponse, xuncha__v1__list_documents_response__descriptor)
+XC__RPC(xc_update_document, "/xuncha.v1.Archive/UpdateDocument",
+        Xuncha__V1__UpdateDocumentRequest, Xuncha__V1__Document, xuncha__v1__document__descriptor)
+XC__RPC(xc_create_inspector, "/xuncha.v1.Pool/CreateInspector", Xuncha__V1__CreateInspectorRequest,
+        Xuncha__V1__Inspector, xuncha__v1__inspector__descriptor)
+XC__RPC(xc_get_inspector, "/xuncha.v1.Pool/GetInspector", Xuncha__V1__GetInspectorRequest,
+        Xuncha__V1__Inspector, xuncha__v1__inspector__descriptor)
+XC__RPC(xc_list_inspectors, "/xuncha.v1.Pool/ListInspectors", Xuncha__V1__ListInspectorsRequest,
+        Xuncha__V1__ListInspectorsResponse, xuncha__v1__list_inspectors_response__descriptor)
+XC__RPC(xc_update_inspector, "/xuncha.v1.Pool/UpdateInspector", Xuncha__V1__UpdateInspectorRequest,
+        Xuncha__V1__Inspector, xuncha__v1__inspector__descriptor)
+XC__RPC(xc_suggest_inspectors, "/xuncha.v1.Pool/SuggestInspectors",
+        Xuncha__V1__SuggestInspectorsRequest, Xuncha__V1__SuggestInspectorsResponse,
+        xuncha__v1__suggest_inspectors_response__descriptor)
+XC__RPC(xc_get_workload, "/xuncha.v1.Pool/GetWorkload", Xuncha__V1__WorkloadRequest,
+        Xuncha__V1__WorkloadResponse, xuncha__v1__workload_response__descriptor)

@@ -41,4 +41,10 @@
 /* Longest identity text "<cn>#<serial>" recorded as an author, with NUL. */
 #define XC_AUTHOR_MAX (XC_MAX_CN_BYTES + 1 + XC_MAX_SERIAL_BYTES + 1)
 
+/* Archive (server/ARCHIVE.md): bytes of one content chunk, in an upload or
+ * download message and in storage; far below XC_MAX_MESSAGE_BYTES. */
+#define XC_ARCHIVE_CHUNK_BYTES (256 * 1024)
+/* Largest document accepted: 64 GiB. */
+#define XC_ARCHIVE_MAX_BYTES (64LL * 1024 * 1024 * 1024)
+
 #endif /* XC_LIMITS_H */

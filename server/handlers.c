@@ -7,6 +7,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "grpc/reflection/v1/reflection.pb-c.h"
 #include "xuncha/v1/admin.pb-c.h"
+#include "xuncha/v1/archive.pb-c.h"
 #include "xc_msg.h"
 
 int xc__list_response(const ProtobufCMessageDescriptor *desc, xc_page *page,
@@ -154,6 +155,35 @@ static const xc_method xc__methods[] = {
      &grpc__reflection__v1__server_reflection_request__descriptor,
      &grpc__reflection__v1__server_reflection_response__descriptor, XC_METHOD_BIDI_STREAM, 0,
      xc__reflection_info},
+
+    /* Archive (立卷归档) and inspector pool (巡察人才库): server/ARCHIVE.md. */
+    {"/xuncha.v1.Archive/UploadDocument", &xuncha__v1__upload_document_request__descriptor,
+     &xuncha__v1__upload_document_response__descriptor, XC_METHOD_CLIENT_STREAM, 1,
+     xc__upload_document},
+    {"/xuncha.v1.Archive/DownloadDocument", &xuncha__v1__download_document_request__descriptor,
+     &xuncha__v1__download_document_response__descriptor, XC_METHOD_SERVER_STREAM, 1,
+     xc__download_document},
+    XC__UNARY("xuncha.v1.Archive", "GetDocument", xuncha__v1__get_document_request,
+              xuncha__v1__document, xc__get_document),
+    XC__UNARY("xuncha.v1.Archive", "ListDocuments", xuncha__v1__list_documents_request,
+              xuncha__v1__list_documents_response, xc__list_documents),
+    XC__UNARY("xuncha.v1.Archive", "UpdateDocument", xuncha__v1__update_document_request,
+              xuncha__v1__document, xc__update_document),
+    {"/xuncha.v1.Archive/VerifyArchive", &xuncha__v1__verify_archive_request__descriptor,
+     &xuncha__v1__verify_archive_response__descriptor, XC_METHOD_SERVER_STREAM, 1,
+     xc__verify_archive},
+    XC__UNARY("xuncha.v1.Pool", "CreateInspector", xuncha__v1__create_inspector_request,
+              xuncha__v1__inspector, xc__create_inspector),
+    XC__UNARY("xuncha.v1.Pool", "GetInspector", xuncha__v1__get_inspector_request,
+              xuncha__v1__inspector, xc__get_inspector),
+    XC__UNARY("xuncha.v1.Pool", "ListInspectors", xuncha__v1__list_inspectors_request,
+              xuncha__v1__list_inspectors_response, xc__list_inspectors),
+    XC__UNARY("xuncha.v1.Pool", "UpdateInspector", xuncha__v1__update_inspector_request,
+              xuncha__v1__inspector, xc__update_inspector),
+    XC__UNARY("xuncha.v1.Pool", "SuggestInspectors", xuncha__v1__suggest_inspectors_request,
+              xuncha__v1__suggest_inspectors_response, xc__suggest_inspectors),
+    XC__UNARY("xuncha.v1.Pool", "GetWorkload", xuncha__v1__workload_request,
+              xuncha__v1__workload_response, xc__get_workload),
 };
 
 const xc_method *xc_methods(size_t *count) {

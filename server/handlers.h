@@ -68,6 +68,20 @@ XC__HANDLER(xc__health_watch);
 
 XC__HANDLER(xc__admin_get_stats);
 XC__HANDLER(xc__admin_backup);
+
+/* Archive and pool (xc_archive.c, xc_pool.c; server/ARCHIVE.md). */
+XC__HANDLER(xc__upload_document);
+XC__HANDLER(xc__download_document);
+XC__HANDLER(xc__get_document);
+XC__HANDLER(xc__list_documents);
+XC__HANDLER(xc__update_document);
+XC__HANDLER(xc__verify_archive);
+XC__HANDLER(xc__create_inspector);
+XC__HANDLER(xc__get_inspector);
+XC__HANDLER(xc__list_inspectors);
+XC__HANDLER(xc__update_inspector);
+XC__HANDLER(xc__suggest_inspectors);
+XC__HANDLER(xc__get_workload);
 XC__HANDLER(xc__reflection_info);
 
 #endif /* XC_HANDLERS_H */

@@ -84,7 +84,9 @@ static int xc__storage_stats(xc_store *store, Xuncha__V1__StorageStats **out, xc
   s->records = calloc(XC_KIND_COUNT, sizeof *s->records);
   if (s->records == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
   for (int k = 0; k < XC_KIND_COUNT; k++) {
-    Xuncha__V1__RecordCount *c = malloc(sizeof *c);
+    Xuncha__V1__RecordCount *c;
+    if (!xc_kind_used((xc_kind)k)) continue;
+    c = malloc(sizeof *c);
     if (c == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
     xuncha__v1__record_count__init(c);
     s->records[s->n_records++] = c;

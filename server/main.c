@@ -29,6 +29,7 @@
 #include "xc_store.h"
 #include "xc_text.h"
 #include "xc_workflow.h"
+#include "xc_archive.h"
 
 #ifndef XC_VERSION
 #define XC_VERSION "0.0.0"
@@ -74,6 +75,8 @@ static void xc__usage(FILE *to) {
           "  --log-target T      stderr or syslog (default stderr)     [log] target\n"
           "  --stalled-days N    days without rectification progress before a finding\n"
           "                      is flagged stalled (半截式), 1..3650 (default 30)\n"
+          "  --conflict-years N  work in a unit within N years is a conflict of interest\n"
+          "                      for the inspector pool, 1..50 (default 3) [pool] conflict_years\n"
           "  --test-clock-file F tests only: read \"now\" from F on every call (see\n"
           "                      server/WORKFLOWS.md)\n"
           "  --check-config      check the settings and files, then exit\n"
@@ -130,6 +133,7 @@ static int xc__parse_args(int argc, char **argv, xc__args *a, int *check) {
                {"--workers", "server", "workers"},      {"--cq-threads", "server", "cq_threads"},
                {"--map-size", "storage", "map_size"},   {"--map-max", "storage", "map_max"},
                {"--log-level", "log", "level"},         {"--log-target", "log", "target"},
+               {"--conflict-years", "pool", "conflict_years"},
                {"--config", NULL, NULL}};
   const size_t n_names = sizeof names / sizeof names[0];
   xc_conf file;
@@ -331,6 +335,7 @@ int main(int argc, char **argv) {
   if (rc >= 0) return rc;
   xc_log_set_level(a.conf.log_level);
   xc_log_set_target(a.conf.log_target);
+  xc_pool_configure((int)a.conf.conflict_years);
 
   /* Block the stop signals before any thread exists (the store's writer,
    * gRPC's pollers) so they all inherit the mask and only sigwait below

@@ -7,6 +7,7 @@
  *   [tls]     cert, key, ca
  *   [storage] data, map_size, map_max
  *   [log]     level (debug|info|warn|error), target (stderr|syslog)
+ *   [pool]    conflict_years (1..50, default 3)
  *
  * A flag given on the command line overrides the file. Unknown sections or
  * keys, a key given twice and bad values are refused with "FILE:LINE: ...".
@@ -38,7 +39,8 @@ enum {
   XC_CONF_MAP_SIZE = 1u << 8,
   XC_CONF_MAP_MAX = 1u << 9,
   XC_CONF_LOG_LEVEL = 1u << 10,
-  XC_CONF_LOG_TARGET = 1u << 11
+  XC_CONF_LOG_TARGET = 1u << 11,
+  XC_CONF_CONFLICT_YEARS = 1u << 12
 };
 
 typedef struct xc_conf {
@@ -55,6 +57,7 @@ typedef struct xc_conf {
   unsigned long long map_max;  /* bytes */
   xc_log_level log_level;
   xc_log_target log_target;
+  long long conflict_years; /* [pool] conflict_years (server/ARCHIVE.md) */
 } xc_conf;
 
 /* Clears c and fills in the defaults (none of them counts as set). */

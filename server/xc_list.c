@@ -35,6 +35,9 @@ static const ProtobufCEnumDescriptor *xc__status_enum(xc_kind kind, const char *
     case XC_KIND_DISPOSITION:
       *name = "disposal";
       return &xuncha__v1__lead_disposal__descriptor;
+    case XC_KIND_DOCUMENT:
+      *name = "stage";
+      return &xuncha__v1__archive_stage__descriptor;
     default:
       *name = "status";
       return NULL;
@@ -65,7 +68,9 @@ static int xc__check_enum(const ProtobufCEnumDescriptor *ed, const char *field, 
 int xc_list_filter_check(xc_kind kind, const xc_list_filter *f, int32_t page_size, xc_err *err) {
   const char *status_name = NULL;
   const ProtobufCEnumDescriptor *status_enum = xc__status_enum(kind, &status_name);
-  const char *contains_name = kind == XC_KIND_ROUND ? "title_contains" : "name_contains";
+  const char *contains_name = kind == XC_KIND_ROUND       ? "title_contains"
+                              : kind == XC_KIND_INSPECTOR ? "specialty"
+                                                          : "name_contains";
   char q[96];
   int rc = XC_OK;
 
@@ -109,6 +114,15 @@ int xc_list_filter_check(xc_kind kind, const xc_list_filter *f, int32_t page_siz
     rc = xc_err_set(err, XC_EINVALID_ARGUMENT,
                     "due_within_days must be 0 (no filter) to 3660 (sent %d)",
                     (int)f->due_within_days);
+  if (rc == XC_OK && kind == XC_KIND_DOCUMENT && f->parent_id[0] != '\0') {
+    xc_kind pk = xc_workflow_kind_of_id(f->parent_id);
+    if (pk != XC_KIND_ROUND && pk != XC_KIND_FINDING && pk != XC_KIND_PROGRESS &&
+        pk != XC_KIND_LEAD)
+      rc = xc_err_set(err, XC_EINVALID_ARGUMENT,
+                      "attached_id '%s' is not the id of a round, finding, rectification entry "
+                      "or lead",
+                      xc_record_quote(f->parent_id, q, sizeof q));
+  }
   if (rc == XC_OK && (kind == XC_KIND_PROGRESS || kind == XC_KIND_VERIFICATION ||
                       kind == XC_KIND_DISPOSITION)) {
     xc_kind parent = kind == XC_KIND_DISPOSITION ? XC_KIND_LEAD : XC_KIND_FINDING;
@@ -141,7 +155,8 @@ size_t xc_list_filter_canon(const xc_list_filter *f, char *out, size_t out_size)
 
 /* Returns 1 if records of the kind name a round (and so have a ROUND index). */
 static int xc__has_round(xc_kind kind) {
-  return kind == XC_KIND_GROUP || kind == XC_KIND_FINDING || kind == XC_KIND_LEAD;
+  return kind == XC_KIND_GROUP || kind == XC_KIND_FINDING || kind == XC_KIND_LEAD ||
+         kind == XC_KIND_DOCUMENT;
 }
 
 /* Fills a non-empty plan. */
@@ -156,6 +171,9 @@ void xc_list_plan_make(xc_kind kind, const xc_identity *who, const xc_list_filte
   memset(out, 0, sizeof *out);
   if (kind == XC_KIND_PROGRESS || kind == XC_KIND_VERIFICATION || kind == XC_KIND_DISPOSITION) {
     /* Always listed under their parent (the filter check requires it). */
+    xc__plan(out, XC_INDEX_PARENT, f->parent_id);
+  } else if (kind == XC_KIND_DOCUMENT && f->parent_id[0] != '\0') {
+    /* By the record they are attached to; agencies too, for their leads. */
     xc__plan(out, XC_INDEX_PARENT, f->parent_id);
   } else if (who->role == XC_ROLE_AGENCY && kind != XC_KIND_LEAD &&
              kind != XC_KIND_DIRECTORY) {
@@ -270,6 +288,19 @@ int xc_list_match(xc_kind kind, const xc_identity *who, const xc_list_filter *f,
       return strcmp(xc_msg_get_str(rec, "finding_id"), f->parent_id) == 0;
     case XC_KIND_DISPOSITION:
       return strcmp(((const Xuncha__V1__LeadDisposition *)rec)->lead_id, f->parent_id) == 0;
+    case XC_KIND_DOCUMENT: {
+      const Xuncha__V1__Document *d = (const Xuncha__V1__Document *)rec;
+      return xc_region_within(d->region_code, f->region_prefix) &&
+             (f->round_id[0] == '\0' || strcmp(d->round_id, f->round_id) == 0) &&
+             (f->parent_id[0] == '\0' || strcmp(d->attached_id, f->parent_id) == 0) &&
+             (f->status == 0 || (int32_t)d->stage == f->status);
+    }
+    case XC_KIND_INSPECTOR: {
+      const Xuncha__V1__Inspector *in = (const Xuncha__V1__Inspector *)rec;
+      return xc_region_within(in->region_code, f->region_prefix) &&
+             (f->contains[0] == '\0' ||
+              xc__has(in->specialties, in->n_specialties, f->contains));
+    }
     default:
       return 0;
   }

@@ -58,6 +58,13 @@ int xc_record_output_only(xc_kind kind, const char *name) {
     case XC_KIND_DISPOSITION:
       return strcmp(name, "region_code") == 0 || strcmp(name, "lead_owner") == 0 ||
              strcmp(name, "recipient") == 0;
+    case XC_KIND_DOCUMENT:
+      return strcmp(name, "region_code") == 0 || strcmp(name, "round_id") == 0 ||
+             strcmp(name, "lead_owner") == 0 || strcmp(name, "recipient") == 0 ||
+             strcmp(name, "size") == 0 || strcmp(name, "hash_algorithm") == 0 ||
+             strcmp(name, "content_hash") == 0;
+    case XC_KIND_INSPECTOR:
+      return strcmp(name, "region_code") == 0;
     default:
       return 0;
   }
@@ -72,6 +79,8 @@ int xc_record_fixed(xc_kind kind, const char *name) {
       return strcmp(name, "region_code") == 0 || strcmp(name, "identity") == 0;
     case XC_KIND_GROUP:
       return strcmp(name, "round_id") == 0;
+    case XC_KIND_DOCUMENT:
+      return strcmp(name, "attached_id") == 0;
     case XC_KIND_FINDING:
     case XC_KIND_LEAD:
       return strcmp(name, "round_id") == 0 || strcmp(name, "target_id") == 0;

@@ -8,6 +8,7 @@
 #include "xc_record.h"
 #include "xc_text.h"
 #include "xc_workflow.h"
+#include "xc_archive.h"
 
 /* ----------------------------------------------------------- helpers */
 
@@ -98,12 +99,15 @@ int xc_validate_may_read(const xc_identity *who, xc_kind kind, const ProtobufCMe
   /* The directory of offices and agencies is what every caller needs to
    * address leads and reports: it names units, not people. */
   if (kind == XC_KIND_DIRECTORY) return 1;
+  /* A document follows the record it is attached to (server/ARCHIVE.md). */
+  if (kind == XC_KIND_DOCUMENT) return xc_archive_may_read(who, (const Xuncha__V1__Document *)rec);
   return xc_may_read_region(who, xc__region_of(kind, rec));
 }
 
 int xc_validate_read_denied(const xc_identity *who, xc_kind kind, const ProtobufCMessage *rec,
                             xc_err *err) {
-  if (kind == XC_KIND_LEAD || kind == XC_KIND_DISPOSITION)
+  if (kind == XC_KIND_LEAD || kind == XC_KIND_DISPOSITION ||
+      (kind == XC_KIND_DOCUMENT && ((const Xuncha__V1__Document *)rec)->lead_owner[0] != '\0'))
     return xc_err_set(err, XC_EPERMISSION_DENIED,
                       "%s may not read %s %s (region %s): leads are visible only to the "
                       "office that owns them, the offices above it and the agency they were "
@@ -307,7 +311,8 @@ static int xc__group(Xuncha__V1__Group *g, xc_validate_mode mode, const xc_ident
     if (xc_record_blank(r->member))
       rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "group.recusals[%zu].member is required", i);
     else if (strcmp(r->member, g->leader) != 0 &&
-             !xc__contains(g->members, g->n_members, r->member))
+             !xc__contains(g->members, g->n_members, r->member) &&
+             !xc_pool_group_has(g, r->member))
       rc = xc_err_set(err, XC_EINVALID_ARGUMENT,
                       "group.recusals[%zu].member '%s' is neither the group's leader nor one "
                       "of its members",
@@ -327,7 +332,8 @@ static int xc__group(Xuncha__V1__Group *g, xc_validate_mode mode, const xc_ident
       rc = xc_err_set(err, XC_EINVALID_ARGUMENT,
                       "group.assignments[%zu] needs a member and a target_id", i);
     else if (strcmp(as->member, g->leader) != 0 &&
-             !xc__contains(g->members, g->n_members, as->member))
+             !xc__contains(g->members, g->n_members, as->member) &&
+             !xc_pool_group_has(g, as->member))
       rc = xc_err_set(err, XC_EINVALID_ARGUMENT,
                       "group.assignments[%zu].member '%s' is neither the group's leader nor one "
                       "of its members",
@@ -487,7 +493,11 @@ int xc_validate_record(xc_kind kind, ProtobufCMessage *rec, xc_validate_mode mod
     case XC_KIND_ROUND:
       return xc__round((Xuncha__V1__Round *)rec, mode, who, lookup, today, err);
     case XC_KIND_GROUP:
-      return xc__group((Xuncha__V1__Group *)rec, mode, who, lookup, err);
+      rc = xc__group((Xuncha__V1__Group *)rec, mode, who, lookup, err);
+      /* Pool inspectors: conflicts of interest (server/ARCHIVE.md). */
+      if (rc == XC_OK)
+        rc = xc_pool_check_group((const Xuncha__V1__Group *)rec, who, lookup, today, err);
+      return rc;
     case XC_KIND_FINDING:
       return xc__finding((Xuncha__V1__Finding *)rec, mode, who, lookup, err);
     case XC_KIND_LEAD:
@@ -495,6 +505,10 @@ int xc_validate_record(xc_kind kind, ProtobufCMessage *rec, xc_validate_mode mod
     case XC_KIND_DIRECTORY:
       return xc_workflow_validate_directory((Xuncha__V1__DirectoryEntry *)rec,
                                             mode == XC_VALIDATE_CREATE, who, err);
+    case XC_KIND_DOCUMENT:
+      return xc_archive_validate((Xuncha__V1__Document *)rec, mode, who, lookup, err);
+    case XC_KIND_INSPECTOR:
+      return xc_pool_validate((Xuncha__V1__Inspector *)rec, mode, who, lookup, err);
     default:
       return xc_err_set(err, XC_EINTERNAL, "unknown record kind %d", (int)kind);
   }

@@ -1001,6 +1001,18 @@ static int xc__void_fn(xc_txn *txn, void *c, xc_err *err) {
                     a->id);
     goto done;
   }
+  if (a->kind == XC_KIND_DOCUMENT) {
+    /* An archived round's documents are read-only (server/ARCHIVE.md). */
+    rc = xc_txn_get(txn, XC_KIND_ROUND, ((Xuncha__V1__Document *)m)->round_id, &pm, err);
+    if (rc == XC_OK &&
+        ((Xuncha__V1__Round *)pm)->stage == XUNCHA__V1__ROUND_STAGE__ROUND_STAGE_ARCHIVED)
+      rc = xc_err_set(err, XC_EFAILED_PRECONDITION,
+                      "round %s is archived (立卷归档): its documents are read-only",
+                      ((Xuncha__V1__Round *)pm)->id);
+    xc_msg_free(pm);
+    pm = NULL;
+    if (rc != XC_OK) goto done;
+  }
   *vb = 1;
   rc = xc__set(m, "void_reason", a->reason, err);
   if (rc == XC_OK) rc = xc_txn_update(txn, a->kind, m, a->author, &a->out, err);

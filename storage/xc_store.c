@@ -22,7 +22,7 @@
 /* A batch larger than this gains nothing and only delays its first caller. */
 #define XC__MAX_BATCH_LIMIT 65536u
 /* Named databases: meta, 9 kinds, index, request, changelog, and room. */
-#define XC__MAX_DBS 16
+#define XC__MAX_DBS 32
 
 /* 1 TiB, or the largest size_t where that does not fit. */
 static size_t xc__default_map_max(void) {
@@ -159,7 +159,7 @@ static size_t xc__round_page(size_t n) {
 static int xc__open_dbs(xc_store *s, xc_err *err) {
   static const char *const kind_db[XC_KIND_COUNT] = {
       "target", "round", "group", "finding", "lead", "directory", "progress", "verification",
-      "disposition"};
+      "disposition", [XC_KIND_DOCUMENT] = "document", [XC_KIND_INSPECTOR] = "inspector"};
   MDB_txn *txn = NULL;
   uint64_t format = 0;
   uint64_t floor_ms = 0;
@@ -200,7 +200,9 @@ static int xc__open_dbs(xc_store *s, xc_err *err) {
   }
   fresh = mrc == MDB_NOTFOUND;
   for (int i = 0; i < XC_KIND_COUNT; i++) {
-    int orc = mdb_dbi_open(txn, kind_db[i], MDB_CREATE, &s->dbi_kind[i]);
+    int orc;
+    if (kind_db[i] == NULL) continue; /* a number kept free (xc_kind_used) */
+    orc = mdb_dbi_open(txn, kind_db[i], MDB_CREATE, &s->dbi_kind[i]);
     if (orc != 0) {
       rc = xc__mdb_fail(NULL, orc, err, "opening a record database");
       goto done;
@@ -208,7 +210,10 @@ static int xc__open_dbs(xc_store *s, xc_err *err) {
   }
   if ((mrc = mdb_dbi_open(txn, "index", MDB_CREATE, &s->dbi_index)) != 0 ||
       (mrc = mdb_dbi_open(txn, "request", MDB_CREATE, &s->dbi_request)) != 0 ||
-      (mrc = mdb_dbi_open(txn, "changelog", MDB_CREATE, &s->dbi_changelog)) != 0) {
+      (mrc = mdb_dbi_open(txn, "changelog", MDB_CREATE, &s->dbi_changelog)) != 0 ||
+      (mrc = mdb_dbi_open(txn, "blob", MDB_CREATE, &s->dbi_blob)) != 0 ||
+      (mrc = mdb_dbi_open(txn, "content", MDB_CREATE, &s->dbi_content)) != 0 ||
+      (mrc = mdb_dbi_open(txn, "upload", MDB_CREATE, &s->dbi_upload)) != 0) {
     rc = xc__mdb_fail(NULL, mrc, err, "opening the index, request or change-log database");
     goto done;
   }
@@ -244,12 +249,21 @@ static int xc__open_dbs(xc_store *s, xc_err *err) {
     }
   }
 
+  {
+    /* No upload is in progress while the store opens: whatever a stopped
+     * or crashed server left pending is garbage. */
+    uint64_t swept = 0;
+    rc = xc__blob_sweep(s, txn, &swept, err);
+    if (rc != XC_OK) goto done;
+  }
+
   /* New ids must sort after every stored one even if the clock is behind
    * the newest of them (e.g. after a clock correction). */
   for (int i = 0; i < XC_KIND_COUNT; i++) {
     MDB_cursor *cur = NULL;
     MDB_val k;
     MDB_val v;
+    if (kind_db[i] == NULL) continue;
     mrc = mdb_cursor_open(txn, s->dbi_kind[i], &cur);
     if (mrc != 0) {
       rc = xc__mdb_fail(NULL, mrc, err, "opening a cursor");

@@ -42,6 +42,7 @@
 
 #include "xc_limits.h"
 #include "xc_status.h"
+#include "xuncha/v1/archive.pb-c.h"
 #include "xuncha/v1/xuncha.pb-c.h"
 
 /* The record kinds. The values are stored on disk: never renumber them. */
@@ -55,8 +56,16 @@ typedef enum xc_kind {
   XC_KIND_PROGRESS = 6,     /* ProgressEntry, 'p' */
   XC_KIND_VERIFICATION = 7, /* Verification, 'v' */
   XC_KIND_DISPOSITION = 8,  /* LeadDisposition, 'x' */
-  XC_KIND_COUNT = 9
+  /* 9 and 10 are kept for the reports issue; 13 and 14 for later archive
+   * kinds. A kind with no record type is a gap: xc_kind_used() is 0. */
+  XC_KIND_DOCUMENT = 11,    /* Document (archive.proto), 'a' */
+  XC_KIND_INSPECTOR = 12,   /* Inspector (archive.proto), 'i' */
+  XC_KIND_COUNT = 13
 } xc_kind;
+
+/* Returns 1 if kind is below XC_KIND_COUNT and has a record type (is not
+ * one of the numbers kept free for other work). */
+int xc_kind_used(xc_kind kind);
 
 /* Returns "target", "round", "group", "finding", "lead", "directory",
  * "progress", "verification" or "disposition". */
@@ -299,6 +308,85 @@ typedef struct xc_store_suspender {
  * last.
  */
 void xc_store_set_suspender(xc_store *store, const xc_store_suspender *s);
+
+/* ------------------------------------------------------------ content */
+
+/*
+ * Document content (server/ARCHIVE.md), kept in three databases of the same
+ * environment, so a copy of the environment (mdb_env_copy2, `admin backup`)
+ * always holds every record together with all the content it names:
+ *   blob     [16-byte content id][4-byte big-endian chunk index] -> bytes
+ *   content  [1-byte algorithm][32-byte digest] -> xc_content_info
+ *   upload   [16-byte content id] -> 8-byte start time (ms): content still
+ *            being uploaded. xc_store_open deletes every such upload with
+ *            its chunks: at open no upload can be in progress.
+ * An upload writes each chunk in its own small write (xc_txn_upload_chunk,
+ * one group-commit member), so a slow upload never holds the writer; the
+ * write that finishes it (xc_txn_upload_finish) either names the chunks as
+ * the content of its digest or, when that content exists already, drops
+ * them: the same bytes are stored once.
+ */
+#define XC_CONTENT_ID_LEN 16
+#define XC_DIGEST_LEN 32
+
+/* What the content database says about one stored content. */
+typedef struct xc_content_info {
+  int algorithm;                    /* HashAlgorithm */
+  uint8_t digest[XC_DIGEST_LEN];
+  uint8_t content_id[XC_CONTENT_ID_LEN]; /* where its chunks are */
+  uint64_t size;                    /* bytes in all */
+  uint32_t chunks;                  /* chunk count */
+} xc_content_info;
+
+/*
+ * Stores chunk `index` of upload `content_id` (len <= XC_ARCHIVE_CHUNK_BYTES).
+ * Chunk 0 also records the upload as pending. Returns XC_OK or a storage
+ * error (the txn is then broken).
+ */
+int xc_txn_upload_chunk(xc_txn *txn, const uint8_t content_id[XC_CONTENT_ID_LEN], uint32_t index,
+                        const void *data, size_t len, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Completes an upload of `chunks` chunks and `size` bytes whose content has
+ * `digest` under `algorithm`. If that content is stored already, the
+ * upload's chunks are deleted and *out describes the stored content, with
+ * *deduplicated = 1; otherwise the chunks become that content. Either way
+ * the upload is no longer pending. XC_EFAILED_PRECONDITION when the upload
+ * is not pending (never started, or swept).
+ */
+int xc_txn_upload_finish(xc_txn *txn, const uint8_t content_id[XC_CONTENT_ID_LEN],
+                         int algorithm, const uint8_t digest[XC_DIGEST_LEN], uint64_t size,
+                         uint32_t chunks, xc_content_info *out, int *deduplicated,
+                         xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Deletes a pending upload and its chunks (nothing if it is not pending). */
+int xc_txn_upload_abort(xc_txn *txn, const uint8_t content_id[XC_CONTENT_ID_LEN],
+                        xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Looks up the content of digest: XC_OK, XC_ENOT_FOUND or a storage error. */
+int xc_snapshot_content(xc_snapshot *snap, int algorithm, const uint8_t digest[XC_DIGEST_LEN],
+                        xc_content_info *out, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Copies chunk `index` of content `content_id` into buf (cap bytes) and sets
+ * *len. XC_EDATA_LOSS when the chunk is missing or larger than cap.
+ */
+int xc_snapshot_chunk(xc_snapshot *snap, const uint8_t content_id[XC_CONTENT_ID_LEN],
+                      uint32_t index, void *buf, size_t cap, size_t *len,
+                      xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Calls visit for each stored content in (algorithm, digest) order,
+ * starting after `after` (NULL: from the start), until it returns non-zero
+ * (a negative value is returned as the error).
+ */
+typedef int (*xc_content_fn)(void *ctx, const xc_content_info *info);
+int xc_snapshot_contents(xc_snapshot *snap, const xc_content_info *after, xc_content_fn visit,
+                         void *ctx, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Counts pending uploads (for tests and operators). */
+int xc_snapshot_pending_uploads(xc_snapshot *snap, uint64_t *out,
+                                xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /* What operators watch (xuncha.v1.Admin/GetStats): sizes now. */
 typedef struct xc_store_info {

@@ -43,10 +43,16 @@ static const struct {
     {"progress", 'p', &xuncha__v1__progress_entry__descriptor},
     {"verification", 'v', &xuncha__v1__verification__descriptor},
     {"disposition", 'x', &xuncha__v1__lead_disposition__descriptor},
+    [XC_KIND_DOCUMENT] = {"document", 'a', &xuncha__v1__document__descriptor},
+    [XC_KIND_INSPECTOR] = {"inspector", 'i', &xuncha__v1__inspector__descriptor},
 };
 
+int xc_kind_used(xc_kind kind) {
+  return (unsigned)kind < XC_KIND_COUNT && xc__kinds[kind].desc != NULL;
+}
+
 const char *xc_kind_name(xc_kind kind) {
-  if ((unsigned)kind >= XC_KIND_COUNT) return "record";
+  if (!xc_kind_used(kind)) return "record";
   return xc__kinds[kind].name;
 }
 
@@ -56,12 +62,12 @@ const ProtobufCMessageDescriptor *xc_kind_descriptor(xc_kind kind) {
 }
 
 char xc_kind_id_prefix(xc_kind kind) {
-  if ((unsigned)kind >= XC_KIND_COUNT) return '?';
+  if (!xc_kind_used(kind)) return '?';
   return xc__kinds[kind].prefix;
 }
 
 int xc__check_kind(xc_kind kind, const ProtobufCMessage *rec, xc_err *err) {
-  if ((unsigned)kind >= XC_KIND_COUNT)
+  if (!xc_kind_used(kind))
     return xc_err_set(err, XC_EINTERNAL, "unknown record kind %d", (int)kind);
   if (rec == NULL || rec->descriptor != xc__kinds[kind].desc)
     return xc_err_set(err, XC_EINTERNAL, "the record passed as a %s is %s",
@@ -114,7 +120,7 @@ static int xc__decode128(const char in[26], uint8_t out[16]) {
 
 int xc_id_valid(xc_kind kind, const char *id) {
   uint8_t bytes[16];
-  if (id == NULL || (unsigned)kind >= XC_KIND_COUNT) return 0;
+  if (id == NULL || !xc_kind_used(kind)) return 0;
   if (strlen(id) != XC__ID_LEN || id[0] != xc__kinds[kind].prefix || id[1] != '_') return 0;
   return xc__decode128(id + 2, bytes) == 0;
 }

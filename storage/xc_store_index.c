@@ -51,6 +51,12 @@ static const unsigned xc__index_mask[XC_KIND_COUNT] = {
     /* disposition */
     XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) | XC__BIT(XC_INDEX_OWNER) |
         XC__BIT(XC_INDEX_PARENT) | XC__BIT(XC_INDEX_RECIPIENT),
+    /* document: by round, and by the record it is attached to */
+    [XC_KIND_DOCUMENT] = XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) |
+                         XC__BIT(XC_INDEX_OWNER) | XC__BIT(XC_INDEX_ROUND) |
+                         XC__BIT(XC_INDEX_PARENT),
+    [XC_KIND_INSPECTOR] = XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) |
+                          XC__BIT(XC_INDEX_OWNER),
 };
 
 static const char *const xc__index_names[] = {"all",   "region",    "round", "target",
@@ -277,6 +283,16 @@ int xc__index_keys(xc_store *s, xc_kind kind, const ProtobufCMessage *rec, const
                                 err);
       break;
     }
+    case XC_KIND_DOCUMENT: {
+      const Xuncha__V1__Document *d = (const Xuncha__V1__Document *)rec;
+      rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_ROUND, d->round_id, id, "round_id", err);
+      if (rc == XC_OK)
+        rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_PARENT, d->attached_id, id, "attached_id",
+                                err);
+      break;
+    }
+    case XC_KIND_INSPECTOR:
+      break;
     default:
       rc = xc_err_set(err, XC_EINTERNAL, "unknown record kind %d", (int)kind);
       break;
@@ -562,7 +578,7 @@ int xc_snapshot_scan(xc_snapshot *snap, xc_kind kind, xc_index index, const char
   key_len = strlen(key);
   after_len = strlen(after_id);
   memset(&w, 0, sizeof w);
-  if ((unsigned)kind >= XC_KIND_COUNT) {
+  if (!xc_kind_used(kind)) {
     rc = xc_err_set(err, XC_EINTERNAL, "unknown record kind %d", (int)kind);
     goto done;
   }

@@ -49,6 +49,7 @@ int xc_store_get_info(xc_store *store, xc_store_info *out, xc_err *err) {
     goto done;
   }
   for (int k = 0; k < XC_KIND_COUNT; k++) {
+    if (!xc_kind_used((xc_kind)k)) continue;
     if ((mrc = mdb_stat(txn, store->dbi_kind[k], &st)) != 0) {
       rc = xc__mdb_fail(NULL, mrc, err, "counting records");
       goto done;

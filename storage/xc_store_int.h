@@ -14,6 +14,8 @@
  *   request    scope NUL [kind byte] request_id -> record id NUL + 32-byte
  *              fingerprint
  *   changelog  uint64 big-endian seq -> packed Xuncha__V1__Change
+ *   document, inspector (archive kinds 11 and 12; 9 and 10 are kept free)
+ *   blob, content, upload: document content (xc_store.h, xc_store_blob.c)
  *
  * Stores of older formats are migrated at open (xc_store_migrate.c, which
  * describes each format); to change this layout, raise XC__FORMAT and add a
@@ -62,6 +64,9 @@ struct xc_store {
   MDB_dbi dbi_index;
   MDB_dbi dbi_request;
   MDB_dbi dbi_changelog;
+  MDB_dbi dbi_blob;    /* document content (xc_store_blob.c) */
+  MDB_dbi dbi_content;
+  MDB_dbi dbi_upload;
   size_t max_key;    /* LMDB's key size limit (511) */
   size_t map_max;    /* the map never grows past this */
   unsigned max_batch;
@@ -184,5 +189,9 @@ void xc__keyset_free(xc__keyset *ks);
  * store is as it was. See xc_store_migrate.c for the formats.
  */
 int xc__migrate(xc_store *s, MDB_txn *txn, uint64_t from, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Deletes every pending upload and its chunks (at open, in txn). Sets *swept
+ * to the number of uploads removed. */
+int xc__blob_sweep(xc_store *s, MDB_txn *txn, uint64_t *swept, xc_err *err) XC_WARN_UNUSED_RESULT;
 
 #endif /* XC_STORE_INT_H */

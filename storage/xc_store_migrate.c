@@ -33,6 +33,7 @@ static int xc__step_0_to_1(xc_store *s, MDB_txn *txn, xc_err *err) {
   int rc = XC_OK, mrc;
   for (int k = 0; k < XC_KIND_COUNT; k++) {
     MDB_val key, val;
+    if (!xc_kind_used((xc_kind)k)) continue;
     mrc = mdb_cursor_open(txn, s->dbi_kind[k], &cur);
     if (mrc != 0) {
       rc = xc__mdb_fail(NULL, mrc, err, "opening a cursor to migrate records");

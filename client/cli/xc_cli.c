@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "grpc/health/v1/health.pb-c.h"
+#include "xc_cli_archive.h"
 #include "xc_cli_wf.h"
 #include "xc_limits.h"
 #include "xc_msg.h"
@@ -106,7 +107,8 @@ static int xc__add_opt(xc_cli_cmd *cmd, const xc_field *field, const xc_filter *
                        const char *value, xc_err *err) {
   int repeated = field != NULL && (field->type == XC_FT_STRS || field->type == XC_FT_RECUSALS ||
                                    field->type == XC_FT_PERSONS ||
-                                   field->type == XC_FT_ASSIGNMENTS);
+                                   field->type == XC_FT_ASSIGNMENTS || field->type == XC_FT_WORK ||
+                                   field->type == XC_FT_RELATIONS);
   if (cmd->n_opts >= XC_CLI_MAX_OPTS)
     return xc_err_set(err, XC_EINVALID_ARGUMENT, "more than %d options", XC_CLI_MAX_OPTS);
   if (!repeated) {
@@ -728,6 +730,9 @@ void xc_cli_usage(FILE *out) {
       "  finding create|get|list|update     问题: findings and their rectification (整改)\n"
       "  lead    create|get|list|update     问题线索: leads transferred to agencies\n"
       "  directory create|get|list|update   巡察机构与有关单位: offices and agencies\n"
+      "  inspector create|get|list|update   巡察人才库: the inspector pool (also pool ...)\n"
+      "  archive put|get|info|list|verify   立卷归档: documents, streamed, hash-checked\n"
+      "  pool    add|get|list|update|suggest|workload  巡察人才库 ('xuncha archive --help')\n"
       "  (workflows: round advance, rectification ..., lead dispose, RESOURCE void;\n"
       "   'xuncha rectification --help' lists them)\n"
       "Run 'xuncha <resource> --help' for the flags of each verb.\n"
@@ -832,7 +837,8 @@ static void xc__help_line(FILE *out, const char *flag, const char *meta, const c
 static void xc__help_field(FILE *out, const xc_field *f) {
   char desc[256];
   int repeated = f->type == XC_FT_STRS || f->type == XC_FT_RECUSALS || f->type == XC_FT_PERSONS ||
-                 f->type == XC_FT_ASSIGNMENTS;
+                 f->type == XC_FT_ASSIGNMENTS || f->type == XC_FT_WORK ||
+                 f->type == XC_FT_RELATIONS;
   (void)snprintf(desc, sizeof desc, "%s%s%s%s%s", f->label,
                  (f->attrs & XC_FA_REQUIRED) ? ", required" : "",
                  !(f->attrs & XC_FA_UPDATE) ? ", fixed after create" : "",
@@ -1131,6 +1137,9 @@ int xc_cli_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn env) 
      * RESOURCE void) have their own parser: xc_cli_wf.c. */
     int handled = 0;
     code = xc_cli_wf_main(argc, argv, out, errf, env, &handled);
+    if (handled) return code;
+    /* Archive and pool (xc_cli_archive.c). */
+    code = xc_cli_archive_main(argc, argv, out, errf, env, &handled);
     if (handled) return code;
   }
   run.cmd = calloc(1, sizeof *run.cmd);

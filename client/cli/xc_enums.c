@@ -12,6 +12,7 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "xc_text.h"
+#include "xuncha/v1/archive.pb-c.h"
 #include "xuncha/v1/xuncha.pb-c.h"
 
 #define XC__N(a) (sizeof(a) / sizeof((a)[0]))
@@ -170,12 +171,41 @@ const xc_enum_table xc_enum_outcome_measure = {&xuncha__v1__outcome_measure__des
                                                "OUTCOME_MEASURE_", "outcome (处分处理)",
                                                XC__N(xc__outcome_measure), xc__outcome_measure};
 
+static const xc_enum_entry xc__archive_stage[] = {
+    {1, "PREPARATION", {"进驻准备"}},      {2, "BRIEFING", {"汇报座谈"}},
+    {3, "DOCUMENT_REVIEW", {"查阅资料"}},  {4, "INTERVIEWS", {"个别谈话"}},
+    {5, "FEEDBACK", {"意见反馈"}},         {6, "LEADS", {"问题线索"}},
+    {7, "FINDING_DRAFTS", {"问题底稿"}},   {8, "REPORT", {"巡察报告"}},
+};
+const xc_enum_table xc_enum_archive_stage = {&xuncha__v1__archive_stage__descriptor,
+                                             "ARCHIVE_STAGE_", "filing stage (归档阶段)",
+                                             XC__N(xc__archive_stage), xc__archive_stage};
+
+static const xc_enum_entry xc__document_kind[] = {
+    {1, "TALK_RECORD", {"谈话记录"}},          {2, "EVIDENCE", {"证据材料", "证据"}},
+    {3, "REPORT", {"巡察报告", "报告"}},       {4, "FEEDBACK_OPINION", {"反馈意见"}},
+    {5, "RECTIFICATION_REPORT", {"整改报告"}}, {6, "SCAN", {"扫描件"}},
+    {7, "OTHER", {"其他"}},
+};
+const xc_enum_table xc_enum_document_kind = {&xuncha__v1__document_kind__descriptor,
+                                             "DOCUMENT_KIND_", "document kind (材料类别)",
+                                             XC__N(xc__document_kind), xc__document_kind};
+
+static const xc_enum_entry xc__hash_algorithm[] = {
+    {1, "SHA256", {"SHA-256"}},
+    {2, "SM3", {"国密SM3"}},
+};
+const xc_enum_table xc_enum_hash_algorithm = {&xuncha__v1__hash_algorithm__descriptor,
+                                              "HASH_ALGORITHM_", "hash algorithm (摘要算法)",
+                                              XC__N(xc__hash_algorithm), xc__hash_algorithm};
+
 const xc_enum_table *const xc_enum_tables[] = {
     &xc_enum_target_kind,   &xc_enum_round_kind,         &xc_enum_round_stage,
     &xc_enum_finding_area,  &xc_enum_rectification_mode, &xc_enum_rectification_status,
     &xc_enum_lead_category, &xc_enum_lead_disposal,      &xc_enum_serving_status,
     &xc_enum_directory_kind, &xc_enum_progress_step,     &xc_enum_verification_action,
     &xc_enum_outcome_measure,
+    &xc_enum_archive_stage,  &xc_enum_document_kind,     &xc_enum_hash_algorithm,
 };
 const size_t xc_enum_n_tables = XC__N(xc_enum_tables);
 

@@ -48,6 +48,10 @@ extern const xc_enum_table xc_enum_directory_kind;
 extern const xc_enum_table xc_enum_progress_step;
 extern const xc_enum_table xc_enum_verification_action;
 extern const xc_enum_table xc_enum_outcome_measure;
+/* Archive (archive.proto). */
+extern const xc_enum_table xc_enum_archive_stage;
+extern const xc_enum_table xc_enum_document_kind;
+extern const xc_enum_table xc_enum_hash_algorithm;
 
 /* Every table above, for lookups by descriptor and for tests. */
 extern const xc_enum_table *const xc_enum_tables[];

@@ -15,6 +15,7 @@
 #include "xc_identity.h"
 #include "xc_limits.h"
 #include "xc_text.h"
+#include "xuncha/v1/archive.pb-c.h"
 #include "xuncha/v1/xuncha.pb-c.h"
 
 #define XC__N(a) (sizeof(a) / sizeof((a)[0]))
@@ -88,6 +89,7 @@ static const xc_field xc__group_fields[] = {
     {"target_ids", "被巡察单位", XC_FT_STRS, NULL, "target", XC__CU, "ID"},
     {"recusals", "回避", XC_FT_RECUSALS, NULL, "recusal", XC__CU, "MEMBER:TARGET:REASON"},
     {"assignments", "分工", XC_FT_ASSIGNMENTS, NULL, "assign", XC__CU, "MEMBER:TARGET"},
+    {"inspector_ids", "人才库成员", XC_FT_STRS, NULL, "inspector", XC__CU, "ID"},
     XC__VOID_FIELDS,
 };
 
@@ -164,6 +166,21 @@ static const xc_field xc__directory_fields[] = {
     XC__VOID_FIELDS,
 };
 
+/* 巡察人才库 (server/ARCHIVE.md); `xuncha pool add|get|list|update` too. */
+static const xc_field xc__inspector_fields[] = {
+    XC__ID_FIELD,
+    XC__REGION_OUT,
+    XC__OUTPUT_FIELDS,
+    {"name", "姓名", XC_FT_STR, NULL, "name", XC__CUR, "NAME"},
+    {"unit", "工作单位", XC_FT_STR, NULL, "unit", XC__CU, "TEXT"},
+    {"position", "职务", XC_FT_STR, NULL, "position", XC__CU, "TEXT"},
+    {"specialties", "专长", XC_FT_STRS, NULL, "specialty", XC__CU, "SPECIALTY"},
+    {"work_history", "工作经历", XC_FT_WORK, NULL, "work", XC__CU, "UNIT_OR_TARGET:FROM[:TO]"},
+    {"relationships", "利害关系", XC_FT_RELATIONS, NULL, "relation", XC__CU, "TARGET:RELATION"},
+    {"note", "备注", XC_FT_STR, NULL, "note", XC__CU | XC_FA_LONG, "TEXT"},
+    XC__VOID_FIELDS,
+};
+
 #define XC__PREFIX_FILTER                                      \
   {                                                            \
     "region-prefix", "region_prefix", XC_FT_STR, NULL, "CODE", \
@@ -200,6 +217,10 @@ static const xc_filter xc__directory_filters[] = {
     XC__PREFIX_FILTER,
     {"kind", "kind", XC_FT_ENUM, &xc_enum_directory_kind, "KIND", "units of this kind"},
     {"name", "name_contains", XC_FT_STR, NULL, "TEXT", "names containing TEXT"},
+};
+static const xc_filter xc__inspector_filters[] = {
+    XC__PREFIX_FILTER,
+    {"specialty", "specialty", XC_FT_STR, NULL, "SPECIALTY", "inspectors with this specialty"},
 };
 static const xc_filter xc__lead_filters[] = {
     XC__PREFIX_FILTER,
@@ -244,6 +265,10 @@ static const xc_col xc__directory_cols[] = {
     {"kind", "类别", 14},
     {"identity", "证书身份", 24},
 };
+static const xc_col xc__inspector_cols[] = {
+    XC__ID_COL,           {"region_code", "区划", 12}, {"name", "姓名", 12},
+    {"unit", "工作单位", 20}, {"specialties", "专长", 24},
+};
 static const xc_col xc__lead_cols[] = {
     XC__ID_COL,
     {"region_code", "区划", 12},
@@ -287,6 +312,8 @@ const xc_resource xc_resources[] = {
      &xuncha__v1__update_directory_entry_request__descriptor, xc__directory_fields,
      XC__N(xc__directory_fields), xc__directory_filters, XC__N(xc__directory_filters),
      xc__directory_cols, XC__N(xc__directory_cols)},
+    XC__RESOURCE("inspector", "巡察人才库", inspector, "inspector", "inspectors", "Pool",
+                 "Inspector", "Inspectors", inspector, inspectors),
 };
 const size_t xc_n_resources = XC__N(xc_resources);
 
@@ -585,9 +612,41 @@ int xc_field_apply(const xc_field *f, ProtobufCMessage *rec, const char *value, 
       if (rc != XC_OK) protobuf_c_message_free_unpacked(m, NULL);
       return rc;
     }
+    case XC_FT_WORK:
+    case XC_FT_RELATIONS: {
+      static const char *const work[] = {"unit", "from_date", "to_date"};
+      static const char *const rel[] = {"target_id", "relation"};
+      ProtobufCMessage *m = NULL;
+      rc = xc__check_text(value, flag, XC_MAX_TEXT_BYTES, err);
+      if (rc != XC_OK) return rc;
+      if (f->type == XC_FT_WORK)
+        rc = xc__parse_parts(value, fd->descriptor, work, 3, 2, flag, f->meta, &m, err);
+      else
+        rc = xc__parse_parts(value, fd->descriptor, rel, 2, 2, flag, f->meta, &m, err);
+      if (rc != XC_OK) return rc;
+      if (f->type == XC_FT_WORK) {
+        /* A target id names the unit as a target: conflicts match on it. */
+        Xuncha__V1__WorkPeriod *w = (Xuncha__V1__WorkPeriod *)m;
+        if (strlen(w->unit) == 28 && strncmp(w->unit, "t_", 2) == 0) {
+          char *tid = w->target_id;
+          w->target_id = w->unit;
+          w->unit = tid;
+        }
+        if ((w->from_date[0] != '\0' && !xc_date_valid(w->from_date)) ||
+            (w->to_date[0] != '\0' && !xc_date_valid(w->to_date))) {
+          protobuf_c_message_free_unpacked(m, NULL);
+          return xc_err_set(err, XC_EINVALID_ARGUMENT, "--%s '%s': dates are YYYY-MM-DD", flag,
+                            value);
+        }
+      }
+      rc = xc__append(holder, fd, m, flag, err);
+      if (rc != XC_OK) protobuf_c_message_free_unpacked(m, NULL);
+      return rc;
+    }
     case XC_FT_TIME:
     case XC_FT_STAGES:
     case XC_FT_BOOL:
+    case XC_FT_INT64:
       break;
   }
   return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s is set by the server, not by a flag", f->path);
@@ -703,6 +762,11 @@ char *xc_field_text(const xc_field *f, const ProtobufCMessage *rec, xc_style sty
       if (v != 0 || style == XC_STYLE_CSV) xc_buf_addf(&b, "%d", (int)v);
       break;
     }
+    case XC_FT_INT64: {
+      long long v = holder != NULL ? (long long)*(const int64_t *)xc__slot(holder, fd) : 0;
+      xc_buf_addf(&b, "%lld", v);
+      break;
+    }
     case XC_FT_TIME: {
       long long v = holder != NULL ? (long long)*(const int64_t *)xc__slot(holder, fd) : 0;
       char t[32];
@@ -758,6 +822,24 @@ char *xc_field_text(const xc_field *f, const ProtobufCMessage *rec, xc_style sty
         if (i > 0) xc_buf_add(&b, sep);
         xc_buf_addf(&b, style == XC_STYLE_CSV ? "%s:%s" : "%s → %s", xc__str(m, "member"),
                     xc__str(m, "target_id"));
+      }
+      break;
+    case XC_FT_WORK:
+      for (size_t i = 0; i < count; i++) {
+        const ProtobufCMessage *m = arr[i];
+        const char *t = xc__str(m, "target_id");
+        if (i > 0) xc_buf_add(&b, sep);
+        xc_buf_addf(&b, style == XC_STYLE_CSV ? "%s:%s:%s" : "%s %s～%s",
+                    t[0] != '\0' ? t : xc__str(m, "unit"), xc__str(m, "from_date"),
+                    xc__str(m, "to_date"));
+      }
+      break;
+    case XC_FT_RELATIONS:
+      for (size_t i = 0; i < count; i++) {
+        const ProtobufCMessage *m = arr[i];
+        if (i > 0) xc_buf_add(&b, sep);
+        xc_buf_addf(&b, style == XC_STYLE_CSV ? "%s:%s" : "%s（%s）", xc__str(m, "target_id"),
+                    xc__str(m, "relation"));
       }
       break;
     case XC_FT_PERSONS:

@@ -32,7 +32,10 @@ typedef enum xc_ftype {
   XC_FT_RECUSALS, /* repeated Recusal: MEMBER:TARGET[:REASON] */
   XC_FT_PERSONS,  /* repeated Person: NAME[:POSITION] */
   XC_FT_BOOL,     /* bool (output only): 是 / empty */
-  XC_FT_ASSIGNMENTS /* repeated Assignment: MEMBER:TARGET */
+  XC_FT_ASSIGNMENTS, /* repeated Assignment: MEMBER:TARGET */
+  XC_FT_WORK,       /* repeated WorkPeriod: UNIT_OR_TARGET:FROM[:TO] */
+  XC_FT_RELATIONS,  /* repeated Relationship: TARGET:RELATION */
+  XC_FT_INT64       /* int64 count (output only): bytes */
 } xc_ftype;
 
 /* Attributes of a field, or'ed together. */

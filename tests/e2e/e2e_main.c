@@ -17,7 +17,7 @@ xc_h *e2e_h = NULL;
 
 static const e2e_suite *const e2e__suites[] = {
     &e2e_suite_crud, &e2e_suite_paging, &e2e_suite_access,
-    &e2e_suite_tls,  &e2e_suite_limits, &e2e_suite_cli,    &e2e_suite_workflow,
+    &e2e_suite_tls,  &e2e_suite_limits, &e2e_suite_cli,    &e2e_suite_workflow, &e2e_suite_archive,
 };
 #define E2E_N_SUITES (sizeof e2e__suites / sizeof e2e__suites[0])
 

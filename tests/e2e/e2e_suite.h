@@ -41,6 +41,7 @@ extern const e2e_suite e2e_suite_tls;
 extern const e2e_suite e2e_suite_limits;
 extern const e2e_suite e2e_suite_cli;
 extern const e2e_suite e2e_suite_workflow;
+extern const e2e_suite e2e_suite_archive;
 
 /* Creates the directory entries of agency:3101:jw (纪委监委) and
  * agency:3101:zzb (组织部) as the city office (test_workflow.c). */

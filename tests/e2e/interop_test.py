@@ -68,14 +68,21 @@ def generate(protoc, proto_dir, out):
     os.makedirs(os.path.join(src, "xc_health"))
     shutil.copy(os.path.join(proto_dir, "xuncha", "v1", "xuncha.proto"),
                 os.path.join(src, "xuncha", "v1", "xuncha.proto"))
+    shutil.copy(os.path.join(proto_dir, "xuncha", "v1", "archive.proto"),
+                os.path.join(src, "xuncha", "v1", "archive.proto"))
     shutil.copy(os.path.join(proto_dir, "grpc", "health", "v1", "health.proto"),
                 os.path.join(src, "xc_health", "health.proto"))
     gen = os.path.join(out, "gen")
     os.makedirs(gen)
     subprocess.run([protoc, "--python_out=" + gen, "-I", src, "xuncha/v1/xuncha.proto",
-                    "xc_health/health.proto"], check=True, timeout=60)
+                    "xuncha/v1/archive.proto", "xc_health/health.proto"], check=True, timeout=60)
     sys.path.insert(0, gen)
     pb = importlib.import_module("xuncha.v1.xuncha_pb2")
+    # Archive and pool (archive.proto, same package): one namespace for both.
+    apb = importlib.import_module("xuncha.v1.archive_pb2")
+    for name in dir(apb):
+        if not name.startswith("_") and not hasattr(pb, name):
+            setattr(pb, name, getattr(apb, name))
     health = importlib.import_module("xc_health.health_pb2")
     return pb, health
 
@@ -348,6 +355,7 @@ def calls(c, pb, health, a, b, jw, city):
     c.eq(code, grpc.StatusCode.PERMISSION_DENIED, "GetLead by another county: PERMISSION_DENIED")
 
     workflow_calls(c, pb, a, jw, city, r, f, l2)
+    archive_calls(c, pb, a, b, jw, city, r, t, l2)
 
     # ---- What a stock client may send that the API does not know.
     try:
@@ -474,6 +482,118 @@ def workflow_calls(c, pb, a, jw, city, r, f, lead):
     ld = a.x("Leads", "ListDispositions", pb.ListDispositionsRequest(lead_id=lead.id),
              "ListDispositionsResponse")
     c.eq([x.id for x in ld.dispositions], [d.disposition.id], "ListDispositions by the office")
+
+
+def archive_calls(c, pb, a, b, jw, city, r, t, lead):
+    """Archive (streamed both ways from Python) and Pool (server/ARCHIVE.md)."""
+    import hashlib
+    content = bytes((i * 7 + 3) % 251 for i in range(600000))
+    digest = hashlib.sha256(content).hexdigest()
+
+    def upload_stream(doc):
+        yield pb.UploadDocumentRequest(document=doc, hash_algorithm=pb.HASH_ALGORITHM_SHA256)
+        for i in range(0, len(content), 256 * 1024):
+            yield pb.UploadDocumentRequest(chunk=content[i:i + 256 * 1024])
+        yield pb.UploadDocumentRequest(finish=pb.UploadFinish(size=len(content),
+                                                              content_hash=digest))
+
+    upload = a.ch.stream_unary("/xuncha.v1.Archive/UploadDocument",
+                               request_serializer=pb.UploadDocumentRequest.SerializeToString,
+                               response_deserializer=pb.UploadDocumentResponse.FromString)
+    doc = pb.Document(attached_id=lead.id, stage=pb.ARCHIVE_STAGE_LEADS,
+                      kind=pb.DOCUMENT_KIND_EVIDENCE, title="线索材料", retention_years=30)
+    up = upload(upload_stream(doc), timeout=CALL_TIMEOUT)
+    c.eq((up.document.size, up.document.content_hash), (len(content), digest),
+         "UploadDocument (client stream): size and SHA-256")
+    c.eq(up.document.recipient, "agency:3101:jw", "UploadDocument: a lead's document")
+    up2 = upload(upload_stream(pb.Document(attached_id=r.id, stage=pb.ARCHIVE_STAGE_REPORT,
+                                           kind=pb.DOCUMENT_KIND_REPORT, title="巡察报告")),
+                 timeout=CALL_TIMEOUT)
+    c.ok(up2.deduplicated, "UploadDocument: the same content again is deduplicated")
+    try:
+        bad = b.ch.stream_unary("/xuncha.v1.Archive/UploadDocument",
+                                request_serializer=pb.UploadDocumentRequest.SerializeToString,
+                                response_deserializer=pb.UploadDocumentResponse.FromString)
+        bad(upload_stream(doc), timeout=CALL_TIMEOUT)
+        c.ok(False, "UploadDocument by another county: refused")
+    except grpc.RpcError as e:
+        c.eq(e.code(), grpc.StatusCode.PERMISSION_DENIED, "UploadDocument by another county")
+
+    def wrong_hash(doc):
+        yield pb.UploadDocumentRequest(document=doc)
+        yield pb.UploadDocumentRequest(chunk=b"abc")
+        yield pb.UploadDocumentRequest(finish=pb.UploadFinish(size=3, content_hash="00" * 32))
+
+    try:
+        upload(wrong_hash(doc), timeout=CALL_TIMEOUT)
+        c.ok(False, "UploadDocument with a wrong hash: refused")
+    except grpc.RpcError as e:
+        c.eq(e.code(), grpc.StatusCode.DATA_LOSS, "UploadDocument with a wrong hash: DATA_LOSS")
+    try:
+        a.ch.stream_unary("/xuncha.v1.Archive/UploadDocument")(iter([b"\xff\xff\xff"]),
+                                                               timeout=CALL_TIMEOUT)
+        c.ok(False, "UploadDocument with bytes that do not decode: refused")
+    except grpc.RpcError as e:
+        c.eq(e.code(), grpc.StatusCode.INVALID_ARGUMENT, "UploadDocument with garbage")
+
+    download = jw.ch.unary_stream("/xuncha.v1.Archive/DownloadDocument",
+                                  request_serializer=pb.DownloadDocumentRequest.SerializeToString,
+                                  response_deserializer=pb.DownloadDocumentResponse.FromString)
+    got = b"".join(m.chunk for m in download(pb.DownloadDocumentRequest(id=up.document.id),
+                                               timeout=CALL_TIMEOUT))
+    c.ok(got == content, "DownloadDocument (server stream) by the lead's agency: same bytes")
+    g = jw.x("Archive", "GetDocument", pb.GetDocumentRequest(id=up.document.id), "Document")
+    c.eq(g.content_hash, digest, "GetDocument by the agency")
+    code, _ = b.status("Archive", "GetDocument", pb.GetDocumentRequest(id=up.document.id),
+                       "Document")
+    c.eq(code, grpc.StatusCode.PERMISSION_DENIED, "GetDocument of a lead's document: refused")
+    lst = a.x("Archive", "ListDocuments", pb.ListDocumentsRequest(round_id=r.id),
+              "ListDocumentsResponse")
+    c.eq(sorted(x.id for x in lst.documents), sorted([up.document.id, up2.document.id]),
+         "ListDocuments round_id")
+    mod = pb.Document()
+    mod.CopyFrom(up2.document)
+    mod.note = "正式稿"
+    u = a.x("Archive", "UpdateDocument", pb.UpdateDocumentRequest(document=mod,
+                                                                  update_mask=["note"]),
+            "Document")
+    c.eq(u.note, "正式稿", "UpdateDocument: note")
+    verify = city.ch.unary_stream("/xuncha.v1.Archive/VerifyArchive",
+                                  request_serializer=pb.VerifyArchiveRequest.SerializeToString,
+                                  response_deserializer=pb.VerifyArchiveResponse.FromString)
+    last = list(verify(pb.VerifyArchiveRequest(), timeout=CALL_TIMEOUT))[-1]
+    c.ok(last.done and last.problems == 0 and last.contents_checked == 1,
+         "VerifyArchive: one content, no problem (refused uploads stored nothing)")
+    c.eq(last.pending_uploads, 0, "VerifyArchive: no upload left pending")
+
+    ins = a.x("Pool", "CreateInspector", pb.CreateInspectorRequest(inspector=pb.Inspector(
+        name="李四", unit="区审计局", specialties=["law", "finance"],
+        relationships=[pb.Relationship(target_id=t.id, relation="兄弟在该单位任职")])),
+        "Inspector")
+    c.eq(ins.region_code, "310104", "CreateInspector: the office's own region")
+    code, _ = b.status("Pool", "GetInspector", pb.GetInspectorRequest(id=ins.id), "Inspector")
+    c.eq(code, grpc.StatusCode.PERMISSION_DENIED, "GetInspector by another county: refused")
+    ok = a.x("Pool", "CreateInspector", pb.CreateInspectorRequest(inspector=pb.Inspector(
+        name="王五", specialties=["law"])), "Inspector")
+    li = a.x("Pool", "ListInspectors", pb.ListInspectorsRequest(specialty="finance"),
+             "ListInspectorsResponse")
+    c.eq([x.id for x in li.inspectors], [ins.id], "ListInspectors specialty")
+    mod = pb.Inspector()
+    mod.CopyFrom(ok)
+    mod.position = "副局长"
+    ui = a.x("Pool", "UpdateInspector", pb.UpdateInspectorRequest(inspector=mod), "Inspector")
+    c.eq(ui.position, "副局长", "UpdateInspector")
+    sg = a.x("Pool", "SuggestInspectors", pb.SuggestInspectorsRequest(target_id=t.id,
+                                                                      needs=["law"]),
+             "SuggestInspectorsResponse")
+    c.eq([x.inspector.id for x in sg.suggestions], [ok.id],
+         "SuggestInspectors: the conflicted inspector is left out")
+    c.ok(any(ins.id in x for x in sg.excluded), "SuggestInspectors: ...and named as excluded")
+    wl = a.x("Pool", "GetWorkload", pb.WorkloadRequest(), "WorkloadResponse")
+    c.eq(len(wl.workloads), 2, "GetWorkload: every inspector")
+    code, _ = a.status("Rounds", "CreateGroup", pb.CreateGroupRequest(group=pb.Group(
+        round_id=r.id, name="第二组", target_ids=[t.id], inspector_ids=[ins.id])), "Group")
+    c.eq(code, grpc.StatusCode.FAILED_PRECONDITION, "CreateGroup with a conflicted inspector")
 
 
 def main():

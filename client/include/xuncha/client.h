@@ -28,6 +28,7 @@
 
 #include "xuncha/xc_status.h"
 #include "xuncha/v1/xuncha.pb-c.h"
+#include "xuncha/v1/archive.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 
 #ifdef __cplusplus
@@ -208,6 +209,99 @@ XC_EXTERN int xc_list_dispositions(xc_client *c, const Xuncha__V1__ListDispositi
 XC_EXTERN int xc_void_record(xc_client *c, const Xuncha__V1__VoidRecordRequest *req,
                              Xuncha__V1__VoidRecordResponse **out, int64_t timeout_ms,
                              xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Archive (立卷归档) and inspector pool (巡察人才库): server/ARCHIVE.md.
+ * The unary methods follow the contract above.
+ */
+XC_EXTERN int xc_get_document(xc_client *c, const Xuncha__V1__GetDocumentRequest *req,
+                              Xuncha__V1__Document **out, int64_t timeout_ms,
+                              xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_list_documents(xc_client *c, const Xuncha__V1__ListDocumentsRequest *req,
+                                Xuncha__V1__ListDocumentsResponse **out, int64_t timeout_ms,
+                                xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_update_document(xc_client *c, const Xuncha__V1__UpdateDocumentRequest *req,
+                                 Xuncha__V1__Document **out, int64_t timeout_ms,
+                                 xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_create_inspector(xc_client *c, const Xuncha__V1__CreateInspectorRequest *req,
+                                  Xuncha__V1__Inspector **out, int64_t timeout_ms,
+                                  xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_get_inspector(xc_client *c, const Xuncha__V1__GetInspectorRequest *req,
+                               Xuncha__V1__Inspector **out, int64_t timeout_ms,
+                               xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_list_inspectors(xc_client *c, const Xuncha__V1__ListInspectorsRequest *req,
+                                 Xuncha__V1__ListInspectorsResponse **out, int64_t timeout_ms,
+                                 xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_update_inspector(xc_client *c, const Xuncha__V1__UpdateInspectorRequest *req,
+                                  Xuncha__V1__Inspector **out, int64_t timeout_ms,
+                                  xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_suggest_inspectors(xc_client *c,
+                                    const Xuncha__V1__SuggestInspectorsRequest *req,
+                                    Xuncha__V1__SuggestInspectorsResponse **out,
+                                    int64_t timeout_ms, xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_get_workload(xc_client *c, const Xuncha__V1__WorkloadRequest *req,
+                              Xuncha__V1__WorkloadResponse **out, int64_t timeout_ms,
+                              xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Streaming: content moves in chunks of at most XC_ARCHIVE_CHUNK_BYTES
+ * (256 KiB), so memory stays bounded by a few chunks whatever the size, and
+ * no message nears the 4 MiB limit. timeout_ms bounds the whole transfer (0:
+ * ten minutes; at most a day).
+ */
+
+/* Fills buf with up to cap bytes of the content. Returns the bytes read,
+ * 0 at the end, or -1 on error (the upload is then cancelled). */
+typedef long long (*xc_archive_read_fn)(void *ctx, uint8_t *buf, size_t cap);
+
+/* Takes len bytes of downloaded content. Returns 0, or -1 to stop. */
+typedef int (*xc_archive_write_fn)(void *ctx, const uint8_t *data, size_t len);
+
+/* Reports progress: bytes moved so far and the total (0 if unknown). */
+typedef void (*xc_archive_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+typedef struct xc_archive_put_options {
+  Xuncha__V1__HashAlgorithm algorithm; /* 0: SHA-256; or SM3 */
+  const char *request_id;              /* optional: retries return the first */
+  uint64_t total_bytes;                /* for progress only; 0: unknown */
+  xc_archive_progress_fn progress;     /* optional */
+  void *progress_ctx;
+} xc_archive_put_options;
+
+/*
+ * Archive.UploadDocument: sends doc (attached_id, stage, kind, title, ...)
+ * and the content read with `read`, hashing it as it goes; the server
+ * checks the size and hash before it stores anything. On success *out holds
+ * the stored document and whether its content was stored already
+ * (deduplicated). opt may be NULL.
+ */
+XC_EXTERN int xc_archive_put(xc_client *c, const Xuncha__V1__Document *doc,
+                             const xc_archive_put_options *opt, xc_archive_read_fn read,
+                             void *read_ctx, Xuncha__V1__UploadDocumentResponse **out,
+                             int64_t timeout_ms, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Archive.DownloadDocument: passes the content of document `id` to write in
+ * order and checks it against the document's hash as it arrives:
+ * XC_EDATA_LOSS when the bytes do not match (the caller must then discard
+ * what it was given). *doc_out (may be NULL) receives the document.
+ */
+XC_EXTERN int xc_archive_get(xc_client *c, const char *id, xc_archive_write_fn write,
+                             void *write_ctx, xc_archive_progress_fn progress, void *progress_ctx,
+                             Xuncha__V1__Document **doc_out, int64_t timeout_ms,
+                             xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Receives each damaged content VerifyArchive reports (p stays the library's). */
+typedef void (*xc_archive_problem_fn)(void *ctx, const Xuncha__V1__VerifyProblem *p);
+
+/*
+ * Archive.VerifyArchive: the server rehashes every stored content; each
+ * damaged one is passed to on_problem (may be NULL) and *summary (may be
+ * NULL) receives the last message with the counts.
+ */
+XC_EXTERN int xc_archive_verify(xc_client *c, xc_archive_problem_fn on_problem, void *ctx,
+                                Xuncha__V1__VerifyArchiveResponse **summary, int64_t timeout_ms,
+                                xc_err *err) XC_WARN_UNUSED_RESULT;
 
 #ifdef __cplusplus
 }
