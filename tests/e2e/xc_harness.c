@@ -126,8 +126,6 @@ static int xc__rm_entry(const char *path, const struct stat *sb, int type, struc
 const char *xc_h_dir(const xc_h *h) { return h->dir; }
 const char *xc_h_certdir(const xc_h *h) { return h->certdir; }
 int xc_h_port(const xc_h *h) { return h->pid > 0 ? h->port : 0; }
-int xc_h_server_pid(const xc_h *h) { return h->pid > 0 ? (int)h->pid : 0; }
-const char *xc_h_datadir(const xc_h *h) { return h->datadir; }
 const char *xc_h_addr(const xc_h *h) { return h->addr; }
 
 const char *xc_h_cert_path(const xc_h *h, const char *name, const char *ext, char *out,

@@ -102,11 +102,6 @@ int xc_h_server_start(xc_h *h, xc_err *err) XC_WARN_UNUSED_RESULT;
  */
 int xc_h_set_clock(xc_h *h, const char *text) XC_WARN_UNUSED_RESULT;
 
-/* The server's process id (0 when not running) and its data directory
- * (owned by h), for tests that look at its memory or its store. */
-int xc_h_server_pid(const xc_h *h);
-const char *xc_h_datadir(const xc_h *h);
-
 /* The server's port (0 when not running) and "127.0.0.1:<port>" (owned by h). */
 int xc_h_port(const xc_h *h);
 const char *xc_h_addr(const xc_h *h);
