@@ -140,6 +140,7 @@ typedef struct xb_bench {
   size_t n_samples;
   uint64_t calls, errors;
   char first_error[256];
+  uint64_t acked_creates; /* CreateFinding calls answered OK, over the whole run */
 
   xb_result results[XB_N_WORKLOADS * XB_MAX_LEVELS];
   size_t n_results;
@@ -534,6 +535,7 @@ static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res)
       xb_slot *s = ev.tag;
       int64_t lat_ns = now - s->start_ns;
       int ok = ev.success && s->status == GRPC_STATUS_OK;
+      if (ok && s->method == XB_M_CREATE) b->acked_creates++;
       xb_finish(s);
       if (s->recv != NULL) grpc_byte_buffer_destroy(s->recv);
       if (b->measuring && s->start_ns >= t_measure) {
@@ -626,6 +628,7 @@ static void xb_report(xb_bench *b) {
            r->inflight, r->rate, r->p50_us / 1000, r->p99_us / 1000, r->max_us / 1000, r->errors,
            r->ratio * 100);
   }
+  printf("acknowledged creates (whole run, seeds excluded): %" PRIu64 "\n", b->acked_creates);
   for (size_t i = 0; i < b->n_results; i++)
     if (b->results[i].first_error[0] != '\0')
       printf("first error of %s/%d: %s\n", xb_workload_names[b->results[i].w],
@@ -637,6 +640,8 @@ static void xb_report(xb_bench *b) {
     json_object_set_new(root, "connections", json_integer(b->n_conns));
     json_object_set_new(root, "duration_s", json_real(b->duration_s));
     json_object_set_new(root, "warmup_s", json_real(b->warmup_s));
+    json_object_set_new(root, "seeded_findings", json_integer(XB_SEED_FINDINGS));
+    json_object_set_new(root, "acked_creates", json_integer((json_int_t)b->acked_creates));
     for (size_t i = 0; i < b->n_results; i++) {
       xb_result *r = &b->results[i];
       json_t *o = json_object();
@@ -680,6 +685,7 @@ static void xb_usage(void) {
       "  --duration S         seconds measured per workload and level [10]\n"
       "  --warmup S           seconds run before measuring [1]\n"
       "  --json FILE          also write the results as JSON\n"
+      "  --no-health          skip the health baseline (no ratios; for soak runs)\n"
       "Without workloads, runs all: health get list create mix. health always runs\n"
       "first: it is the transport baseline every ratio refers to.\n");
 }
@@ -696,7 +702,7 @@ static int xb_cmd_run(int argc, char **argv) {
   xb_bench *b = calloc(1, sizeof *b);
   const char *ca = getenv("XUNCHA_CA"), *cert = getenv("XUNCHA_CERT"),
              *key = getenv("XUNCHA_KEY");
-  int any_workload = 0;
+  int any_workload = 0, skip_health = 0;
   if (b == NULL) xb_die("out of memory");
   b->server = getenv("XUNCHA_SERVER") ? getenv("XUNCHA_SERVER") : "127.0.0.1:7443";
   b->n_conns = 4;
@@ -748,6 +754,8 @@ static int xb_cmd_run(int argc, char **argv) {
         p = comma + 1;
       }
       i++;
+    } else if (strcmp(a, "--no-health") == 0) {
+      skip_health = 1;
     } else if (strcmp(a, "--help") == 0) {
       xb_usage();
       return 0;
@@ -763,7 +771,7 @@ static int xb_cmd_run(int argc, char **argv) {
   }
   if (!any_workload)
     for (int w = 0; w < XB_N_WORKLOADS; w++) b->workloads[w] = 1;
-  b->workloads[XB_HEALTH] = 1;
+  if (!skip_health) b->workloads[XB_HEALTH] = 1;
   if (ca == NULL || cert == NULL || key == NULL) xb_die("--ca, --cert and --key are required");
   b->ca = xb_read_file(ca);
   b->cert = xb_read_file(cert);

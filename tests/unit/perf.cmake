@@ -5,3 +5,12 @@ target_link_libraries(test_group_commit PRIVATE xc_server_core xc_storage PkgCon
                                                 Threads::Threads)
 add_test(NAME group_commit COMMAND test_group_commit)
 set_tests_properties(group_commit PROPERTIES TIMEOUT 120)
+
+# Nothing acknowledged is lost when xunchad stops with writes in flight
+# (tests/e2e/perf_shutdown.sh drives it with xuncha-bench).
+if(TARGET xunchad AND TARGET xuncha-bench)
+  add_test(NAME perf_shutdown
+           COMMAND ${CMAKE_CURRENT_LIST_DIR}/../e2e/perf_shutdown.sh $<TARGET_FILE:xunchad>
+                   $<TARGET_FILE:xuncha-bench> ${CMAKE_SOURCE_DIR}/certs/xuncha-certs)
+  set_tests_properties(perf_shutdown PROPERTIES TIMEOUT 120 LABELS e2e)
+endif()
