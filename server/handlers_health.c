@@ -19,6 +19,8 @@ int xc__health_known(const char *service) {
                                       "xuncha.v1.Findings",
                                       "xuncha.v1.Leads",
                                       "xuncha.v1.Admin",
+                                      "xuncha.v1.Terms",
+                                      "xuncha.v1.Reports",
                                       "grpc.health.v1.Health",
                                       "grpc.reflection.v1.ServerReflection",
                                       "grpc.reflection.v1alpha.ServerReflection"};

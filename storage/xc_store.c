@@ -157,7 +157,7 @@ static size_t xc__round_page(size_t n) {
 static int xc__open_dbs(xc_store *s, xc_err *err) {
   static const char *const kind_db[XC_KIND_COUNT] = {
       "target", "round", "group", "finding", "lead", "directory", "progress", "verification",
-      "disposition"};
+      "disposition", "term"};
   MDB_txn *txn = NULL;
   uint64_t format = 0;
   uint64_t floor_ms = 0;
@@ -206,7 +206,8 @@ static int xc__open_dbs(xc_store *s, xc_err *err) {
   }
   if ((mrc = mdb_dbi_open(txn, "index", MDB_CREATE, &s->dbi_index)) != 0 ||
       (mrc = mdb_dbi_open(txn, "request", MDB_CREATE, &s->dbi_request)) != 0 ||
-      (mrc = mdb_dbi_open(txn, "changelog", MDB_CREATE, &s->dbi_changelog)) != 0) {
+      (mrc = mdb_dbi_open(txn, "changelog", MDB_CREATE, &s->dbi_changelog)) != 0 ||
+      (mrc = mdb_dbi_open(txn, "counter", MDB_CREATE, &s->dbi_counter)) != 0) {
     rc = xc__mdb_fail(NULL, mrc, err, "opening the index, request or change-log database");
     goto done;
   }

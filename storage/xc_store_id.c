@@ -43,6 +43,7 @@ static const struct {
     {"progress", 'p', &xuncha__v1__progress_entry__descriptor},
     {"verification", 'v', &xuncha__v1__verification__descriptor},
     {"disposition", 'x', &xuncha__v1__lead_disposition__descriptor},
+    {"term", 'n', &xuncha__v1__term__descriptor},
 };
 
 const char *xc_kind_name(xc_kind kind) {

@@ -170,7 +170,7 @@ static void test_format0_migrated(void) {
     CU_ASSERT_EQUAL(xc_store_get_info(s, &info, &err), XC_OK);
     CU_ASSERT_EQUAL(info.migrated, 1);
     CU_ASSERT_EQUAL(info.migrated_from, 0);
-    CU_ASSERT_EQUAL(info.format, 1);
+    CU_ASSERT_EQUAL(info.format, 2);
     CU_ASSERT_EQUAL(info.records[XC_KIND_TARGET], 3);
   }
   /* The migrated store takes writes, and its log starts afresh. */
@@ -185,7 +185,7 @@ static void test_format0_migrated(void) {
     xc_snapshot_end(snap);
   }
   xc_store_close(s);
-  CU_ASSERT_EQUAL(read_format(), 1);
+  CU_ASSERT_EQUAL(read_format(), 2);
   rm_dir();
 }
 
