@@ -139,6 +139,8 @@ static const xc_method xc__methods[] = {
               xc__get_summary),
     XC__UNARY("xuncha.v1.Reports", "GetCoverage", xuncha__v1__coverage_request,
               xuncha__v1__coverage, xc__get_coverage),
+    XC__UNARY("xuncha.v1.Import", "ImportRecords", xuncha__v1__import_request,
+              xuncha__v1__import_response, xc__import_records),
 
     /* Health checks need a certificate of our CA, not a xuncha identity, so
      * monitoring can use a certificate of its own. */

@@ -68,6 +68,7 @@ XC__HANDLER(xc__create_term);
 XC__HANDLER(xc__list_terms);
 XC__HANDLER(xc__get_summary);
 XC__HANDLER(xc__get_coverage);
+XC__HANDLER(xc__import_records);
 
 XC__HANDLER(xc__health_check);
 XC__HANDLER(xc__health_watch);

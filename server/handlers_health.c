@@ -21,6 +21,7 @@ int xc__health_known(const char *service) {
                                       "xuncha.v1.Admin",
                                       "xuncha.v1.Terms",
                                       "xuncha.v1.Reports",
+                                      "xuncha.v1.Import",
                                       "grpc.health.v1.Health",
                                       "grpc.reflection.v1.ServerReflection",
                                       "grpc.reflection.v1alpha.ServerReflection"};

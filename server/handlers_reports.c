@@ -8,6 +8,7 @@
 
 #include "handlers.h"
 #include "xc_clock.h"
+#include "xc_import.h"
 #include "xc_msg.h"
 #include "xc_report.h"
 #include "xc_workflow.h"
@@ -72,5 +73,12 @@ XC__HANDLER(xc__get_coverage) {
   xc_clock_today_cst(today);
   rc = xc_report_coverage(ctx->store, &ctx->id, r->scope, today, &c, err);
   if (rc == XC_OK) *resp = &c->base;
+  return rc;
+}
+
+XC__HANDLER(xc__import_records) {
+  Xuncha__V1__ImportResponse *r = NULL;
+  int rc = xc_import_records(ctx, (const Xuncha__V1__ImportRequest *)req, &r, err);
+  *resp = rc == XC_OK ? &r->base : NULL;
   return rc;
 }

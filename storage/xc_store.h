@@ -259,6 +259,15 @@ int xc_txn_create_once(xc_txn *txn, xc_kind kind, ProtobufCMessage *rec, const c
     XC_WARN_UNUSED_RESULT;
 
 /*
+ * Returns 1 if (scope, kind, request_id) was used by xc_txn_create_once in
+ * this store (committed or earlier in txn), 0 if not, or a negative xc_code
+ * with err filled in. Imports use it to tell new rows from rows imported
+ * before.
+ */
+int xc_txn_request_used(xc_txn *txn, xc_kind kind, const char *scope, const char *request_id,
+                        xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
  * Convenience: one xc_store_write running xc_txn_create_once. rec is the
  * caller's and is not modified; *out receives the stored record.
  */

@@ -497,6 +497,30 @@ done:
   return rc;
 }
 
+int xc_txn_request_used(xc_txn *txn, xc_kind kind, const char *scope, const char *request_id,
+                        xc_err *err) {
+  xc_store *s = txn->store;
+  char key[512];
+  size_t scope_len, req_len;
+  MDB_val k, v;
+  int mrc;
+  if (scope == NULL) scope = "";
+  if (request_id == NULL || request_id[0] == '\0') return 0;
+  scope_len = strlen(scope);
+  req_len = strlen(request_id);
+  if (scope_len + 2 + req_len > s->max_key || scope_len + 2 + req_len > sizeof key) return 0;
+  memcpy(key, scope, scope_len);
+  key[scope_len] = '\0';
+  key[scope_len + 1] = (char)kind;
+  memcpy(key + scope_len + 2, request_id, req_len);
+  k.mv_size = scope_len + 2 + req_len;
+  k.mv_data = key;
+  mrc = mdb_get(txn->txn, s->dbi_request, &k, &v);
+  if (mrc == 0) return 1;
+  if (mrc == MDB_NOTFOUND) return 0;
+  return xc__mdb_fail(txn, mrc, err, "looking up a request_id");
+}
+
 /* ---------------------------------------------------------- the snapshots */
 
 int xc_snapshot_get(xc_snapshot *snap, xc_kind kind, const char *id, ProtobufCMessage **out,

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "grpc/health/v1/health.pb-c.h"
+#include "xc_cli_rep.h"
 #include "xc_cli_wf.h"
 #include "xc_limits.h"
 #include "xc_msg.h"
@@ -720,6 +721,10 @@ void xc_cli_usage(FILE *out) {
       "  directory create|get|list|update   巡察机构与有关单位: offices and agencies\n"
       "  (workflows: round advance, rectification ..., lead dispose, RESOURCE void;\n"
       "   'xuncha rectification --help' lists them)\n"
+      "  report  summary|coverage --term N  the speech's figures, growth, coverage (报表)\n"
+      "  term    create|list                届: an office's terms\n"
+      "  import|export targets|findings|leads  CSV ledgers (台账) for Excel\n"
+      "  ('xuncha report --help' lists them)\n"
       "Run 'xuncha <resource> --help' for the flags of each verb.\n"
       "\n"
       "Verbs:\n"
@@ -1121,6 +1126,9 @@ int xc_cli_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn env) 
      * RESOURCE void) have their own parser: xc_cli_wf.c. */
     int handled = 0;
     code = xc_cli_wf_main(argc, argv, out, errf, env, &handled);
+    if (handled) return code;
+    /* Reports, terms, import and export: xc_cli_rep.c. */
+    code = xc_cli_rep_main(argc, argv, out, errf, env, &handled);
     if (handled) return code;
   }
   run.cmd = calloc(1, sizeof *run.cmd);
