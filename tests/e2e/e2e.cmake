@@ -91,3 +91,12 @@ set_tests_properties(e2e_install PROPERTIES TIMEOUT 300 LABELS e2e)
 add_test(NAME e2e_certs_csr
          COMMAND /bin/bash ${XC_E2E_DIR}/certs_csr_test.sh ${CMAKE_SOURCE_DIR}/certs/xuncha-certs)
 set_tests_properties(e2e_certs_csr PROPERTIES TIMEOUT 120 LABELS e2e)
+
+# Reports and data exchange (server/REPORTS.md): the speech's sentence word
+# for word, import (bad rows, GB18030, re-import) and export, via the CLI.
+add_test(NAME e2e_reports
+         COMMAND ${XC_E2E_PYTHON} ${XC_E2E_DIR}/reports_test.py
+                 --xunchad "${XC_E2E_SERVER}"
+                 --xuncha "$<$<TARGET_EXISTS:xuncha_cli>:$<TARGET_FILE:xuncha_cli>>"
+                 --certs ${CMAKE_SOURCE_DIR}/certs/xuncha-certs)
+set_tests_properties(e2e_reports PROPERTIES TIMEOUT 180 LABELS e2e)
