@@ -279,9 +279,25 @@ static int xc__lead_metric(const char *m) {
          strcmp(m, "ot") == 0 || strcmp(m, "js") == 0 || strcmp(m, "jt") == 0;
 }
 
+/* Sums one round's counters: date counters straight into the clock
+ * figures (the date is compared with the day's cutoff), the rest into a
+ * map. */
+typedef struct xc__rvisit {
+  xc__map *m;
+  const char *due_before, *stall_before, *report_before;
+  int64_t overdue, stalled, report_overdue;
+} xc__rvisit;
+
 static int xc__counter_visit(void *c, const char *metric, int64_t value) {
-  xc__map *m = c;
-  return xc__map_add(m, metric, value) != 0 ? XC_ERESOURCE_EXHAUSTED : 0;
+  xc__rvisit *v = c;
+  if (metric[0] == 'd' && metric[1] != '\0' && metric[2] == ':') {
+    const char *date = metric + 3;
+    if (metric[1] == 'd' && strcmp(date, v->due_before) < 0) v->overdue += value;
+    if (metric[1] == 'a' && strcmp(date, v->stall_before) < 0) v->stalled += value;
+    if (metric[1] == 'r' && strcmp(date, v->report_before) < 0) v->report_overdue += value;
+    return 0;
+  }
+  return xc__map_add(v->m, metric, value) != 0 ? XC_ERESOURCE_EXHAUSTED : 0;
 }
 
 /* Returns 1 if the caller may see the lead figures of round r: leads are
@@ -327,7 +343,7 @@ static int xc__compute(xc__scope *s, const xc__period *q, xc__result *res, xc_er
   for (size_t i = 0; i < s->rounds.n && rc == XC_OK; i++) {
     const Xuncha__V1__Round *r = (const Xuncha__V1__Round *)s->rounds.v[i];
     int leads_ok;
-    uint64_t n = 0;
+    xc__rvisit rv;
     if (r->voided) continue;
     if (!xc_region_within(r->region_code, s->P) && !xc_region_within(s->P, r->region_code))
       continue;
@@ -335,7 +351,12 @@ static int xc__compute(xc__scope *s, const xc__period *q, xc__result *res, xc_er
     leads_ok = xc__leads_visible(s->who, r);
     if (xc_region_within(r->region_code, s->P)) res->rounds++;
     xc__map_clear(&rm);
-    rc = xc_snapshot_counters(s->snap, s->P, r->id, xc__counter_visit, &rm, err);
+    memset(&rv, 0, sizeof rv);
+    rv.m = &rm;
+    rv.due_before = s->today;
+    rv.stall_before = stall_before;
+    rv.report_before = report_before;
+    rc = xc_snapshot_counters(s->snap, s->P, r->id, xc__counter_visit, &rv, err);
     if (rc == XC_ERESOURCE_EXHAUSTED) rc = xc_err_set(err, rc, "out of memory summing counters");
     if (rc != XC_OK) break;
     /* Coverage: a target of the round is visited once the round reached
@@ -360,19 +381,12 @@ static int xc__compute(xc__scope *s, const xc__period *q, xc__result *res, xc_er
         rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
     }
     if (rc != XC_OK) break;
-    /* The figures that change with the clock, from the date indexes. */
-    rc = xc_snapshot_count_before(s->snap, XC_KIND_FINDING, XC_INDEX_DUE, s->P, r->id, s->today,
-                                  &n, err);
-    res->overdue += (int64_t)n;
-    if (rc == XC_OK)
-      rc = xc_snapshot_count_before(s->snap, XC_KIND_FINDING, XC_INDEX_ACTIVE, s->P, r->id,
-                                    stall_before, &n, err);
-    res->stalled += (int64_t)n;
-    if (rc == XC_OK && leads_ok) {
-      rc = xc_snapshot_count_before(s->snap, XC_KIND_LEAD, XC_INDEX_REPORT, s->P, r->id,
-                                    report_before, &n, err);
-      res->report_overdue += (int64_t)n;
-    }
+    /* The figures that change with the clock: per-day counts of open
+     * findings and pending leads, summed over the days before the cutoff
+     * of today. */
+    res->overdue += rv.overdue;
+    res->stalled += rv.stalled;
+    if (leads_ok) res->report_overdue += rv.report_overdue;
   }
   res->stalled += xc__map_get(&res->m, "fw");
   xc__map_free(&rm);

@@ -357,9 +357,12 @@ int xc_store_get_info(xc_store *store, xc_store_info *out, xc_err *err) XC_WARN_
  *             (done or verified), "fv" (verified), "fp" (paper-only: done or
  *             verified with no evidence entry), "fw" (verified while work
  *             remains), "tf:<target id>" (findings), "to:<target id>"
- *             (findings not verified)
+ *             (findings not verified), "dd:<deadline>" (open findings with
+ *             that deadline), "da:<date>" (open findings whose newest progress
+ *             entry, else creation (CST), is of that date)
  *   lead:     "l", "lc" (a case filed: 立案 and later), "lr:<recipient>",
- *             "lrc:<recipient>" (cases), "ps"/"pt" (sanctions: persons,
+ *             "lrc:<recipient>" (cases), "dr:<date>" (leads with no disposition
+ *             yet, by transfer date, else creation date), "ps"/"pt" (sanctions: persons,
  *             person-times), "os"/"ot" (organizational handling), "js"/"jt"
  *             (judicial transfers)
  * Counters that reach 0 are removed.

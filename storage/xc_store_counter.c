@@ -91,6 +91,19 @@ void xc_store_contributions(xc_kind kind, const ProtobufCMessage *rec, xc_counte
     if (status == 5 && f->track != NULL && f->track->work_remains) (void)visit(ctx, "fw", 1);
     (void)xc__emit(visit, ctx, "tf:", f->target_id, 1);
     if (status != 5) (void)xc__emit(visit, ctx, "to:", f->target_id, 1);
+    /* Open findings by date, so "overdue" and "stalled" as of any day are a
+     * sum over the days before it (the clock is applied when reading). */
+    if (status >= 1 && status <= 3) {
+      const char *dl = f->rectification != NULL ? f->rectification->deadline : NULL;
+      const char *last = f->track != NULL ? f->track->last_entry_date : NULL;
+      char created[11];
+      if (dl != NULL && strlen(dl) == 10) (void)xc__emit(visit, ctx, "dd:", dl, 1);
+      if (last == NULL || strlen(last) != 10) {
+        xc__date_of_ms(f->create_time_ms, created);
+        last = created;
+      }
+      (void)xc__emit(visit, ctx, "da:", last, 1);
+    }
   } else if (kind == XC_KIND_LEAD) {
     const Xuncha__V1__Lead *l = (const Xuncha__V1__Lead *)rec;
     int d = (int)l->disposal;
@@ -101,6 +114,16 @@ void xc_store_contributions(xc_kind kind, const ProtobufCMessage *rec, xc_counte
     if (cased) (void)visit(ctx, "lc", 1);
     (void)xc__emit(visit, ctx, "lr:", l->recipient, 1);
     if (cased) (void)xc__emit(visit, ctx, "lrc:", l->recipient, 1);
+    /* Leads with no report yet, by the day their three months start. */
+    if (d == 0 || d == 1) {
+      const char *from = l->transfer_date;
+      char created[11];
+      if (from == NULL || strlen(from) != 10) {
+        xc__date_of_ms(l->create_time_ms, created);
+        from = created;
+      }
+      (void)xc__emit(visit, ctx, "dr:", from, 1);
+    }
     if (o != NULL) {
       if (o->sanctioned_persons) (void)visit(ctx, "ps", o->sanctioned_persons);
       if (o->party_sanctions + o->government_sanctions)
