@@ -283,7 +283,9 @@ static int xc__lead_metric(const char *m) {
  * figures (the date is compared with the day's cutoff), the rest into a
  * map. */
 typedef struct xc__rvisit {
-  xc__map *m;
+  xc__map *m;      /* this round's "to:" counters (effective coverage) */
+  xc__map *total;  /* every other counter, summed over the rounds */
+  int leads_ok;
   const char *due_before, *stall_before, *report_before;
   int64_t overdue, stalled, report_overdue;
 } xc__rvisit;
@@ -297,7 +299,10 @@ static int xc__counter_visit(void *c, const char *metric, int64_t value) {
     if (metric[1] == 'r' && strcmp(date, v->report_before) < 0) v->report_overdue += value;
     return 0;
   }
-  return xc__map_add(v->m, metric, value) != 0 ? XC_ERESOURCE_EXHAUSTED : 0;
+  if (!v->leads_ok && xc__lead_metric(metric)) return 0;
+  if (metric[0] == 't' && metric[1] == 'o' && metric[2] == ':')
+    return xc__map_add(v->m, metric, value) != 0 ? XC_ERESOURCE_EXHAUSTED : 0;
+  return xc__map_add(v->total, metric, value) != 0 ? XC_ERESOURCE_EXHAUSTED : 0;
 }
 
 /* Returns 1 if the caller may see the lead figures of round r: leads are
@@ -353,6 +358,8 @@ static int xc__compute(xc__scope *s, const xc__period *q, xc__result *res, xc_er
     xc__map_clear(&rm);
     memset(&rv, 0, sizeof rv);
     rv.m = &rm;
+    rv.total = &res->m;
+    rv.leads_ok = leads_ok;
     rv.due_before = s->today;
     rv.stall_before = stall_before;
     rv.report_before = report_before;
@@ -373,12 +380,6 @@ static int xc__compute(xc__scope *s, const xc__period *q, xc__result *res, xc_er
         if (xc__map_add(&res->targets, r->target_ids[t], (old | flags) - old) != 0)
           rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
       }
-    }
-    for (size_t k = 0; k < rm.cap && rc == XC_OK; k++) {
-      if (rm.keys[k] == NULL) continue;
-      if (!leads_ok && xc__lead_metric(rm.keys[k])) continue;
-      if (xc__map_add(&res->m, rm.keys[k], rm.vals[k]) != 0)
-        rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
     }
     if (rc != XC_OK) break;
     /* The figures that change with the clock: per-day counts of open
