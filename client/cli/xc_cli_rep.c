@@ -818,6 +818,38 @@ static void xc__csvread_free(xc__csvread *r) {
   memset(r, 0, sizeof *r);
 }
 
+/*
+ * The line each CSV record starts on, as a spreadsheet numbers its rows:
+ * blank lines (which libcsv skips) still count, and a quoted cell with new
+ * lines in it keeps its record on its first line. Returns a new array of
+ * at most max entries (free it) with *n filled, or NULL out of memory.
+ */
+static int *xc__record_lines(const char *text, size_t len, size_t max, size_t *n) {
+  int *lines = calloc(max ? max : 1, sizeof *lines);
+  int line = 1, inq = 0, at_start = 1;
+  *n = 0;
+  if (lines == NULL) return NULL;
+  for (size_t i = 0; i < len && *n < max; i++) {
+    char c = text[i];
+    if (at_start) {
+      if (c == '\n') {
+        line++;
+        continue;
+      }
+      if (c == '\r') continue;
+      lines[(*n)++] = line;
+      at_start = 0;
+    }
+    if (c == '"')
+      inq = !inq;
+    else if (c == '\n') {
+      line++;
+      if (!inq) at_start = 1;
+    }
+  }
+  return lines;
+}
+
 /* Trims ASCII and full-width spaces at both ends, in place. */
 static char *xc__trim(char *s) {
   char *e;
@@ -937,7 +969,8 @@ int xc_cli_rep_parse_csv(const char *resource, const char *text, size_t len,
   struct csv_parser p;
   xc__csvread r;
   Xuncha__V1__ImportRow **out = NULL;
-  size_t n_out = 0, ncols;
+  size_t n_out = 0, ncols, n_lines = 0;
+  int *rec_lines = NULL;
   int rc = XC_OK, parser = 0;
 
   *rows = NULL;
@@ -985,15 +1018,16 @@ int xc_cli_rep_parse_csv(const char *resource, const char *text, size_t len,
      * and ignored. */
     cols[c] = f != NULL && (f->attrs & XC_FA_CREATE) ? f : NULL;
   }
+  rec_lines = xc__record_lines(text, len, r.n, &n_lines);
   out = calloc(r.n, sizeof *out);
-  if (out == NULL) {
+  if (out == NULL || rec_lines == NULL) {
     rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
     goto done;
   }
   for (size_t i = 1; i < r.n; i++) {
     xc__csvrow *row = &r.rows[i];
     ProtobufCMessage *rec;
-    int line = (int)i + 1, bad = 0, empty = 1;
+    int line = i < n_lines ? rec_lines[i] : (int)i + 1, bad = 0, empty = 1;
     for (size_t c = 0; c < row->n; c++) empty &= xc__trim(row->cells[c])[0] == '\0';
     if (empty) continue;
     if (progress && progf != NULL && (i % 256 == 0 || i + 1 == r.n)) {
@@ -1056,6 +1090,7 @@ done:
   }
   if (parser) csv_free(&p);
   xc__csvread_free(&r);
+  free(rec_lines);
   return rc;
 }
 
