@@ -1145,6 +1145,120 @@ static const char *xc__kind_word(const char *w) {
   return NULL;
 }
 
+static ProtobufCMessage **xc__repeated(const ProtobufCMessage *msg, const char *name, size_t *n);
+
+/* Names already resolved to ids during one import. */
+typedef struct xc__names {
+  char name[64][XC_MAX_NAME_BYTES + 1];
+  char id[64][XC_ID_MAX];
+  int round[64];
+  size_t n;
+} xc__names;
+
+/*
+ * Resolves a 被巡察单位 or 巡察轮次 cell that is a name rather than an id: the
+ * one target whose name, or round whose title, is exactly `name` among those
+ * the caller may list. Writes the id into out; fills why (for the row's
+ * message) and returns XC_EINVALID_ARGUMENT when there is none or more than
+ * one; other codes are call failures.
+ */
+static int xc__resolve(xc__reprun *r, xc__names *cache, int round, const char *name, char *out,
+                       size_t out_size, char *why, size_t why_size, xc_err *err) {
+  ProtobufCMessage *resp = NULL;
+  ProtobufCMessage **items;
+  size_t n = 0, hits = 0;
+  int rc;
+  for (size_t i = 0; i < cache->n; i++) {
+    if (cache->round[i] == round && strcmp(cache->name[i], name) == 0) {
+      xc_strlcpy(out, cache->id[i], out_size);
+      return XC_OK;
+    }
+  }
+  if (round) {
+    Xuncha__V1__ListRoundsRequest req = XUNCHA__V1__LIST_ROUNDS_REQUEST__INIT;
+    req.title_contains = (char *)name;
+    req.page_size = 1000;
+    rc = xc__rep_call(r, "/xuncha.v1.Rounds/ListRounds", &req.base,
+                      &xuncha__v1__list_rounds_response__descriptor, &resp, err);
+  } else {
+    Xuncha__V1__ListTargetsRequest req = XUNCHA__V1__LIST_TARGETS_REQUEST__INIT;
+    req.name_contains = (char *)name;
+    req.page_size = 1000;
+    rc = xc__rep_call(r, "/xuncha.v1.Targets/ListTargets", &req.base,
+                      &xuncha__v1__list_targets_response__descriptor, &resp, err);
+  }
+  if (rc != XC_OK) return rc;
+  items = xc__repeated(resp, round ? "rounds" : "targets", &n);
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(xc_msg_get_str(items[i], round ? "title" : "name"), name) == 0) {
+      if (hits++ == 0) xc_strlcpy(out, xc_msg_get_str(items[i], "id"), out_size);
+    }
+  }
+  protobuf_c_message_free_unpacked(resp, NULL);
+  if (hits == 1) {
+    if (cache->n < 64 && strlen(name) <= XC_MAX_NAME_BYTES) {
+      xc_strlcpy(cache->name[cache->n], name, sizeof cache->name[0]);
+      xc_strlcpy(cache->id[cache->n], out, sizeof cache->id[0]);
+      cache->round[cache->n++] = round;
+    }
+    return XC_OK;
+  }
+  if (hits == 0)
+    (void)snprintf(why, why_size, "no %s you may see is %s '%s'; use its id",
+                   round ? "round" : "target", round ? "titled" : "named", name);
+  else
+    (void)snprintf(why, why_size, "%zu %ss are %s '%s'; use the id", hits,
+                   round ? "round" : "target", round ? "titled" : "named", name);
+  return XC_EINVALID_ARGUMENT;
+}
+
+/* Replaces names in the round and target columns of finding and lead rows
+ * with ids; rows that cannot be resolved are dropped into errs. */
+static int xc__resolve_rows(xc__reprun *r, const char *kind, Xuncha__V1__ImportRow **rows,
+                            size_t *n_rows, size_t *n_bad, char *errs, size_t errs_size,
+                            xc_err *err) {
+  xc__names *cache;
+  size_t o = 0;
+  int rc = XC_OK;
+  if (strcmp(kind, "target") == 0) return XC_OK;
+  cache = calloc(1, sizeof *cache);
+  if (cache == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+  for (size_t i = 0; i < *n_rows; i++) {
+    ProtobufCMessage *rec = rows[i]->finding != NULL ? &rows[i]->finding->base
+                            : rows[i]->lead != NULL  ? &rows[i]->lead->base
+                                                     : NULL;
+    static const char *const fields[2] = {"round_id", "target_id"};
+    static const char *const labels[2] = {"巡察轮次", "被巡察单位"};
+    int bad = 0;
+    for (int k = 0; rec != NULL && k < 2 && rc == XC_OK && !bad; k++) {
+      const char *v = xc_msg_get_str(rec, fields[k]);
+      char id[XC_ID_MAX], why[XC_MAX_NAME_BYTES + 128], line[XC_MAX_NAME_BYTES + 200];
+      int vrc;
+      if (v[0] == '\0' || (strlen(v) == 28 && v[1] == '_' && v[0] == (k == 0 ? 'r' : 't')))
+        continue;
+      vrc = xc__resolve(r, cache, k == 0, v, id, sizeof id, why, sizeof why, err);
+      if (vrc == XC_EINVALID_ARGUMENT) {
+        (void)snprintf(line, sizeof line, "第%d行「%s」: %s", rows[i]->line, labels[k], why);
+        xc__errs_add(errs, errs_size, line);
+        bad = 1;
+      } else if (vrc != XC_OK) {
+        rc = vrc;
+      } else if (xc_msg_set_str(rec, fields[k], id) != XC_OK) {
+        rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+      }
+    }
+    if (bad) {
+      (*n_bad)++;
+      protobuf_c_message_free_unpacked(&rows[i]->base, NULL);
+    } else {
+      rows[o++] = rows[i];
+    }
+  }
+  *n_rows = o;
+  free(cache);
+  return rc;
+}
+
 static int xc__run_import(xc__reprun *r, xc_err *err) {
   xc__rep *w = r->w;
   const char *kind = xc__kind_word(w->n_pos > 1 ? w->pos[1] : NULL);
@@ -1167,6 +1281,8 @@ static int xc__run_import(xc__reprun *r, xc_err *err) {
   if (rc == XC_OK)
     rc = xc_cli_rep_parse_csv(kind, text, text_len, &rows, &n_rows, &n_bad, errs, errs_size,
                               w->progress || isatty(fileno(r->errf)), r->errf, err);
+  /* Ledgers name units and rounds; the server wants ids. */
+  if (rc == XC_OK) rc = xc__resolve_rows(r, kind, rows, &n_rows, &n_bad, errs, errs_size, err);
   if (rc != XC_OK) goto done;
   if (n_bad > 0) {
     (void)fputs(errs, r->errf);

@@ -146,6 +146,24 @@ def check_all(c, args, tmp, certdir, port):
     tags = sorted(t for i in items for t in i.get("tags", []))
     c.eq(tags, sorted(["假落实", "不落实", "四风", "八项规定"]), "list cells split into tags")
 
+    # Ledgers name rounds and units: names resolve to ids (a dry run writes
+    # nothing); a name that matches nothing is a bad row.
+    named = header + ("八届市委第一轮巡察,市城投集团,按名称导入,政治建设,,限期整改,2030-06-30\n")
+    path = os.path.join(tmp, "named.csv")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(named)
+    p = cli(["import", "findings", path, "--dry-run"])
+    c.ok(p.returncode == 0 and "1 row(s) read, 0 created" in p.stdout.decode()
+         and "dry run" in p.stdout.decode(),
+         "round title and unit name resolve to ids (%r %r)"
+         % (p.stdout.decode().strip(), p.stderr.decode().strip()))
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(named.replace("市城投集团", "不存在的单位"))
+    p = cli(["import", "findings", path])
+    c.ok(p.returncode == 2 and "第2行「被巡察单位」: no target you may see is named '不存在的单位'"
+         in p.stderr.decode(), "an unknown unit name is a bad row (%r)" % p.stderr.decode().strip())
+    c.eq(count_findings(r1), 3, "the dry run and the bad file wrote nothing")
+
     print("export")
     out = os.path.join(tmp, "export.csv")
     p = cli(["export", "findings", "--round", r1, "--out", out])
