@@ -645,6 +645,25 @@ static void test_known_data_set(void) {
     fputs("2030-01-01\n", cf);
     fclose(cf);
   }
+  /* A term is voided like any record; its number is then free again. */
+  {
+    Xuncha__V1__ListTermsRequest lreq = XUNCHA__V1__LIST_TERMS_REQUEST__INIT;
+    Xuncha__V1__ListTermsResponse *l = NULL;
+    xc_err err;
+    ref t7;
+    CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Terms/ListTerms", &lreq, &l, &err), XC_OK);
+    /* The city's 7th and 8th and, below it, the county's 3rd. */
+    CU_ASSERT_EQUAL_FATAL(l->n_terms, 3);
+    CU_ASSERT_EQUAL(l->terms[0]->number, 7);
+    CU_ASSERT_STRING_EQUAL(l->terms[0]->owner, "office:3101");
+    keep(&t7, &l->terms[0]->base);
+    xc_msg_free(l);
+    void_it(&city, &t7);
+    CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Terms/ListTerms", &lreq, &l, &err), XC_OK);
+    CU_ASSERT_EQUAL(l->n_terms, 2);
+    xc_msg_free(l);
+    mk_term(&city, 7, "2021-01-01", "2025-12-31");
+  }
   /* A second term with the same number is refused. */
   {
     Xuncha__V1__CreateTermRequest req = XUNCHA__V1__CREATE_TERM_REQUEST__INIT;
