@@ -602,6 +602,42 @@ static void test_known_data_set(void) {
   CU_ASSERT_EQUAL(f->overdue, 0);
   xc_msg_free(s);
 
+  /* A date range: rounds of the 8th term that started in 2026 Q1 are R1
+   * (02-01) and RC (03-01), not R2 (05-01); the previous period is 2025 Q1,
+   * when no round started. F6 (R2) drops out: 5 findings. */
+  {
+    Xuncha__V1__SummaryRequest req = XUNCHA__V1__SUMMARY_REQUEST__INIT;
+    Xuncha__V1__ReportScope sc = XUNCHA__V1__REPORT_SCOPE__INIT;
+    xc_err err;
+    sc.region_prefix = "3101";
+    sc.term = 8;
+    sc.from_date = "2026-01-01";
+    sc.to_date = "2026-03-31";
+    req.scope = &sc;
+    CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Reports/GetSummary", &req, &s, &err), XC_OK);
+    CU_ASSERT_EQUAL(s->current->rounds, 2);
+    CU_ASSERT_EQUAL(s->current->groups, 3);
+    CU_ASSERT_EQUAL(s->current->findings, 5);
+    CU_ASSERT_EQUAL(s->current->targets_inspected, 4); /* T1 T2 T3 T7 */
+    CU_ASSERT_STRING_EQUAL(s->previous_label, "2025-01-01..2025-03-31");
+    CU_ASSERT_EQUAL(s->previous->rounds, 0);
+    gr = growth(s, "findings");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gr);
+    CU_ASSERT_TRUE(gr->no_base);
+    xc_msg_free(s);
+    /* The same range a year later compares with this one. */
+    sc.from_date = "2027-01-01";
+    sc.to_date = "2027-03-31";
+    CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Reports/GetSummary", &req, &s, &err), XC_OK);
+    CU_ASSERT_EQUAL(s->current->rounds, 0);
+    CU_ASSERT_EQUAL(s->previous->rounds, 2);
+    CU_ASSERT_EQUAL(s->previous->findings, 5);
+    gr = growth(s, "findings");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gr);
+    CU_ASSERT_DOUBLE_EQUAL(gr->percent, -100.0, 1e-9);
+    xc_msg_free(s);
+  }
+
   /* An auditor sees every figure but the leads'. */
   s = summary(&auditor, "3101", 8, XC_OK);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
