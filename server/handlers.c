@@ -8,6 +8,7 @@
 #include "grpc/reflection/v1/reflection.pb-c.h"
 #include "xuncha/v1/admin.pb-c.h"
 #include "xuncha/v1/archive.pb-c.h"
+#include "xuncha/v1/reports.pb-c.h"
 #include "xc_msg.h"
 
 int xc__list_response(const ProtobufCMessageDescriptor *desc, xc_page *page,
@@ -129,6 +130,18 @@ static const xc_method xc__methods[] = {
               xuncha__v1__list_dispositions_response, xc__list_dispositions),
     XC__UNARY("xuncha.v1.Records", "VoidRecord", xuncha__v1__void_record_request,
               xuncha__v1__void_record_response, xc__void_record),
+
+    /* Terms and reports (server/REPORTS.md). */
+    XC__UNARY("xuncha.v1.Terms", "CreateTerm", xuncha__v1__create_term_request, xuncha__v1__term,
+              xc__create_term),
+    XC__UNARY("xuncha.v1.Terms", "ListTerms", xuncha__v1__list_terms_request,
+              xuncha__v1__list_terms_response, xc__list_terms),
+    XC__UNARY("xuncha.v1.Reports", "GetSummary", xuncha__v1__summary_request, xuncha__v1__summary,
+              xc__get_summary),
+    XC__UNARY("xuncha.v1.Reports", "GetCoverage", xuncha__v1__coverage_request,
+              xuncha__v1__coverage, xc__get_coverage),
+    XC__UNARY("xuncha.v1.Import", "ImportRecords", xuncha__v1__import_request,
+              xuncha__v1__import_response, xc__import_records),
 
     /* Health checks need a certificate of our CA, not a xuncha identity, so
      * monitoring can use a certificate of its own. */

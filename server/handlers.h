@@ -63,6 +63,13 @@ XC__HANDLER(xc__record_disposition);
 XC__HANDLER(xc__list_dispositions);
 XC__HANDLER(xc__void_record);
 
+/* Terms and reports (handlers_reports.c). */
+XC__HANDLER(xc__create_term);
+XC__HANDLER(xc__list_terms);
+XC__HANDLER(xc__get_summary);
+XC__HANDLER(xc__get_coverage);
+XC__HANDLER(xc__import_records);
+
 XC__HANDLER(xc__health_check);
 XC__HANDLER(xc__health_watch);
 

@@ -21,6 +21,9 @@ int xc__health_known(const char *service) {
                                       "xuncha.v1.Admin",
                                       "xuncha.v1.Archive",
                                       "xuncha.v1.Pool",
+                                      "xuncha.v1.Terms",
+                                      "xuncha.v1.Reports",
+                                      "xuncha.v1.Import",
                                       "grpc.health.v1.Health",
                                       "grpc.reflection.v1.ServerReflection",
                                       "grpc.reflection.v1alpha.ServerReflection"};

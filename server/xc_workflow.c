@@ -782,7 +782,14 @@ typedef struct xc__lead_state {
   int disposal;
   char date[11];
   int32_t counts[5]; /* by xc_wf_outcome_kind */
+  /* Distinct persons: [0] party or government sanction, [1] organizational
+   * handling, [2] judicial transfer (reports count 人 as well as 人次). */
+  int32_t persons[3];
 } xc__lead_state;
+
+/* The persons group of an outcome kind: sanctions (party, government) are
+ * one group, since the speech counts 党纪政务处分 together. */
+static int xc__persons_group(int kind) { return kind == 1 || kind == 2 ? 0 : kind - 2; }
 
 /* Applies one disposition to s. */
 static int xc__lead_apply(xc__lead_state *s, const Xuncha__V1__LeadDisposition *d, xc_err *err) {
@@ -792,7 +799,18 @@ static int xc__lead_apply(xc__lead_state *s, const Xuncha__V1__LeadDisposition *
   xc_strlcpy(s->date, d->date, sizeof s->date);
   for (size_t i = 0; i < d->n_outcomes; i++) {
     int k = xc_wf_outcome_kind((int)d->outcomes[i]->measure);
-    if (k > 0) s->counts[k]++;
+    int seen = 0;
+    if (k <= 0) continue;
+    s->counts[k]++;
+    /* Outcomes come only with a final disposal, so one disposition holds
+     * all of a lead's: a person is new unless named earlier in it in the
+     * same group. */
+    for (size_t j = 0; j < i && !seen; j++) {
+      int kj = xc_wf_outcome_kind((int)d->outcomes[j]->measure);
+      seen = kj > 0 && xc__persons_group(kj) == xc__persons_group(k) &&
+             strcmp(d->outcomes[j]->person, d->outcomes[i]->person) == 0;
+    }
+    if (!seen) s->persons[xc__persons_group(k)]++;
   }
   return XC_OK;
 }
@@ -809,6 +827,9 @@ static int xc__lead_store(Xuncha__V1__Lead *l, const xc__lead_state *s, xc_err *
   l->outcomes->government_sanctions = s->counts[2];
   l->outcomes->organizational_handling = s->counts[3];
   l->outcomes->judicial_transfers = s->counts[4];
+  l->outcomes->sanctioned_persons = s->persons[0];
+  l->outcomes->handled_persons = s->persons[1];
+  l->outcomes->judicial_persons = s->persons[2];
   return xc__set(&l->base, "disposal_date", s->date, err);
 }
 
@@ -823,6 +844,9 @@ static void xc__lead_state_of(const Xuncha__V1__Lead *l, xc__lead_state *s) {
     s->counts[2] = l->outcomes->government_sanctions;
     s->counts[3] = l->outcomes->organizational_handling;
     s->counts[4] = l->outcomes->judicial_transfers;
+    s->persons[0] = l->outcomes->sanctioned_persons;
+    s->persons[1] = l->outcomes->handled_persons;
+    s->persons[2] = l->outcomes->judicial_persons;
   }
 }
 

@@ -159,7 +159,8 @@ static size_t xc__round_page(size_t n) {
 static int xc__open_dbs(xc_store *s, xc_err *err) {
   static const char *const kind_db[XC_KIND_COUNT] = {
       "target", "round", "group", "finding", "lead", "directory", "progress", "verification",
-      "disposition", [XC_KIND_DOCUMENT] = "document", [XC_KIND_INSPECTOR] = "inspector"};
+      "disposition", [XC_KIND_TERM] = "term", [XC_KIND_DOCUMENT] = "document",
+      [XC_KIND_INSPECTOR] = "inspector"};
   MDB_txn *txn = NULL;
   uint64_t format = 0;
   uint64_t floor_ms = 0;
@@ -213,7 +214,8 @@ static int xc__open_dbs(xc_store *s, xc_err *err) {
       (mrc = mdb_dbi_open(txn, "changelog", MDB_CREATE, &s->dbi_changelog)) != 0 ||
       (mrc = mdb_dbi_open(txn, "blob", MDB_CREATE, &s->dbi_blob)) != 0 ||
       (mrc = mdb_dbi_open(txn, "content", MDB_CREATE, &s->dbi_content)) != 0 ||
-      (mrc = mdb_dbi_open(txn, "upload", MDB_CREATE, &s->dbi_upload)) != 0) {
+      (mrc = mdb_dbi_open(txn, "upload", MDB_CREATE, &s->dbi_upload)) != 0 ||
+      (mrc = mdb_dbi_open(txn, "counter", MDB_CREATE, &s->dbi_counter)) != 0) {
     rc = xc__mdb_fail(NULL, mrc, err, "opening the index, request or change-log database");
     goto done;
   }

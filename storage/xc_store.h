@@ -43,6 +43,7 @@
 #include "xc_limits.h"
 #include "xc_status.h"
 #include "xuncha/v1/archive.pb-c.h"
+#include "xuncha/v1/reports.pb-c.h"
 #include "xuncha/v1/xuncha.pb-c.h"
 
 /* The record kinds. The values are stored on disk: never renumber them. */
@@ -56,8 +57,9 @@ typedef enum xc_kind {
   XC_KIND_PROGRESS = 6,     /* ProgressEntry, 'p' */
   XC_KIND_VERIFICATION = 7, /* Verification, 'v' */
   XC_KIND_DISPOSITION = 8,  /* LeadDisposition, 'x' */
-  /* 9 and 10 are kept for the reports issue; 13 and 14 for later archive
-   * kinds. A kind with no record type is a gap: xc_kind_used() is 0. */
+  XC_KIND_TERM = 9,         /* Term (届, reports.proto), 'n' */
+  /* 10 is kept free. A kind with no record type is a gap: xc_kind_used()
+   * is 0. */
   XC_KIND_DOCUMENT = 11,    /* Document (archive.proto), 'a' */
   XC_KIND_INSPECTOR = 12,   /* Inspector (archive.proto), 'i' */
   XC_KIND_COUNT = 13
@@ -145,7 +147,18 @@ typedef enum xc_index {
                             directory entry's identity */
   /* key: the parent record's id: the finding of a progress entry or a
    * verification, the lead of a disposition */
-  XC_INDEX_PARENT = 7
+  XC_INDEX_PARENT = 7,
+  /*
+   * Date indexes for figures that change with the clock (reports). Their
+   * key text is "<region prefix>|<round id>|<YYYY-MM-DD>", one entry per
+   * administrative level of the record's region, and voided records have
+   * none. Walk them with xc_snapshot_count_before, not xc_snapshot_scan.
+   */
+  XC_INDEX_DUE = 8,      /* findings not done with a deadline: the deadline */
+  XC_INDEX_ACTIVE = 9,   /* findings open (未整改/已报方案/整改中): the newest
+                            progress entry's date, else the creation date (CST) */
+  XC_INDEX_REPORT = 10   /* leads with no disposition yet (待处置): the
+                            transfer date, else the creation date (CST) */
 } xc_index;
 
 /*
@@ -253,6 +266,15 @@ int xc_txn_create_once(xc_txn *txn, xc_kind kind, ProtobufCMessage *rec, const c
                        const char *author, const char *scope, const char *request_id,
                        const uint8_t fingerprint[32], ProtobufCMessage **out, xc_err *err)
     XC_WARN_UNUSED_RESULT;
+
+/*
+ * Returns 1 if (scope, kind, request_id) was used by xc_txn_create_once in
+ * this store (committed or earlier in txn), 0 if not, or a negative xc_code
+ * with err filled in. Imports use it to tell new rows from rows imported
+ * before.
+ */
+int xc_txn_request_used(xc_txn *txn, xc_kind kind, const char *scope, const char *request_id,
+                        xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /*
  * Convenience: one xc_store_write running xc_txn_create_once. rec is the
@@ -426,5 +448,57 @@ int xc_store_get_info(xc_store *store, xc_store_info *out, xc_err *err) XC_WARN_
  */
 int xc_store_backup(xc_store *store, const char *dir, uint64_t *bytes, xc_err *err)
     XC_WARN_UNUSED_RESULT;
+/* ------------------------------------------------------------- counters */
+
+/*
+ * Maintained counts for reports (xc_store_counter.c). Every create and
+ * update of a group, finding or lead changes, in the same transaction, the
+ * counters its old and new versions contribute to: key (region prefix at
+ * each administrative level of the record's region, round id, metric) ->
+ * int64. A voided record contributes nothing, so a void is a delta like
+ * any other. Metrics:
+ *   group:    "g"
+ *   finding:  "f", "fa:<area>", "ft:<tag>" (each distinct tag), "fc"
+ *             (done or verified), "fv" (verified), "fp" (paper-only: done or
+ *             verified with no evidence entry), "fw" (verified while work
+ *             remains), "tf:<target id>" (findings), "to:<target id>"
+ *             (findings not verified), "dd:<deadline>" (open findings with
+ *             that deadline), "da:<date>" (open findings whose newest progress
+ *             entry, else creation (CST), is of that date)
+ *   lead:     "l", "lc" (a case filed: 立案 and later), "lr:<recipient>",
+ *             "lrc:<recipient>" (cases), "dr:<date>" (leads with no disposition
+ *             yet, by transfer date, else creation date), "ps"/"pt" (sanctions: persons,
+ *             person-times), "os"/"ot" (organizational handling), "js"/"jt"
+ *             (judicial transfers)
+ * Counters that reach 0 are removed.
+ */
+typedef int (*xc_counter_fn)(void *ctx, const char *metric, int64_t value);
+
+/*
+ * Calls visit(ctx, metric, value) for every counter of round_id under
+ * region (a code of 2, 4, 6, 9 or 12 digits; XC_EINVALID_ARGUMENT
+ * otherwise), in metric order. visit returns 0 to go on, non-zero to stop
+ * (a negative xc_code is returned). metric is valid only during the call.
+ */
+int xc_snapshot_counters(xc_snapshot *snap, const char *region, const char *round_id,
+                         xc_counter_fn visit, void *ctx, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Counts the entries of date index `index` (XC_INDEX_DUE, XC_INDEX_ACTIVE or
+ * XC_INDEX_REPORT) of `kind` for region (a level code) and round_id whose
+ * date is strictly before `before` (YYYY-MM-DD), into *count. Reads only
+ * index keys: no record is decoded.
+ */
+int xc_snapshot_count_before(xc_snapshot *snap, xc_kind kind, xc_index index,
+                             const char *region, const char *round_id, const char *before,
+                             uint64_t *count, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * The contribution of one record to the counters, for tests that check the
+ * maintained counts against a full scan: calls visit(ctx, metric, 1 or n)
+ * per metric of rec (nothing when voided). Region levels are not applied.
+ */
+void xc_store_contributions(xc_kind kind, const ProtobufCMessage *rec, xc_counter_fn visit,
+                            void *ctx);
 
 #endif /* XC_STORE_H */

@@ -45,6 +45,7 @@ static const struct {
     {"disposition", 'x', &xuncha__v1__lead_disposition__descriptor},
     [XC_KIND_DOCUMENT] = {"document", 'a', &xuncha__v1__document__descriptor},
     [XC_KIND_INSPECTOR] = {"inspector", 'i', &xuncha__v1__inspector__descriptor},
+    [XC_KIND_TERM] = {"term", 'n', &xuncha__v1__term__descriptor},
 };
 
 int xc_kind_used(xc_kind kind) {

@@ -34,11 +34,12 @@ static const unsigned xc__index_mask[XC_KIND_COUNT] = {
         XC__BIT(XC_INDEX_ROUND) | XC__BIT(XC_INDEX_TARGET),
     /* finding */
     XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) | XC__BIT(XC_INDEX_OWNER) |
-        XC__BIT(XC_INDEX_ROUND) | XC__BIT(XC_INDEX_TARGET) | XC__BIT(XC_INDEX_STATUS),
+        XC__BIT(XC_INDEX_ROUND) | XC__BIT(XC_INDEX_TARGET) | XC__BIT(XC_INDEX_STATUS) |
+        XC__BIT(XC_INDEX_DUE) | XC__BIT(XC_INDEX_ACTIVE),
     /* lead */
     XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) | XC__BIT(XC_INDEX_OWNER) |
         XC__BIT(XC_INDEX_ROUND) | XC__BIT(XC_INDEX_TARGET) | XC__BIT(XC_INDEX_STATUS) |
-        XC__BIT(XC_INDEX_RECIPIENT),
+        XC__BIT(XC_INDEX_RECIPIENT) | XC__BIT(XC_INDEX_REPORT),
     /* directory */
     XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) | XC__BIT(XC_INDEX_OWNER) |
         XC__BIT(XC_INDEX_RECIPIENT),
@@ -57,10 +58,13 @@ static const unsigned xc__index_mask[XC_KIND_COUNT] = {
                          XC__BIT(XC_INDEX_PARENT),
     [XC_KIND_INSPECTOR] = XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) |
                           XC__BIT(XC_INDEX_OWNER),
+    /* term */
+    [XC_KIND_TERM] = XC__BIT(XC_INDEX_ALL) | XC__BIT(XC_INDEX_REGION) | XC__BIT(XC_INDEX_OWNER),
 };
 
 static const char *const xc__index_names[] = {"all",   "region",    "round", "target",
-                                              "status", "owner", "recipient", "parent"};
+                                              "status", "owner", "recipient", "parent",
+                                              "due",    "active", "report"};
 
 /* One index key; data is heap memory of len bytes. */
 typedef struct xc__key {
@@ -173,6 +177,30 @@ static int xc__keyset_add_int(xc_store *s, xc__keyset *ks, xc_kind kind, xc_inde
   return xc__keyset_add(s, ks, kind, index, text, (size_t)n, id, field, err);
 }
 
+/*
+ * Adds a date-index key "<prefix>|<round_id>|<date>" per administrative
+ * level of region (XC_INDEX_DUE, XC_INDEX_ACTIVE, XC_INDEX_REPORT). Nothing
+ * when the date is not a date or the round id is empty.
+ */
+static int xc__keyset_add_dated(xc_store *s, xc__keyset *ks, xc_kind kind, xc_index index,
+                                const char *region, const char *round_id, const char *date,
+                                const char *id, const char *field, xc_err *err) {
+  char text[64];
+  size_t rlen = region != NULL ? strlen(region) : 0;
+  int rc = XC_OK;
+  if (round_id == NULL || round_id[0] == '\0' || strlen(round_id) > 30 || date == NULL ||
+      strlen(date) != 10 || rlen > 12)
+    return XC_OK;
+  for (size_t i = 0; i < XC__NLEVELS && rc == XC_OK; i++) {
+    int n;
+    if (xc__levels[i] > rlen) break;
+    n = snprintf(text, sizeof text, "%.*s|%s|%s", (int)xc__levels[i], region, round_id, date);
+    if (n < 0 || (size_t)n >= sizeof text) return XC_OK;
+    rc = xc__keyset_add(s, ks, kind, index, text, (size_t)n, id, field, err);
+  }
+  return rc;
+}
+
 static int xc__key_cmp(const void *a, const void *b) {
   const xc__key *x = a;
   const xc__key *y = b;
@@ -249,6 +277,24 @@ int xc__index_keys(xc_store *s, xc_kind kind, const ProtobufCMessage *rec, const
       if (rc == XC_OK)
         rc = xc__keyset_add_int(s, ks, kind, XC_INDEX_STATUS, status, id,
                                 "rectification.status", err);
+      /* Reports count overdue and stalled findings as of any day from these. */
+      if (rc == XC_OK && !f->voided && status >= 1 && status <= 3) {
+        const char *deadline = f->rectification != NULL ? f->rectification->deadline : NULL;
+        char created[11];
+        const char *last = f->track != NULL && f->track->last_entry_date != NULL &&
+                                   f->track->last_entry_date[0] != '\0'
+                               ? f->track->last_entry_date
+                               : NULL;
+        if (last == NULL) {
+          xc__date_of_ms(f->create_time_ms, created);
+          last = created;
+        }
+        rc = xc__keyset_add_dated(s, ks, kind, XC_INDEX_DUE, region, f->round_id, deadline, id,
+                                  "rectification.deadline", err);
+        if (rc == XC_OK)
+          rc = xc__keyset_add_dated(s, ks, kind, XC_INDEX_ACTIVE, region, f->round_id, last,
+                                    id, "track.last_entry_date", err);
+      }
       break;
     }
     case XC_KIND_LEAD: {
@@ -263,6 +309,20 @@ int xc__index_keys(xc_store *s, xc_kind kind, const ProtobufCMessage *rec, const
       if (rc == XC_OK)
         rc = xc__keyset_add_str(s, ks, kind, XC_INDEX_RECIPIENT, l->recipient, id,
                                 "recipient", err);
+      /* Leads still waiting for the agency's first report, by the day the
+       * three months start (reports count the overdue ones as of today). */
+      if (rc == XC_OK && !l->voided &&
+          (l->disposal == XUNCHA__V1__LEAD_DISPOSAL__LEAD_DISPOSAL_PENDING ||
+           l->disposal == 0)) {
+        char created[11];
+        const char *from = l->transfer_date;
+        if (from == NULL || strlen(from) != 10) {
+          xc__date_of_ms(l->create_time_ms, created);
+          from = created;
+        }
+        rc = xc__keyset_add_dated(s, ks, kind, XC_INDEX_REPORT, region, l->round_id, from, id,
+                                  "transfer_date", err);
+      }
       break;
     }
     case XC_KIND_DIRECTORY: {
@@ -292,6 +352,8 @@ int xc__index_keys(xc_store *s, xc_kind kind, const ProtobufCMessage *rec, const
       break;
     }
     case XC_KIND_INSPECTOR:
+      break;
+    case XC_KIND_TERM:
       break;
     default:
       rc = xc_err_set(err, XC_EINTERNAL, "unknown record kind %d", (int)kind);

@@ -14,8 +14,10 @@
  *   request    scope NUL [kind byte] request_id -> record id NUL + 32-byte
  *              fingerprint
  *   changelog  uint64 big-endian seq -> packed Xuncha__V1__Change
- *   document, inspector (archive kinds 11 and 12; 9 and 10 are kept free)
+ *   term (kind 9), document, inspector (archive kinds 11 and 12; 10 is free)
  *   blob, content, upload: document content (xc_store.h, xc_store_blob.c)
+ *   counter    region prefix NUL round id NUL metric -> int64 little-endian
+ *              (format 2; xc_store_counter.c)
  *
  * Stores of older formats are migrated at open (xc_store_migrate.c, which
  * describes each format); to change this layout, raise XC__FORMAT and add a
@@ -32,7 +34,10 @@
 #include "xc_store.h"
 
 /* The on-disk format this build writes and understands. */
-#define XC__FORMAT 1
+#define XC__FORMAT 2
+
+/* The format byte in front of every record value (unchanged since format 1). */
+#define XC__RECORD_FORMAT 1
 
 /* Length of an id: "<p>_" + 26 base-32 characters. */
 #define XC__ID_LEN 28
@@ -67,6 +72,7 @@ struct xc_store {
   MDB_dbi dbi_blob;    /* document content (xc_store_blob.c) */
   MDB_dbi dbi_content;
   MDB_dbi dbi_upload;
+  MDB_dbi dbi_counter; /* reports' maintained counts (xc_store_counter.c) */
   size_t max_key;    /* LMDB's key size limit (511) */
   size_t map_max;    /* the map never grows past this */
   unsigned max_batch;
@@ -193,5 +199,17 @@ int xc__migrate(xc_store *s, MDB_txn *txn, uint64_t from, xc_err *err) XC_WARN_U
 /* Deletes every pending upload and its chunks (at open, in txn). Sets *swept
  * to the number of uploads removed. */
 int xc__blob_sweep(xc_store *s, MDB_txn *txn, uint64_t *swept, xc_err *err) XC_WARN_UNUSED_RESULT;
+/*
+ * Brings the counters from those of old_rec (NULL: a new record) to those
+ * of new_rec (xc_store_counter.c), in t.
+ */
+int xc__counter_apply(xc_txn *t, xc_kind kind, const ProtobufCMessage *old_rec,
+                      const ProtobufCMessage *new_rec, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Format 1 to 2: rebuilds index entries and counters from the records. */
+int xc__counter_rebuild(xc_store *s, MDB_txn *txn, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Writes the China Standard Time date of ms since the epoch into out. */
+void xc__date_of_ms(int64_t ms, char out[11]);
 
 #endif /* XC_STORE_INT_H */

@@ -12,6 +12,9 @@
  *      byte); there was no meta "last_seq" (the change log was empty).
  *   1  (0.1.0) record values start with one format byte (1); meta
  *      "last_seq" holds the newest change-log sequence number.
+ *   2  the "counter" database (reports' maintained counts) and the date
+ *      indexes (due, active, report); the step rebuilds both from the
+ *      records (xc_store_counter.c). Record values keep format byte 1.
  *
  * To change the layout: raise XC__FORMAT, add a step from the old number
  * here, describe the new format above and in xc_store_int.h, and add a test
@@ -120,6 +123,7 @@ static const struct {
   xc__step_fn fn;
 } xc__steps[] = {
     {0, xc__step_0_to_1},
+    {1, xc__counter_rebuild},
 };
 
 int xc__migrate(xc_store *s, MDB_txn *txn, uint64_t from, xc_err *err) {

@@ -51,7 +51,7 @@ int xc__record_decode(xc_kind kind, const void *data, size_t len, const char *id
                       size_t id_len, ProtobufCMessage **out, xc_err *err) {
   const uint8_t *p = data;
   *out = NULL;
-  if (len < 1 || p[0] != XC__FORMAT)
+  if (len < 1 || p[0] != XC__RECORD_FORMAT)
     return xc_err_set(err, XC_EDATA_LOSS,
                       "the stored %s %.*s has an unknown format (%d); it cannot be read",
                       xc_kind_name(kind), (int)id_len, id, len < 1 ? -1 : (int)p[0]);
@@ -153,7 +153,7 @@ done:
 /* Packs rec behind the format byte. Returns the buffer (free it) or NULL. */
 static uint8_t *xc__record_encode(const ProtobufCMessage *rec, size_t *len) {
   uint8_t *buf = xc_msg_pack(rec, 1, len);
-  if (buf != NULL) buf[0] = XC__FORMAT;
+  if (buf != NULL) buf[0] = XC__RECORD_FORMAT;
   return buf;
 }
 
@@ -265,6 +265,8 @@ int xc_txn_create(xc_txn *txn, xc_kind kind, ProtobufCMessage *rec, const char *
   wrote = 1;
   rc = xc__index_apply(t, NULL, keys, err);
   if (rc != XC_OK) goto done;
+  rc = xc__counter_apply(t, kind, NULL, rec, err);
+  if (rc != XC_OK) goto done;
   rc = xc__log_append(t, seq, kind, id, "create", etag, author, buf + 1, len - 1, err);
   if (rc != XC_OK) goto done;
   t->seq = seq;
@@ -356,6 +358,8 @@ int xc_txn_update(xc_txn *txn, xc_kind kind, ProtobufCMessage *rec, const char *
   rc = xc__record_put(t, kind, id, buf, len, 0, err);
   if (rc != XC_OK) goto done;
   rc = xc__index_apply(t, old_keys, new_keys, err);
+  if (rc != XC_OK) goto done;
+  rc = xc__counter_apply(t, kind, stored, rec, err);
   if (rc != XC_OK) goto done;
   rc = xc__log_append(t, seq, kind, id, "update", etag, author, buf + 1, len - 1, err);
   if (rc != XC_OK) goto done;
@@ -491,6 +495,30 @@ done:
   free(key);
   free(val);
   return rc;
+}
+
+int xc_txn_request_used(xc_txn *txn, xc_kind kind, const char *scope, const char *request_id,
+                        xc_err *err) {
+  xc_store *s = txn->store;
+  char key[512];
+  size_t scope_len, req_len;
+  MDB_val k, v;
+  int mrc;
+  if (scope == NULL) scope = "";
+  if (request_id == NULL || request_id[0] == '\0') return 0;
+  scope_len = strlen(scope);
+  req_len = strlen(request_id);
+  if (scope_len + 2 + req_len > s->max_key || scope_len + 2 + req_len > sizeof key) return 0;
+  memcpy(key, scope, scope_len);
+  key[scope_len] = '\0';
+  key[scope_len + 1] = (char)kind;
+  memcpy(key + scope_len + 2, request_id, req_len);
+  k.mv_size = scope_len + 2 + req_len;
+  k.mv_data = key;
+  mrc = mdb_get(txn->txn, s->dbi_request, &k, &v);
+  if (mrc == 0) return 1;
+  if (mrc == MDB_NOTFOUND) return 0;
+  return xc__mdb_fail(txn, mrc, err, "looking up a request_id");
 }
 
 /* ---------------------------------------------------------- the snapshots */

@@ -18,6 +18,7 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "xc_cli_archive.h"
+#include "xc_cli_rep.h"
 #include "xc_cli_wf.h"
 #include "xc_limits.h"
 #include "xc_msg.h"
@@ -735,6 +736,10 @@ void xc_cli_usage(FILE *out) {
       "  pool    add|get|list|update|suggest|workload  巡察人才库 ('xuncha archive --help')\n"
       "  (workflows: round advance, rectification ..., lead dispose, RESOURCE void;\n"
       "   'xuncha rectification --help' lists them)\n"
+      "  report  summary|coverage --term N  the speech's figures, growth, coverage (报表)\n"
+      "  term    create|list                届: an office's terms\n"
+      "  import|export targets|findings|leads  CSV ledgers (台账) for Excel\n"
+      "  ('xuncha report --help' lists them)\n"
       "Run 'xuncha <resource> --help' for the flags of each verb.\n"
       "\n"
       "Verbs:\n"
@@ -1140,6 +1145,9 @@ int xc_cli_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn env) 
     if (handled) return code;
     /* Archive and pool (xc_cli_archive.c). */
     code = xc_cli_archive_main(argc, argv, out, errf, env, &handled);
+    if (handled) return code;
+    /* Reports, terms, import and export: xc_cli_rep.c. */
+    code = xc_cli_rep_main(argc, argv, out, errf, env, &handled);
     if (handled) return code;
   }
   run.cmd = calloc(1, sizeof *run.cmd);

@@ -76,6 +76,11 @@ new city lead l2 --round "$r_elev" --target "$t_str" --category 选人用人 \
   --recipient agency:3101:zzb --summary 干部选拔任用程序违规 --person 刘某:副主任 \
   --transfer-date 2026-11-10 >/dev/null
 
+# 届: the city's 12th term, so reports know its dates (made once).
+if ! as city --json term list | grep -q '"number": 12'; then
+  as city term create --number 12 --start 2026-01-01 --end 2030-12-31 >/dev/null
+fi
+
 # Workflows: the round moves on, rectification progress with evidence, the
 # agency records its handling. Each step is taken only if it was not yet, so
 # running the script again changes nothing.
@@ -120,3 +125,6 @@ as city directory list
 echo
 echo "==> xuncha --json finding get $f1"
 as city --json finding get "$f1"
+echo
+echo "==> 讲话中的数字: xuncha report summary --term 12"
+as city report summary --term 12

@@ -125,3 +125,11 @@ add_test(NAME e2e_hostile
                  --proto-dir ${CMAKE_SOURCE_DIR}/proto
                  --protoc "${XC_E2E_PROTOC}")
 set_tests_properties(e2e_hostile PROPERTIES TIMEOUT 120 LABELS e2e)
+# Reports and data exchange (server/REPORTS.md): the speech's sentence word
+# for word, import (bad rows, GB18030, re-import) and export, via the CLI.
+add_test(NAME e2e_reports
+         COMMAND ${XC_E2E_PYTHON} ${XC_E2E_DIR}/reports_test.py
+                 --xunchad "${XC_E2E_SERVER}"
+                 --xuncha "$<$<TARGET_EXISTS:xuncha_cli>:$<TARGET_FILE:xuncha_cli>>"
+                 --certs ${CMAKE_SOURCE_DIR}/certs/xuncha-certs)
+set_tests_properties(e2e_reports PROPERTIES TIMEOUT 180 LABELS e2e)

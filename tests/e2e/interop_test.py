@@ -72,10 +72,13 @@ def generate(protoc, proto_dir, out):
                 os.path.join(src, "xuncha", "v1", "archive.proto"))
     shutil.copy(os.path.join(proto_dir, "grpc", "health", "v1", "health.proto"),
                 os.path.join(src, "xc_health", "health.proto"))
+    shutil.copy(os.path.join(proto_dir, "xuncha", "v1", "reports.proto"),
+                os.path.join(src, "xuncha", "v1", "reports.proto"))
     gen = os.path.join(out, "gen")
     os.makedirs(gen)
     subprocess.run([protoc, "--python_out=" + gen, "-I", src, "xuncha/v1/xuncha.proto",
-                    "xuncha/v1/archive.proto", "xc_health/health.proto"], check=True, timeout=60)
+                    "xuncha/v1/archive.proto", "xuncha/v1/reports.proto",
+                    "xc_health/health.proto"], check=True, timeout=60)
     sys.path.insert(0, gen)
     pb = importlib.import_module("xuncha.v1.xuncha_pb2")
     # Archive and pool (archive.proto, same package): one namespace for both.
@@ -84,6 +87,8 @@ def generate(protoc, proto_dir, out):
         if not name.startswith("_") and not hasattr(pb, name):
             setattr(pb, name, getattr(apb, name))
     health = importlib.import_module("xc_health.health_pb2")
+    global rpb
+    rpb = importlib.import_module("xuncha.v1.reports_pb2")
     return pb, health
 
 
@@ -201,6 +206,7 @@ def run(args, tmp, c):
                 channel(server.port, certdir, "city") as ch_city:
             calls(c, pb, health, Api(ch_a, pb), Api(ch_b, pb), Api(ch_jw, pb),
                   Api(ch_city, pb))
+            report_calls(c, pb, Api(ch_a, rpb), Api(ch_jw, rpb))
     finally:
         code = server.stop()
         c.eq(code, 0, "xunchad exits 0 on SIGTERM")
@@ -594,6 +600,55 @@ def archive_calls(c, pb, a, b, jw, city, r, t, lead):
     code, _ = a.status("Rounds", "CreateGroup", pb.CreateGroupRequest(group=pb.Group(
         round_id=r.id, name="第二组", target_ids=[t.id], inspector_ids=[ins.id])), "Group")
     c.eq(code, grpc.StatusCode.FAILED_PRECONDITION, "CreateGroup with a conflicted inspector")
+
+
+def report_calls(c, pb, a, jw):
+    """xuncha.v1.Terms, Reports and Import (server/REPORTS.md)."""
+    t = a.x("Terms", "CreateTerm", rpb.CreateTermRequest(
+        term=rpb.Term(number=5, start_date="2026-01-01", end_date="2030-12-31")), "Term")
+    c.ok(t.id.startswith("n_") and t.region_code == "310104", "CreateTerm: id and region")
+    code, _ = a.status("Terms", "CreateTerm", rpb.CreateTermRequest(
+        term=rpb.Term(number=5, start_date="2026-01-01")), "Term")
+    c.eq(code, grpc.StatusCode.ALREADY_EXISTS, "CreateTerm with the same number: ALREADY_EXISTS")
+    lt = a.x("Terms", "ListTerms", rpb.ListTermsRequest(), "ListTermsResponse")
+    c.eq([x.id for x in lt.terms], [t.id], "ListTerms")
+    rows = [rpb.ImportRow(line=2, target=pb.Target(region_code="310104001", name="导入甲村",
+                                                    kind=pb.TARGET_KIND_VILLAGE)),
+            rpb.ImportRow(line=3, target=pb.Target(region_code="310104002", name="导入乙社区",
+                                                    kind=pb.TARGET_KIND_COMMUNITY))]
+    dry = a.x("Import", "ImportRecords", rpb.ImportRequest(kind="target", rows=rows,
+                                                            validate_only=True),
+              "ImportResponse")
+    c.eq((dry.rows, dry.created, dry.applied, len(dry.errors)), (2, 0, False, 0),
+         "ImportRecords validate_only writes nothing")
+    imp = a.x("Import", "ImportRecords", rpb.ImportRequest(kind="target", rows=rows),
+              "ImportResponse")
+    c.eq((imp.created, imp.existing, imp.applied), (2, 0, True), "ImportRecords: 2 created")
+    imp = a.x("Import", "ImportRecords", rpb.ImportRequest(kind="target", rows=rows),
+              "ImportResponse")
+    c.eq((imp.created, imp.existing), (0, 2), "ImportRecords again: nothing created")
+    bad = rows + [rpb.ImportRow(line=4, target=pb.Target(region_code="310105", name="别的区",
+                                                         kind=pb.TARGET_KIND_VILLAGE))]
+    imp = a.x("Import", "ImportRecords", rpb.ImportRequest(kind="target", rows=bad),
+              "ImportResponse")
+    c.eq((imp.applied, [e.line for e in imp.errors], imp.errors[0].code if imp.errors else ""),
+         (False, [4], "PERMISSION_DENIED"), "ImportRecords with a bad row: the row named")
+    s = a.x("Reports", "GetSummary", rpb.SummaryRequest(scope=rpb.ReportScope(term=5)),
+            "Summary")
+    c.eq((s.scope.region_prefix, s.term_start, s.previous_label),
+         ("310104", "2026-01-01", "第4届"), "GetSummary: scope resolved to the caller's office")
+    total = [r for r in s.coverage.rows if r.kind == "合计"]
+    c.ok(len(total) == 1 and total[0].targets >= 3,
+         "GetSummary: coverage counts the registry (%s)" % (total[0].targets if total else None))
+    cov = a.x("Reports", "GetCoverage", rpb.CoverageRequest(scope=rpb.ReportScope(term=5)),
+              "Coverage")
+    c.eq([r.targets for r in cov.rows], [r.targets for r in s.coverage.rows], "GetCoverage")
+    code, _ = jw.status("Reports", "GetSummary",
+                        rpb.SummaryRequest(scope=rpb.ReportScope(term=5)), "Summary")
+    c.eq(code, grpc.StatusCode.PERMISSION_DENIED, "GetSummary by an agency: PERMISSION_DENIED")
+    code, _ = a.status("Reports", "GetSummary", rpb.SummaryRequest(scope=rpb.ReportScope()),
+                       "Summary")
+    c.eq(code, grpc.StatusCode.INVALID_ARGUMENT, "GetSummary without a term: INVALID_ARGUMENT")
 
 
 def main():

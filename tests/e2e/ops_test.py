@@ -436,7 +436,7 @@ def check_upgrade(c, args, tmp, certdir):
     c.eq(p.returncode, 0, "the store is rewritten as format 0 (%s)" % p.stderr.strip())
     srv = Server(args.xunchad, tmp, flags, name="old2")
     try:
-        c.ok(srv.wait_log(r"migrated from format 0 to format 1"),
+        c.ok(srv.wait_log(r"migrated from format 0 to format 2"),
              "the new xunchad logs that it migrated the store")
         for i, name in zip(ids, ("旧单位甲", "旧单位乙")):
             p = cli(srv.port, ["target", "get", i])

@@ -13,3 +13,11 @@ target_link_libraries(test_cli_ops PRIVATE xc_cli_core xuncha_static PkgConfig::
                                            PkgConfig::JANSSON xc_grpc Threads::Threads)
 add_test(NAME client_cli_ops COMMAND test_cli_ops)
 set_tests_properties(client_cli_ops PROPERTIES TIMEOUT 60)
+
+# Reports and ledgers in the CLI: encodings, CSV rows with errors in words,
+# the speech's sentence (client/cli/xc_cli_rep.c).
+add_executable(test_cli_rep ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_cli_rep.c)
+target_link_libraries(test_cli_rep PRIVATE xc_cli_core xuncha_static PkgConfig::CUNIT
+                                           PkgConfig::JANSSON xc_grpc Threads::Threads)
+add_test(NAME client_cli_rep COMMAND test_cli_rep)
+set_tests_properties(client_cli_rep PROPERTIES TIMEOUT 60)

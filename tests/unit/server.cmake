@@ -10,3 +10,10 @@ add_executable(test_server_ops ${CMAKE_CURRENT_LIST_DIR}/test_server_ops.c)
 target_link_libraries(test_server_ops PRIVATE xc_server_core PkgConfig::CUNIT)
 add_test(NAME server_ops COMMAND test_server_ops)
 set_tests_properties(server_ops PROPERTIES TIMEOUT 60)
+
+# Reports (server/REPORTS.md): figures of a known data set worked out by hand,
+# and the maintained counters against a full scan after random writes.
+add_executable(test_reports ${CMAKE_CURRENT_LIST_DIR}/test_reports.c)
+target_link_libraries(test_reports PRIVATE xc_server_core PkgConfig::CUNIT)
+add_test(NAME reports_unit COMMAND test_reports)
+set_tests_properties(reports_unit PROPERTIES TIMEOUT 300)

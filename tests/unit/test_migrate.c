@@ -139,6 +139,105 @@ static int read_format(void) {
   return format;
 }
 
+/* Drops the counter database and the date-index entries (index bytes 8-10)
+ * and sets meta format 1: a store as format 1 left it. Returns 0 or an LMDB
+ * error. */
+static int make_format1(void) {
+  MDB_env *env = NULL;
+  MDB_txn *txn = NULL;
+  MDB_dbi meta, counter, index;
+  MDB_cursor *cur = NULL;
+  MDB_val k, v;
+  unsigned char one = 1;
+  MDB_val fk = {6, "format"};
+  MDB_val fv = {1, &one};
+  int rc = mdb_env_create(&env);
+  if (rc == 0) rc = mdb_env_set_maxdbs(env, 32);
+  if (rc == 0) rc = mdb_env_open(env, g_dir, 0, 0600);
+  if (rc == 0) rc = mdb_txn_begin(env, NULL, 0, &txn);
+  if (rc == 0) rc = mdb_dbi_open(txn, "meta", 0, &meta);
+  if (rc == 0) rc = mdb_put(txn, meta, &fk, &fv, 0);
+  if (rc == 0) rc = mdb_dbi_open(txn, "counter", 0, &counter);
+  if (rc == 0) rc = mdb_drop(txn, counter, 1);
+  if (rc == 0) rc = mdb_dbi_open(txn, "index", 0, &index);
+  if (rc == 0) rc = mdb_cursor_open(txn, index, &cur);
+  for (int g = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc; g == 0;) {
+    const unsigned char *p = k.mv_data;
+    if (k.mv_size > 1 && p[1] >= 8 && p[1] <= 10) {
+      rc = mdb_cursor_del(cur, 0);
+      if (rc != 0) break;
+      g = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+      if (g == EINVAL || g == MDB_NOTFOUND) g = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+      continue;
+    }
+    g = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  if (cur != NULL) mdb_cursor_close(cur);
+  if (rc == 0) {
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+  }
+  if (txn != NULL) mdb_txn_abort(txn);
+  mdb_env_close(env);
+  return rc;
+}
+
+static int sum_visit(void *c, const char *metric, int64_t value) {
+  if (strcmp(metric, "f") == 0) *(int64_t *)c += value;
+  return 0;
+}
+
+/* A format 1 store (no counters, no date indexes) gains both at open,
+ * rebuilt from its records. */
+static void test_format1_counters_rebuilt(void) {
+  xc_store_options opt;
+  xc_store *s = NULL;
+  xc_snapshot *snap = NULL;
+  xc_err err;
+  int64_t f = 0;
+  uint64_t due = 0;
+  fresh_dir();
+  memset(&opt, 0, sizeof opt);
+  opt.dir = g_dir;
+  CU_ASSERT_EQUAL_FATAL(xc_store_open(&opt, &s, &err), XC_OK);
+  for (int i = 0; i < 5; i++) {
+    Xuncha__V1__Finding fd = XUNCHA__V1__FINDING__INIT;
+    Xuncha__V1__Rectification re = XUNCHA__V1__RECTIFICATION__INIT;
+    ProtobufCMessage *out = NULL;
+    fd.region_code = "310104";
+    fd.round_id = "r_00000000000000000000000001";
+    fd.target_id = "t_00000000000000000000000001";
+    fd.title = "问题";
+    fd.area = XUNCHA__V1__FINDING_AREA__FINDING_AREA_POLITICAL;
+    re.status = XUNCHA__V1__RECTIFICATION_STATUS__RECTIFICATION_STATUS_OPEN;
+    re.deadline = i < 3 ? "2029-01-01" : "2031-01-01";
+    fd.rectification = &re;
+    CU_ASSERT_EQUAL_FATAL(xc_store_create(s, XC_KIND_FINDING, &fd.base, "office:310104", "a#1",
+                                          "office:310104", NULL, NULL, &out, &err),
+                          XC_OK);
+    xc_msg_free(out);
+  }
+  xc_store_close(s);
+  s = NULL;
+  CU_ASSERT_EQUAL_FATAL(make_format1(), 0);
+  CU_ASSERT_EQUAL(read_format(), 1);
+  CU_ASSERT_EQUAL_FATAL(xc_store_open(&opt, &s, &err), XC_OK);
+  CU_ASSERT_EQUAL(read_format(), 2);
+  CU_ASSERT_EQUAL_FATAL(xc_snapshot_begin(s, &snap, &err), XC_OK);
+  CU_ASSERT_EQUAL(xc_snapshot_counters(snap, "3101", "r_00000000000000000000000001", sum_visit, &f,
+                                       &err),
+                  XC_OK);
+  CU_ASSERT_EQUAL(f, 5);
+  CU_ASSERT_EQUAL(xc_snapshot_count_before(snap, XC_KIND_FINDING, XC_INDEX_DUE, "310104",
+                                           "r_00000000000000000000000001", "2030-01-01", &due,
+                                           &err),
+                  XC_OK);
+  CU_ASSERT_EQUAL(due, 3);
+  xc_snapshot_end(snap);
+  xc_store_close(s);
+  rm_dir();
+}
+
 static void test_format0_migrated(void) {
   char ids[3][64];
   xc_store_options opt;
@@ -170,7 +269,7 @@ static void test_format0_migrated(void) {
     CU_ASSERT_EQUAL(xc_store_get_info(s, &info, &err), XC_OK);
     CU_ASSERT_EQUAL(info.migrated, 1);
     CU_ASSERT_EQUAL(info.migrated_from, 0);
-    CU_ASSERT_EQUAL(info.format, 1);
+    CU_ASSERT_EQUAL(info.format, 2);
     CU_ASSERT_EQUAL(info.records[XC_KIND_TARGET], 3);
   }
   /* The migrated store takes writes, and its log starts afresh. */
@@ -185,7 +284,7 @@ static void test_format0_migrated(void) {
     xc_snapshot_end(snap);
   }
   xc_store_close(s);
-  CU_ASSERT_EQUAL(read_format(), 1);
+  CU_ASSERT_EQUAL(read_format(), 2);
   rm_dir();
 }
 
@@ -245,6 +344,8 @@ int main(void) {
   suite = CU_add_suite("migrate", NULL, NULL);
   CU_add_test(suite, "format 0 store is migrated in place", test_format0_migrated);
   CU_add_test(suite, "newer format refused untouched", test_newer_refused_untouched);
+  CU_add_test(suite, "format 1 store gains counters and date indexes",
+              test_format1_counters_rebuilt);
   CU_add_test(suite, "failed open leaves the old format", test_damaged_old_store_rolls_back);
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_basic_run_tests();

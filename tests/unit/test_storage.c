@@ -290,13 +290,13 @@ static void test_newer_format_refused(void) {
   CU_ASSERT_EQUAL(create_target(fx.store, "310104", OWNER, "A", id), XC_OK);
   xc_store_close(fx.store);
   fx.store = NULL;
-  CU_ASSERT_EQUAL_FATAL(set_format(fx.dir, 2), 0);
+  CU_ASSERT_EQUAL_FATAL(set_format(fx.dir, 3), 0);
 
   memset(&opt, 0, sizeof opt);
   opt.dir = fx.dir;
   CU_ASSERT_EQUAL(xc_store_open(&opt, &s, &err), XC_EFAILED_PRECONDITION);
   CU_ASSERT_PTR_NULL(s);
-  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "format 2"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "format 3"));
   CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "newer"));
   xc_store_close(s);
 
