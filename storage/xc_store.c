@@ -750,6 +750,7 @@ static void *xc__writer_main(void *arg) {
     while (s->head != NULL && n < s->max_batch) {
       s->batch[n++] = s->head;
       s->head = s->head->next;
+      s->stats.queued--;
     }
     if (s->head == NULL) s->tail = NULL;
     pthread_mutex_unlock(&s->mu);
@@ -822,6 +823,7 @@ int xc_store_write(xc_store *store, xc_write_fn fn, void *ctx, xc_err *err) {
   else
     store->head = &job;
   store->tail = &job;
+  store->stats.queued++;
   pthread_cond_signal(&store->work_cv);
   if (job.task != NULL) {
     pthread_mutex_unlock(&store->mu);

@@ -299,6 +299,7 @@ typedef struct xc_store_stats {
   uint64_t writes;        /* write functions run to success */
   uint64_t map_growths;   /* times the map was grown */
   size_t map_size;        /* current map size, bytes */
+  size_t queued;          /* writes waiting for the writer right now */
 } xc_store_stats;
 
 void xc_store_get_stats(xc_store *store, xc_store_stats *out);

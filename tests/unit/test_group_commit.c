@@ -113,10 +113,13 @@ static int visible(xc_store *s, const char *id) {
 
 /* ------------------------------------------------------------ the gate */
 
-/* A write that signals it runs, then holds the writer for hold_ms. */
+/* A write that signals it runs, then holds the writer until `hold_until`
+ * writes wait behind it (bounded at 10 s): waiting for the queue rather
+ * than for a time makes the grouping certain on a slow, shared machine. */
 typedef struct gate {
   sem_t started;
-  int hold_ms;
+  xc_store *store;
+  size_t hold_until;
 } gate;
 
 static int gate_fn(xc_txn *txn, void *arg, xc_err *err) {
@@ -124,7 +127,12 @@ static int gate_fn(xc_txn *txn, void *arg, xc_err *err) {
   (void)txn;
   (void)err;
   (void)sem_post(&g->started);
-  sleep_ms(g->hold_ms);
+  for (int waited = 0; waited < 10000; waited++) {
+    xc_store_stats st;
+    xc_store_get_stats(g->store, &st);
+    if (st.queued >= g->hold_until) break;
+    sleep_ms(1);
+  }
   return XC_OK;
 }
 
@@ -236,7 +244,8 @@ static void test_queued_writes_one_commit(void) {
 
   CU_ASSERT_EQUAL_FATAL(fx_open(&fx), XC_OK);
   CU_ASSERT_EQUAL_FATAL(sem_init(&g.started, 0, 0), 0);
-  g.hold_ms = 500;
+  g.store = fx.store;
+  g.hold_until = N_THREADS;
   gr.store = fx.store;
   gr.g = &g;
   CU_ASSERT_EQUAL_FATAL(pthread_create(&gt, NULL, gate_thread, &gr), 0);
@@ -299,7 +308,8 @@ static void test_bad_write_fails_alone(void) {
 
   CU_ASSERT_EQUAL_FATAL(fx_open(&fx), XC_OK);
   CU_ASSERT_EQUAL_FATAL(sem_init(&g.started, 0, 0), 0);
-  g.hold_ms = 500;
+  g.store = fx.store;
+  g.hold_until = 3;
   gr.store = fx.store;
   gr.g = &g;
   CU_ASSERT_EQUAL_FATAL(pthread_create(&gt, NULL, gate_thread, &gr), 0);
@@ -396,7 +406,8 @@ static void test_suspender_resumes_once(void) {
   CU_ASSERT_EQUAL_FATAL(fx_open(&fx), XC_OK);
   xc_store_set_suspender(fx.store, &sus);
   CU_ASSERT_EQUAL_FATAL(sem_init(&g.started, 0, 0), 0);
-  g.hold_ms = 500;
+  g.store = fx.store;
+  g.hold_until = 8;
   gr.store = fx.store;
   gr.g = &g;
   /* The gate's thread has no task: it blocks as a plain caller. */

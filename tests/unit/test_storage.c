@@ -1106,7 +1106,7 @@ static void test_group_commit(void) {
 typedef struct batch_job {
   xc_store *store;
   const char *name;
-  int sleep_ms;         /* A only: hold the writer this long */
+  size_t hold_until;    /* A only: hold the writer until this many writes queue */
   int fail;             /* B only */
   atomic_int *started;  /* A sets it when it runs */
   int result;
@@ -1120,7 +1120,14 @@ static int batch_fn(xc_txn *txn, void *arg, xc_err *err) {
   ProtobufCMessage *out = NULL;
   int rc;
   if (j->started != NULL) atomic_store(j->started, 1);
-  if (j->sleep_ms > 0) sleep_ms(j->sleep_ms);
+  /* Waiting for the queue, not for a time, makes the grouping certain
+   * however slow the machine (bounded at 10 s). */
+  for (int waited = 0; j->hold_until > 0 && waited < 10000; waited++) {
+    xc_store_stats st;
+    xc_store_get_stats(j->store, &st);
+    if (st.queued >= j->hold_until) break;
+    sleep_ms(1);
+  }
   t.region_code = "310104";
   t.name = (char *)j->name;
   rec = xc_msg_clone(&t.base);
@@ -1206,7 +1213,7 @@ static void test_failing_job_isolated(void) {
     jobs[i].store = fx.store;
     jobs[i].name = names[i];
   }
-  jobs[0].sleep_ms = 300;
+  jobs[0].hold_until = 3;
   jobs[0].started = &started;
   jobs[1].fail = 1;
   CU_ASSERT_EQUAL_FATAL(pthread_create(&th[0], NULL, batch_thread, &jobs[0]), 0);
