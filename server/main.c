@@ -28,6 +28,7 @@
 #include "xc_stats.h"
 #include "xc_store.h"
 #include "xc_text.h"
+#include "xc_trust.h"
 #include "xc_workflow.h"
 
 #ifndef XC_VERSION
@@ -64,6 +65,8 @@ static void xc__usage(FILE *to) {
           "  --cert FILE         the server's certificate chain (PEM)  [tls] cert\n"
           "  --key FILE          the server's private key (PEM)        [tls] key\n"
           "  --ca FILE           the CA that signs client certificates [tls] ca\n"
+          "  --crl FILE          revoked client certificates (PEM CRL from\n"
+          "                      'xuncha-certs crl DIR')               [tls] crl\n"
           "  --workers N         threads for streaming calls, 1..256 (default 8)   [server] workers\n"
           "  --cq-threads N      completion-queue threads, which also run unary calls,\n"
           "                      1..16 (default 1: fastest on 2 cores)\n"
@@ -81,7 +84,8 @@ static void xc__usage(FILE *to) {
           "  --version           show the version\n"
           "\n"
           "Stops cleanly on SIGINT or SIGTERM. SIGHUP re-reads the log level from the\n"
-          "config file (unless --log-level was given). Exit status: 0 after a clean\n"
+          "config file (unless --log-level was given) and reloads the certificate, key,\n"
+          "CA and CRL files without dropping calls. Exit status: 0 after a clean\n"
           "stop, 1 when it cannot start, 2 for a usage or config error.\n");
 }
 
@@ -130,7 +134,7 @@ static int xc__parse_args(int argc, char **argv, xc__args *a, int *check) {
                {"--workers", "server", "workers"},      {"--cq-threads", "server", "cq_threads"},
                {"--map-size", "storage", "map_size"},   {"--map-max", "storage", "map_max"},
                {"--log-level", "log", "level"},         {"--log-target", "log", "target"},
-               {"--config", NULL, NULL}};
+               {"--crl", "tls", "crl"},                 {"--config", NULL, NULL}};
   const size_t n_names = sizeof names / sizeof names[0];
   xc_conf file;
   xc_err err;
@@ -199,6 +203,44 @@ static int xc__parse_args(int argc, char **argv, xc__args *a, int *check) {
                              a->conf.listen);
   }
   return -1;
+}
+
+static char *xc__read_file(const char *flag, const char *path);
+static int xc__check_tls(const xc__args *a, const char *cert, const char *key, const char *ca);
+
+/*
+ * SIGHUP, TLS part: reads the certificate, key, CA and CRL files named at
+ * start again and hands them to the server, which uses them for new
+ * connections and calls while calls in flight carry on. Files that do not
+ * parse change nothing.
+ */
+static void xc__reload_tls(const xc__args *a, xc_server *srv) {
+  char *cert = NULL, *key = NULL, *ca = NULL, *crl = NULL;
+  xc_err err;
+  if (srv == NULL) return;
+  cert = xc__read_file("--cert", a->conf.cert);
+  key = cert ? xc__read_file("--key", a->conf.key) : NULL;
+  ca = key ? xc__read_file("--ca", a->conf.ca) : NULL;
+  if (ca != NULL && (a->conf.set & XC_CONF_CRL)) crl = xc__read_file("--crl", a->conf.crl);
+  if (ca == NULL || ((a->conf.set & XC_CONF_CRL) && crl == NULL) ||
+      !xc__check_tls(a, cert, key, ca)) {
+    xc_log(XC_LOG_ERROR, "SIGHUP: TLS files not reloaded (see the message above); the old "
+                         "certificate, CA and CRL stay in use");
+    goto done;
+  }
+  if (xc_server_reload_tls(srv, cert, key, ca, crl, &err) != XC_OK) {
+    xc_log(XC_LOG_ERROR, "SIGHUP: TLS files not reloaded: %s", err.msg);
+    goto done;
+  }
+  xc_log(XC_LOG_WARN, "SIGHUP: reloaded the certificate %s, key %s, CA %s and CRL %s",
+         a->conf.cert, a->conf.key, a->conf.ca,
+         (a->conf.set & XC_CONF_CRL) ? a->conf.crl : "(none)");
+done:
+  if (key != NULL) memset(key, 0, strlen(key));
+  free(cert);
+  free(key);
+  free(ca);
+  free(crl);
 }
 
 /* SIGHUP: re-reads the log level (and target) from the config file, unless
@@ -317,7 +359,7 @@ static int xc__write_port_file(const char *path, int port) {
 
 int main(int argc, char **argv) {
   xc__args a;
-  char *cert = NULL, *key = NULL, *ca = NULL;
+  char *cert = NULL, *key = NULL, *ca = NULL, *crl = NULL;
   xc_store *store = NULL;
   xc_server *srv = NULL;
   xc_store_options so;
@@ -349,6 +391,16 @@ int main(int argc, char **argv) {
   key = cert ? xc__read_file("--key", a.conf.key) : NULL;
   ca = key ? xc__read_file("--ca", a.conf.ca) : NULL;
   if (ca == NULL || !xc__check_tls(&a, cert, key, ca)) goto done;
+  if (a.conf.set & XC_CONF_CRL) {
+    xc_trust *t = NULL;
+    crl = xc__read_file("--crl", a.conf.crl);
+    if (crl == NULL) goto done;
+    if (xc_trust_create(ca, crl, &t, &err) != XC_OK) {
+      fprintf(stderr, "xunchad: --crl %s: %s\n", a.conf.crl, err.msg);
+      goto done;
+    }
+    xc_trust_unref(t);
+  }
   if (check_only) {
     printf("xunchad: settings are valid (config: %s)\n",
            a.config_path[0] != '\0' ? a.config_path : "none");
@@ -381,6 +433,7 @@ int main(int argc, char **argv) {
   opt.cert_pem = cert;
   opt.key_pem = key;
   opt.ca_pem = ca;
+  opt.crl_pem = crl;
   opt.store = store;
   opt.methods = xc_methods(&opt.n_methods);
   opt.workers = (unsigned)a.conf.workers;
@@ -411,6 +464,7 @@ int main(int argc, char **argv) {
     if (sigwait(&set, &sig) != 0) continue;
     if (sig == SIGHUP) {
       xc__reload(&a);
+      xc__reload_tls(&a, srv);
       continue;
     }
     xc_log(XC_LOG_INFO, "%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -426,6 +480,7 @@ done:
   free(cert);
   free(key);
   free(ca);
+  free(crl);
   if (status == 0 && !check_only) xc_log(XC_LOG_INFO, "xunchad stopped");
   return status;
 }

@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "xc_text.h"
+#include "xc_trust.h"
 
 /* Certificates are a few hundred bytes to a few KiB; refuse absurd ones. */
 #define XC__MAX_PEM_BYTES (64 * 1024)
@@ -143,9 +144,25 @@ int xc_peer_read(xc_peer_cache *cache, grpc_call *call, char *cn, char *serial, 
   cn[0] = '\0';
   serial[0] = '\0';
   if (ac == NULL || !grpc_auth_context_peer_is_authenticated(ac)) {
+    /* TLS asks for a certificate but lets a client without one connect, so
+     * it can be told why it is refused (see xc_trust.h). */
     rc = xc_err_set(err, XC_EUNAUTHENTICATED,
-                    "the connection is not authenticated with a client certificate");
+                    "no client certificate was presented: xunchad accepts only callers with "
+                    "a client certificate of its CA");
     goto done;
+  }
+  {
+    /* TLS did not verify the certificate: xunchad does, against the CA and
+     * CRL installed now, before anything else looks at the call. */
+    xc_trust *trust = xc_trust_current();
+    if (trust != NULL) {
+      it = grpc_auth_context_find_properties_by_name(ac, GRPC_X509_PEM_CERT_PROPERTY_NAME);
+      p = grpc_auth_property_iterator_next(&it);
+      rc = xc_trust_check(trust, p != NULL ? p->value : NULL, p != NULL ? p->value_length : 0,
+                          err);
+      xc_trust_unref(trust);
+      if (rc != XC_OK) goto done;
+    }
   }
   it = grpc_auth_context_find_properties_by_name(ac, GRPC_X509_CN_PROPERTY_NAME);
   p = grpc_auth_property_iterator_next(&it);
