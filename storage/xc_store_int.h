@@ -14,6 +14,7 @@
  *   request    scope NUL [kind byte] request_id -> record id NUL + 32-byte
  *              fingerprint
  *   changelog  uint64 big-endian seq -> packed Xuncha__V1__Change
+ *   audit, audit_ckpt and the meta keys audit_*: see xc_store_audit.h
  *
  * Stores of older formats are migrated at open (xc_store_migrate.c, which
  * describes each format); to change this layout, raise XC__FORMAT and add a
@@ -28,6 +29,7 @@
 #include <stdint.h>
 
 #include "xc_store.h"
+#include "xc_store_audit.h"
 
 /* The on-disk format this build writes and understands. */
 #define XC__FORMAT 1
@@ -53,6 +55,7 @@ typedef struct xc__job {
   xc_err err;
   struct xc__job *next;
   void *task; /* a suspended task to resume when done (NULL: a blocked thread) */
+  const xc_audit_entry *audit; /* appended after fn succeeds; NULL: none */
 } xc__job;
 
 struct xc_store {
@@ -62,6 +65,10 @@ struct xc_store {
   MDB_dbi dbi_index;
   MDB_dbi dbi_request;
   MDB_dbi dbi_changelog;
+  MDB_dbi dbi_audit;
+  MDB_dbi dbi_audit_ckpt;
+  xc_audit_alg audit_alg; /* fixed at creation (meta "audit_alg") */
+  const char *audit_hash_opt; /* xc_store_options.audit_hash, during open only */
   size_t max_key;    /* LMDB's key size limit (511) */
   size_t map_max;    /* the map never grows past this */
   unsigned max_batch;
@@ -113,6 +120,12 @@ struct xc_txn {
    * transaction must be aborted even if the job reports success. */
   int broken;
   xc_err broken_err;
+  /* The audit chain's head in this txn, loaded once per batch. */
+  uint64_t audit_seq;
+  uint8_t audit_hash[XC_AUDIT_HASH_BYTES];
+  /* The ids the running job created or updated, comma-separated. */
+  char touched[XC_AUDIT_IDS_MAX + 1];
+  size_t touched_len;
 };
 
 struct xc_snapshot {
@@ -181,5 +194,25 @@ void xc__keyset_free(xc__keyset *ks);
  * store is as it was. See xc_store_migrate.c for the formats.
  */
 int xc__migrate(xc_store *s, MDB_txn *txn, uint64_t from, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* xc_store_write with an audit entry appended after fn succeeds (who may
+ * be NULL). */
+int xc__store_write(xc_store *store, xc_write_fn fn, void *ctx, const xc_audit_entry *who,
+                    xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Notes that the running job created or updated record `id`. */
+void xc__txn_touch(xc_txn *t, const char *id);
+
+/* Loads the audit head into t at the start of a batch (MDB codes). */
+int xc__audit_load_head(xc_txn *t);
+
+/* Writes t's audit head to meta (MDB codes). */
+int xc__audit_store_head(xc_txn *t);
+
+/* Opens the audit databases and fixes the chain hash in the opening
+ * transaction: alg_name ("sha256", "sm3" or NULL) counts only for a store
+ * that has none yet. */
+int xc__audit_open(xc_store *s, MDB_txn *txn, const char *alg_name, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
 
 #endif /* XC_STORE_INT_H */

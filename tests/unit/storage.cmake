@@ -10,3 +10,9 @@ add_executable(test_migrate ${CMAKE_CURRENT_LIST_DIR}/test_migrate.c)
 target_link_libraries(test_migrate PRIVATE xc_storage PkgConfig::CUNIT)
 add_test(NAME storage_migrate COMMAND test_migrate)
 set_tests_properties(storage_migrate PROPERTIES TIMEOUT 60)
+
+# The audit log (issue 7): hash chain, tamper detection, pruning.
+add_executable(test_audit ${CMAKE_CURRENT_LIST_DIR}/test_audit.c)
+target_link_libraries(test_audit PRIVATE xc_storage PkgConfig::CUNIT)
+add_test(NAME storage_audit COMMAND test_audit)
+set_tests_properties(storage_audit PROPERTIES TIMEOUT 60)
