@@ -7,6 +7,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "grpc/reflection/v1/reflection.pb-c.h"
 #include "xuncha/v1/admin.pb-c.h"
+#include "xuncha/v1/audit.pb-c.h"
 #include "xc_msg.h"
 
 int xc__list_response(const ProtobufCMessageDescriptor *desc, xc_page *page,
@@ -151,6 +152,11 @@ static const xc_method xc__methods[] = {
      &grpc__reflection__v1__server_reflection_request__descriptor,
      &grpc__reflection__v1__server_reflection_response__descriptor, XC_METHOD_BIDI_STREAM, 0,
      xc__reflection_info},
+    /* The audit log: auditors and admins (the handlers check the role). */
+    XC__UNARY("xuncha.v1.Audit", "ListAudit", xuncha__v1__list_audit_request,
+              xuncha__v1__list_audit_response, xc__list_audit),
+    XC__UNARY("xuncha.v1.Audit", "VerifyAudit", xuncha__v1__verify_audit_request,
+              xuncha__v1__verify_audit_response, xc__verify_audit),
 };
 
 const xc_method *xc_methods(size_t *count) {

@@ -69,4 +69,10 @@ XC__HANDLER(xc__health_watch);
 XC__HANDLER(xc__admin_get_stats);
 XC__HANDLER(xc__reflection_info);
 
+/* xuncha.v1.Audit (handlers_audit.c). */
+int xc__list_audit(xc_ctx *ctx, const ProtobufCMessage *req, ProtobufCMessage **resp,
+                   xc_err *err);
+int xc__verify_audit(xc_ctx *ctx, const ProtobufCMessage *req, ProtobufCMessage **resp,
+                     xc_err *err);
+
 #endif /* XC_HANDLERS_H */

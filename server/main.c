@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "xc_audit.h"
 #include "xc_conf.h"
 #include "xc_handler.h"
 #include "xc_log.h"
@@ -73,6 +74,13 @@ static void xc__usage(FILE *to) {
           "                                                        [server] cq_threads\n"
           "  --port-file FILE    write the bound port there once listening\n"
           "                                                        [server] port_file\n"
+          "  --audit-hash H      the audit log's chain hash for a new store: sha256\n"
+          "                      (default) or sm3                     [audit] hash\n"
+          "  --audit-retention-days N  audit entries are kept N days, at least 183\n"
+          "                      (default 183)                 [audit] retention_days\n"
+          "  --audit-checkpoint-file F  signed audit checkpoints are appended to F:\n"
+          "                      keep it where the server cannot rewrite it\n"
+          "                                                 [audit] checkpoint_file\n"
           "  --log-level LEVEL   debug, info, warn or error (default info) [log] level\n"
           "  --log-target T      stderr or syslog (default stderr)     [log] target\n"
           "  --stalled-days N    days without rectification progress before a finding\n"
@@ -134,7 +142,10 @@ static int xc__parse_args(int argc, char **argv, xc__args *a, int *check) {
                {"--workers", "server", "workers"},      {"--cq-threads", "server", "cq_threads"},
                {"--map-size", "storage", "map_size"},   {"--map-max", "storage", "map_max"},
                {"--log-level", "log", "level"},         {"--log-target", "log", "target"},
-               {"--crl", "tls", "crl"},                 {"--config", NULL, NULL}};
+               {"--crl", "tls", "crl"},                 {"--audit-hash", "audit", "hash"},
+               {"--audit-retention-days", "audit", "retention_days"},
+               {"--audit-checkpoint-file", "audit", "checkpoint_file"},
+               {"--config", NULL, NULL}};
   const size_t n_names = sizeof names / sizeof names[0];
   xc_conf file;
   xc_err err;
@@ -195,6 +206,11 @@ static int xc__parse_args(int argc, char **argv, xc__args *a, int *check) {
   if (!(a->conf.set & XC_CONF_KEY)) return xc__usage_error("%s is required", "--key FILE");
   if (!(a->conf.set & XC_CONF_CA)) return xc__usage_error("%s is required", "--ca FILE");
   {
+    xc_audit_alg alg;
+    if (xc_audit_alg_parse(a->conf.audit_hash, &alg) != 0)
+      return xc__usage_error("--audit-hash must be sha256 or sm3, not '%s'", a->conf.audit_hash);
+  }
+  {
     const char *colon = strrchr(a->conf.listen, ':');
     long long port = 0;
     if (colon == NULL || colon == a->conf.listen ||
@@ -232,6 +248,9 @@ static void xc__reload_tls(const xc__args *a, xc_server *srv) {
     xc_log(XC_LOG_ERROR, "SIGHUP: TLS files not reloaded: %s", err.msg);
     goto done;
   }
+  /* Audit checkpoints are signed with the new key from now on. */
+  if (xc_audit_set_keys(cert, key, ca, &err) != XC_OK)
+    xc_log(XC_LOG_ERROR, "SIGHUP: the audit signer keeps the old key: %s", err.msg);
   xc_log(XC_LOG_WARN, "SIGHUP: reloaded the certificate %s, key %s, CA %s and CRL %s",
          a->conf.cert, a->conf.key, a->conf.ca,
          (a->conf.set & XC_CONF_CRL) ? a->conf.crl : "(none)");
@@ -366,7 +385,7 @@ int main(int argc, char **argv) {
   xc_server_options opt;
   xc_err err;
   sigset_t set;
-  int status = XC__EXIT_FAIL, port = 0, grpc_up = 0, rc, check_only = 0;
+  int status = XC__EXIT_FAIL, port = 0, grpc_up = 0, rc, check_only = 0, audit_up = 0;
 
   memset(&a, 0, sizeof a);
   rc = xc__parse_args(argc, argv, &a, &check_only);
@@ -412,6 +431,7 @@ int main(int argc, char **argv) {
   so.dir = a.conf.data;
   so.map_size = (size_t)a.conf.map_size;
   so.map_max = (size_t)a.conf.map_max;
+  so.audit_hash = a.conf.audit_hash;
   rc = xc_store_open(&so, &store, &err);
   if (rc != XC_OK) {
     fprintf(stderr, "xunchad: cannot open the store in %s: %s\n", a.conf.data, err.msg);
@@ -439,12 +459,26 @@ int main(int argc, char **argv) {
   opt.workers = (unsigned)a.conf.workers;
   opt.cq_threads = (unsigned)a.conf.cq_threads;
   rc = xc_server_start(&opt, &srv, &port, &err);
-  /* gRPC copied the PEM strings; the key should not linger in our memory. */
-  if (key != NULL) memset(key, 0, strlen(key));
   if (rc != XC_OK) {
     fprintf(stderr, "xunchad: %s\n", err.msg);
     goto done;
   }
+  {
+    xc_audit_options ao;
+    memset(&ao, 0, sizeof ao);
+    ao.store = store;
+    ao.checkpoint_file = a.conf.audit_checkpoints[0] != '\0' ? a.conf.audit_checkpoints : NULL;
+    ao.retention_ms = a.conf.audit_retention_days * 24LL * 3600 * 1000;
+    rc = xc_audit_start(&ao, cert, key, ca, &err);
+    if (rc != XC_OK) {
+      fprintf(stderr, "xunchad: cannot start the audit log: %s\n", err.msg);
+      goto done;
+    }
+    audit_up = 1;
+  }
+  /* gRPC and the audit signer copied the PEM strings; the key should not
+   * linger in our memory. */
+  if (key != NULL) memset(key, 0, strlen(key));
   xc_stats_started();
   if (a.conf.port_file[0] != '\0' && xc__write_port_file(a.conf.port_file, port) != 0) {
     fprintf(stderr, "xunchad: cannot write --port-file %s: %s\n", a.conf.port_file,
@@ -475,6 +509,9 @@ done:
   /* Order matters: calls finish, then the store completes queued writes,
    * then gRPC goes. */
   xc_server_destroy(srv);
+  /* The last queued audit entries and a final checkpoint, before the store
+   * closes. */
+  if (audit_up) xc_audit_stop();
   xc_store_close(store);
   if (grpc_up) grpc_shutdown_blocking();
   free(cert);

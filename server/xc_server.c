@@ -19,6 +19,7 @@
 #include "xc_limits.h"
 #include "xc_log.h"
 #include "xc_msg.h"
+#include "xc_audit.h"
 #include "xc_peer.h"
 #include "xc_trust.h"
 #include "xc_record.h"
@@ -402,9 +403,10 @@ static void xc__dispatch(xc_call *c, xc_peer_cache *peers) {
   int rc;
 
   xc_err_clear(&err);
+  cn[0] = '\0';
+  serial[0] = '\0';
   ctx = calloc(1, sizeof *ctx);
   if (ctx == NULL) {
-    cn[0] = '\0';
     rc = xc_err_set(&err, XC_ERESOURCE_EXHAUSTED, "out of memory");
     goto done;
   }
@@ -481,6 +483,13 @@ static void xc__dispatch(xc_call *c, xc_peer_cache *peers) {
       rc = xc_err_set(&err, XC_ERESOURCE_EXHAUSTED, "out of memory packing the reply");
   }
 done:
+  /* Every call leaves an audit entry; a lead read's is durable before the
+   * reply goes (xc_audit.h), and if it cannot be, no reply does. */
+  rc = xc_audit_call(ctx, cn, serial, c->path, req, resp, rc, &err);
+  if (rc != XC_OK && reply != NULL) {
+    grpc_byte_buffer_destroy(reply);
+    reply = NULL;
+  }
   if (rc == XC_OK) xc_err_clear(&err);
   xc__call_finish(c, rc, rc == XC_OK ? NULL : err.msg, reply);
   {
