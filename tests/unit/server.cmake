@@ -10,3 +10,12 @@ add_executable(test_server_ops ${CMAKE_CURRENT_LIST_DIR}/test_server_ops.c)
 target_link_libraries(test_server_ops PRIVATE xc_server_core PkgConfig::CUNIT)
 add_test(NAME server_ops COMMAND test_server_ops)
 set_tests_properties(server_ops PROPERTIES TIMEOUT 60)
+
+# The call audit (issue 7): queue, durable lead reads, signed checkpoints,
+# tail cut caught by the checkpoint file, forged checkpoints, pruning.
+add_executable(test_audit_server ${CMAKE_CURRENT_LIST_DIR}/test_audit_server.c)
+target_link_libraries(test_audit_server PRIVATE xc_server_core PkgConfig::LMDB PkgConfig::CUNIT)
+target_compile_definitions(test_audit_server PRIVATE
+  XC_CERTS_TOOL="${CMAKE_SOURCE_DIR}/certs/xuncha-certs")
+add_test(NAME server_audit COMMAND test_audit_server)
+set_tests_properties(server_audit PROPERTIES TIMEOUT 60)
