@@ -139,7 +139,8 @@ int xc_peer_read(xc_peer_cache *cache, grpc_call *call, char *cn, char *serial, 
   grpc_auth_context *ac = grpc_call_auth_context(call);
   grpc_auth_property_iterator it;
   const grpc_auth_property *p;
-  int rc = XC_OK;
+  xc_err terr;
+  int rc = XC_OK, trc = XC_OK;
 
   cn[0] = '\0';
   serial[0] = '\0';
@@ -158,12 +159,13 @@ int xc_peer_read(xc_peer_cache *cache, grpc_call *call, char *cn, char *serial, 
     if (trust != NULL) {
       it = grpc_auth_context_find_properties_by_name(ac, GRPC_X509_PEM_CERT_PROPERTY_NAME);
       p = grpc_auth_property_iterator_next(&it);
-      rc = xc_trust_check(trust, p != NULL ? p->value : NULL, p != NULL ? p->value_length : 0,
-                          err);
+      trc = xc_trust_check(trust, p != NULL ? p->value : NULL, p != NULL ? p->value_length : 0,
+                           &terr);
       xc_trust_unref(trust);
-      if (rc != XC_OK) goto done;
     }
   }
+  /* A refused certificate's CN and serial are still read, so the log and
+   * the audit log name who was refused; the refusal's reason wins. */
   it = grpc_auth_context_find_properties_by_name(ac, GRPC_X509_CN_PROPERTY_NAME);
   p = grpc_auth_property_iterator_next(&it);
   if (p == NULL || p->value == NULL || p->value_length == 0) {
@@ -186,6 +188,7 @@ int xc_peer_read(xc_peer_cache *cache, grpc_call *call, char *cn, char *serial, 
   }
   rc = xc__serial_cached(cache, p->value, p->value_length, serial, err);
 done:
+  if (trc != XC_OK) rc = xc_err_set(err, trc, "%s", terr.msg);
   if (ac != NULL) grpc_auth_context_release(ac);
   return rc;
 }

@@ -276,7 +276,10 @@ def auditing(c, srv, d, xuncha):
     out = p.stdout.decode()
     c.ok(p.returncode == 0 and "office:3101\t" in out and LIST_TARGETS in out,
          "an auditor lists the audit log (exit %d, %d lines)" % (p.returncode, out.count("\n")))
-    c.ok("\t-\t-\t" not in out, "an auditor does not see calls refused before an identity")
+    c.ok("\t-\t-\t" not in out, "an auditor does not see calls without a certificate")
+    rs = serial_of(os.path.join(d, "revoked.pem"))
+    c.ok(re.search(r"\toffice:3101\t%s\t\S+\tUNAUTHENTICATED" % rs, out) is not None,
+         "the revoked certificate's refused calls are in the log with its serial")
     p = run_cli(xuncha, srv, d, "auditor", "audit", "list", "--office", "office:3101",
                 "--method", "ListTargets")
     lines = [l for l in p.stdout.decode().splitlines()[1:] if not l.startswith("#")]
