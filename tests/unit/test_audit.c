@@ -296,8 +296,12 @@ static int collect_fn(void *ctx, const xc_audit_record *r) {
 static int failing_fn(xc_txn *txn, void *ctx, xc_err *err) {
   ProtobufCMessage **rec = ctx;
   ProtobufCMessage *out = NULL;
-  int rc = xc_txn_create(txn, XC_KIND_TARGET, *rec, OWNER, AUTHOR, &out, err);
+  /* xc_txn_create fills in the record it is given: give it a copy. */
+  ProtobufCMessage *copy = xc_msg_clone(*rec);
+  int rc = copy != NULL ? xc_txn_create(txn, XC_KIND_TARGET, copy, OWNER, AUTHOR, &out, err)
+                        : xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
   xc_msg_free(out);
+  xc_msg_free(copy);
   if (rc != XC_OK) return rc;
   return xc_err_set(err, XC_EFAILED_PRECONDITION, "fails after writing");
 }
