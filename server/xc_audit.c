@@ -69,10 +69,12 @@ static xc__audit *xc__a;
 static void xc__add_id(char *buf, const char *id) {
   size_t n = strlen(buf), k = strlen(id);
   const char *p = buf;
-  if (k == 0) return;
-  while ((p = strstr(p, id)) != NULL) {
-    if ((p == buf || p[-1] == ',') && (p[k] == ',' || p[k] == '\0')) return;
-    p += k;
+  if (k == 0 || (n > 0 && buf[n - 1] == '+')) return;
+  if (n + k + 2 <= XC_AUDIT_IDS_MAX) {
+    while ((p = strstr(p, id)) != NULL) {
+      if ((p == buf || p[-1] == ',') && (p[k] == ',' || p[k] == '\0')) return;
+      p += k;
+    }
   }
   if (n + k + 2 > XC_AUDIT_IDS_MAX) {
     if (n > 0 && buf[n - 1] != '+' && n + 2 <= XC_AUDIT_IDS_MAX) {
@@ -87,8 +89,8 @@ static void xc__add_id(char *buf, const char *id) {
 }
 
 /* Collects the record ids a message names: its string fields "id" and
- * "*_id", and those of its message fields (one level down: a list
- * response's records, an update's record). */
+ * "*_id" (a request's record and filters), and the "id" of its message
+ * fields (one level down: a list response's records, an update's record). */
 static void xc__ids_of(const ProtobufCMessage *m, int depth, char *buf) {
   const ProtobufCMessageDescriptor *d;
   if (m == NULL) return;
@@ -98,7 +100,8 @@ static void xc__ids_of(const ProtobufCMessage *m, int depth, char *buf) {
     const char *base = (const char *)m + f->offset;
     size_t nl = strlen(f->name);
     if (f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED &&
-        (strcmp(f->name, "id") == 0 || (nl > 3 && strcmp(f->name + nl - 3, "_id") == 0))) {
+        (strcmp(f->name, "id") == 0 ||
+         (depth == 0 && nl > 3 && strcmp(f->name + nl - 3, "_id") == 0))) {
       const char *s = *(char *const *)base;
       if (s != NULL) xc__add_id(buf, s);
     } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth == 0) {

@@ -1,4 +1,5 @@
 /* xc_store_audit.c: the hash-chained audit log (xc_store_audit.h). */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +36,24 @@ int xc_audit_alg_parse(const char *name, xc_audit_alg *out) {
 
 xc_audit_alg xc_store_audit_alg(const xc_store *store) { return store->audit_alg; }
 
+/* The two digests, fetched once: fetching per entry costs more than the
+ * hashing itself. They live as long as the process. */
+static EVP_MD *xc__md_sha256, *xc__md_sm3;
+static pthread_once_t xc__md_once = PTHREAD_ONCE_INIT;
+
+static void xc__md_fetch(void) {
+  xc__md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+  xc__md_sm3 = EVP_MD_fetch(NULL, "SM3", NULL);
+}
+
 int xc_audit_hash(xc_audit_alg alg, const uint8_t prev[XC_AUDIT_HASH_BYTES], const void *data,
                   size_t len, uint8_t out[XC_AUDIT_HASH_BYTES]) {
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  EVP_MD *md = EVP_MD_fetch(NULL, alg == XC_AUDIT_SM3 ? "SM3" : "SHA256", NULL);
+  const EVP_MD *md;
   unsigned n = 0;
   int rc = -1;
+  (void)pthread_once(&xc__md_once, xc__md_fetch);
+  md = alg == XC_AUDIT_SM3 ? xc__md_sm3 : xc__md_sha256;
   if (ctx == NULL || md == NULL || EVP_MD_get_size(md) != XC_AUDIT_HASH_BYTES) goto done;
   if (EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
       EVP_DigestUpdate(ctx, prev, XC_AUDIT_HASH_BYTES) != 1 ||
@@ -49,7 +62,6 @@ int xc_audit_hash(xc_audit_alg alg, const uint8_t prev[XC_AUDIT_HASH_BYTES], con
     goto done;
   rc = 0;
 done:
-  EVP_MD_free(md);
   EVP_MD_CTX_free(ctx);
   return rc;
 }
