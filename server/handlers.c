@@ -152,11 +152,15 @@ static const xc_method xc__methods[] = {
      &grpc__reflection__v1__server_reflection_request__descriptor,
      &grpc__reflection__v1__server_reflection_response__descriptor, XC_METHOD_BIDI_STREAM, 0,
      xc__reflection_info},
-    /* The audit log: auditors and admins (the handlers check the role). */
-    XC__UNARY("xuncha.v1.Audit", "ListAudit", xuncha__v1__list_audit_request,
-              xuncha__v1__list_audit_response, xc__list_audit),
-    XC__UNARY("xuncha.v1.Audit", "VerifyAudit", xuncha__v1__verify_audit_request,
-              xuncha__v1__verify_audit_response, xc__verify_audit),
+    /* The audit log: auditors and admins (the handlers check the role).
+     * Unary on the wire (one request, one reply), but served like a
+     * server stream so a long walk of the log runs on a worker thread and
+     * never stalls the unary calls of a completion-queue thread. */
+    {"/xuncha.v1.Audit/ListAudit", &xuncha__v1__list_audit_request__descriptor,
+     &xuncha__v1__list_audit_response__descriptor, XC_METHOD_SERVER_STREAM, 1, xc__list_audit},
+    {"/xuncha.v1.Audit/VerifyAudit", &xuncha__v1__verify_audit_request__descriptor,
+     &xuncha__v1__verify_audit_response__descriptor, XC_METHOD_SERVER_STREAM, 1,
+     xc__verify_audit},
 };
 
 const xc_method *xc_methods(size_t *count) {

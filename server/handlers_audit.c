@@ -24,6 +24,14 @@
 /* Entries one ListAudit looks at before it hands back a page token. */
 #define XC__SCAN_BUDGET 200000
 
+/* Hands the one reply over: sent on the call (the method table serves
+ * these like server streams, on a worker), or left in *resp when there is
+ * no call (unit tests); either way *resp is the transport's to free. */
+static int xc__reply(xc_ctx *ctx, ProtobufCMessage *msg, ProtobufCMessage **resp, xc_err *err) {
+  *resp = msg;
+  return ctx->call != NULL ? xc_call_send(ctx->call, msg, err) : XC_OK;
+}
+
 static int xc__audit_allowed(const xc_ctx *ctx, xc_err *err) {
   if (ctx->has_identity && (ctx->id.role == XC_ROLE_AUDITOR || ctx->id.role == XC_ROLE_ADMIN))
     return XC_OK;
@@ -173,7 +181,8 @@ done:
     xc_msg_free(&out->base);
     out = NULL;
   }
-  *resp = out != NULL ? &out->base : NULL;
+  if (rc == XC_OK) return xc__reply(ctx, &out->base, resp, err);
+  *resp = NULL;
   return rc;
 }
 
@@ -204,6 +213,5 @@ int xc__verify_audit(xc_ctx *ctx, const ProtobufCMessage *req_msg, ProtobufCMess
     xc_msg_free(&out->base);
     return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
   }
-  *resp = &out->base;
-  return XC_OK;
+  return xc__reply(ctx, &out->base, resp, err);
 }
