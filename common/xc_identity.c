@@ -114,6 +114,8 @@ int xc_may_read_region(const xc_identity *id, const char *region_code) {
   /* Agencies read only what is sent to them (leads, and the finding a lead
    * comes from: the server checks that case), never a region by prefix. */
   if (id->role == XC_ROLE_AGENCY) return 0;
+  /* Auditors read the audit log of their region and no records at all. */
+  if (id->role == XC_ROLE_AUDITOR) return 0;
   return region_code != NULL && xc_region_within(region_code, id->region);
 }
 

@@ -6,7 +6,8 @@
  *   office:<region code>            a city (4 digits), county (6) or township
  *                                   (9) inspection office
  *   agency:<region code>:<unit>     an agency, e.g. agency:3101:jw
- *   auditor:<region code>           read-only over the region
+ *   auditor:<region code>           reads the audit log of the region, and
+ *                                   nothing else (no records)
  *   admin:<region code>             server administration for the region
  * The certificate's serial number names the individual operator.
  *
@@ -68,8 +69,9 @@ void xc_identity_author(const xc_identity *id, char *out, size_t out_size);
 /* Writes the office owner name "office:<region>" for an office identity. */
 void xc_identity_owner(const xc_identity *id, char *out, size_t out_size);
 
-/* Returns 1 if id may read a non-lead record with this region code: offices,
- * auditors and admins by prefix; agencies never (they read only the leads
+/* Returns 1 if id may read a non-lead record with this region code: offices
+ * and admins by prefix; auditors never (they read only the audit log);
+ * agencies never (they read only the leads
  * sent to them and the findings those leads come from). */
 int xc_may_read_region(const xc_identity *id, const char *region_code);
 

@@ -9,6 +9,7 @@
 #include "xuncha/v1/admin.pb-c.h"
 #include "xuncha/v1/archive.pb-c.h"
 #include "xuncha/v1/reports.pb-c.h"
+#include "xuncha/v1/audit.pb-c.h"
 #include "xc_msg.h"
 
 int xc__list_response(const ProtobufCMessageDescriptor *desc, xc_page *page,
@@ -197,6 +198,15 @@ static const xc_method xc__methods[] = {
               xuncha__v1__suggest_inspectors_response, xc__suggest_inspectors),
     XC__UNARY("xuncha.v1.Pool", "GetWorkload", xuncha__v1__workload_request,
               xuncha__v1__workload_response, xc__get_workload),
+    /* The audit log: auditors and admins (the handlers check the role).
+     * Unary on the wire (one request, one reply), but served like a
+     * server stream so a long walk of the log runs on a worker thread and
+     * never stalls the unary calls of a completion-queue thread. */
+    {"/xuncha.v1.Audit/ListAudit", &xuncha__v1__list_audit_request__descriptor,
+     &xuncha__v1__list_audit_response__descriptor, XC_METHOD_SERVER_STREAM, 1, xc__list_audit},
+    {"/xuncha.v1.Audit/VerifyAudit", &xuncha__v1__verify_audit_request__descriptor,
+     &xuncha__v1__verify_audit_response__descriptor, XC_METHOD_SERVER_STREAM, 1,
+     xc__verify_audit},
 };
 
 const xc_method *xc_methods(size_t *count) {

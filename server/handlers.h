@@ -91,4 +91,10 @@ XC__HANDLER(xc__suggest_inspectors);
 XC__HANDLER(xc__get_workload);
 XC__HANDLER(xc__reflection_info);
 
+/* xuncha.v1.Audit (handlers_audit.c). */
+int xc__list_audit(xc_ctx *ctx, const ProtobufCMessage *req, ProtobufCMessage **resp,
+                   xc_err *err);
+int xc__verify_audit(xc_ctx *ctx, const ProtobufCMessage *req, ProtobufCMessage **resp,
+                     xc_err *err);
+
 #endif /* XC_HANDLERS_H */

@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "xc_audit.h"
 #include "xc_conf.h"
 #include "xc_handler.h"
 #include "xc_log.h"
@@ -28,6 +29,7 @@
 #include "xc_stats.h"
 #include "xc_store.h"
 #include "xc_text.h"
+#include "xc_trust.h"
 #include "xc_workflow.h"
 #include "xc_archive.h"
 
@@ -65,12 +67,21 @@ static void xc__usage(FILE *to) {
           "  --cert FILE         the server's certificate chain (PEM)  [tls] cert\n"
           "  --key FILE          the server's private key (PEM)        [tls] key\n"
           "  --ca FILE           the CA that signs client certificates [tls] ca\n"
+          "  --crl FILE          revoked client certificates (PEM CRL from\n"
+          "                      'xuncha-certs crl DIR')               [tls] crl\n"
           "  --workers N         threads for streaming calls, 1..256 (default 8)   [server] workers\n"
           "  --cq-threads N      completion-queue threads, which also run unary calls,\n"
           "                      1..16 (default 1: fastest on 2 cores)\n"
           "                                                        [server] cq_threads\n"
           "  --port-file FILE    write the bound port there once listening\n"
           "                                                        [server] port_file\n"
+          "  --audit-hash H      the audit log's chain hash for a new store: sha256\n"
+          "                      (default) or sm3                     [audit] hash\n"
+          "  --audit-retention-days N  audit entries are kept N days, at least 183\n"
+          "                      (default 183)                 [audit] retention_days\n"
+          "  --audit-checkpoint-file F  signed audit checkpoints are appended to F:\n"
+          "                      keep it where the server cannot rewrite it\n"
+          "                                                 [audit] checkpoint_file\n"
           "  --log-level LEVEL   debug, info, warn or error (default info) [log] level\n"
           "  --log-target T      stderr or syslog (default stderr)     [log] target\n"
           "  --stalled-days N    days without rectification progress before a finding\n"
@@ -84,7 +95,8 @@ static void xc__usage(FILE *to) {
           "  --version           show the version\n"
           "\n"
           "Stops cleanly on SIGINT or SIGTERM. SIGHUP re-reads the log level from the\n"
-          "config file (unless --log-level was given). Exit status: 0 after a clean\n"
+          "config file (unless --log-level was given) and reloads the certificate, key,\n"
+          "CA and CRL files without dropping calls. Exit status: 0 after a clean\n"
           "stop, 1 when it cannot start, 2 for a usage or config error.\n");
 }
 
@@ -134,6 +146,9 @@ static int xc__parse_args(int argc, char **argv, xc__args *a, int *check) {
                {"--map-size", "storage", "map_size"},   {"--map-max", "storage", "map_max"},
                {"--log-level", "log", "level"},         {"--log-target", "log", "target"},
                {"--conflict-years", "pool", "conflict_years"},
+               {"--crl", "tls", "crl"},                 {"--audit-hash", "audit", "hash"},
+               {"--audit-retention-days", "audit", "retention_days"},
+               {"--audit-checkpoint-file", "audit", "checkpoint_file"},
                {"--config", NULL, NULL}};
   const size_t n_names = sizeof names / sizeof names[0];
   xc_conf file;
@@ -195,6 +210,11 @@ static int xc__parse_args(int argc, char **argv, xc__args *a, int *check) {
   if (!(a->conf.set & XC_CONF_KEY)) return xc__usage_error("%s is required", "--key FILE");
   if (!(a->conf.set & XC_CONF_CA)) return xc__usage_error("%s is required", "--ca FILE");
   {
+    xc_audit_alg alg;
+    if (xc_audit_alg_parse(a->conf.audit_hash, &alg) != 0)
+      return xc__usage_error("--audit-hash must be sha256 or sm3, not '%s'", a->conf.audit_hash);
+  }
+  {
     const char *colon = strrchr(a->conf.listen, ':');
     long long port = 0;
     if (colon == NULL || colon == a->conf.listen ||
@@ -203,6 +223,47 @@ static int xc__parse_args(int argc, char **argv, xc__args *a, int *check) {
                              a->conf.listen);
   }
   return -1;
+}
+
+static char *xc__read_file(const char *flag, const char *path);
+static int xc__check_tls(const xc__args *a, const char *cert, const char *key, const char *ca);
+
+/*
+ * SIGHUP, TLS part: reads the certificate, key, CA and CRL files named at
+ * start again and hands them to the server, which uses them for new
+ * connections and calls while calls in flight carry on. Files that do not
+ * parse change nothing.
+ */
+static void xc__reload_tls(const xc__args *a, xc_server *srv) {
+  char *cert = NULL, *key = NULL, *ca = NULL, *crl = NULL;
+  xc_err err;
+  if (srv == NULL) return;
+  cert = xc__read_file("--cert", a->conf.cert);
+  key = cert ? xc__read_file("--key", a->conf.key) : NULL;
+  ca = key ? xc__read_file("--ca", a->conf.ca) : NULL;
+  if (ca != NULL && (a->conf.set & XC_CONF_CRL)) crl = xc__read_file("--crl", a->conf.crl);
+  if (ca == NULL || ((a->conf.set & XC_CONF_CRL) && crl == NULL) ||
+      !xc__check_tls(a, cert, key, ca)) {
+    xc_log(XC_LOG_ERROR, "SIGHUP: TLS files not reloaded (see the message above); the old "
+                         "certificate, CA and CRL stay in use");
+    goto done;
+  }
+  if (xc_server_reload_tls(srv, cert, key, ca, crl, &err) != XC_OK) {
+    xc_log(XC_LOG_ERROR, "SIGHUP: TLS files not reloaded: %s", err.msg);
+    goto done;
+  }
+  /* Audit checkpoints are signed with the new key from now on. */
+  if (xc_audit_set_keys(cert, key, ca, &err) != XC_OK)
+    xc_log(XC_LOG_ERROR, "SIGHUP: the audit signer keeps the old key: %s", err.msg);
+  xc_log(XC_LOG_WARN, "SIGHUP: reloaded the certificate %s, key %s, CA %s and CRL %s",
+         a->conf.cert, a->conf.key, a->conf.ca,
+         (a->conf.set & XC_CONF_CRL) ? a->conf.crl : "(none)");
+done:
+  if (key != NULL) memset(key, 0, strlen(key));
+  free(cert);
+  free(key);
+  free(ca);
+  free(crl);
 }
 
 /* SIGHUP: re-reads the log level (and target) from the config file, unless
@@ -321,14 +382,14 @@ static int xc__write_port_file(const char *path, int port) {
 
 int main(int argc, char **argv) {
   xc__args a;
-  char *cert = NULL, *key = NULL, *ca = NULL;
+  char *cert = NULL, *key = NULL, *ca = NULL, *crl = NULL;
   xc_store *store = NULL;
   xc_server *srv = NULL;
   xc_store_options so;
   xc_server_options opt;
   xc_err err;
   sigset_t set;
-  int status = XC__EXIT_FAIL, port = 0, grpc_up = 0, rc, check_only = 0;
+  int status = XC__EXIT_FAIL, port = 0, grpc_up = 0, rc, check_only = 0, audit_up = 0;
 
   memset(&a, 0, sizeof a);
   rc = xc__parse_args(argc, argv, &a, &check_only);
@@ -354,6 +415,16 @@ int main(int argc, char **argv) {
   key = cert ? xc__read_file("--key", a.conf.key) : NULL;
   ca = key ? xc__read_file("--ca", a.conf.ca) : NULL;
   if (ca == NULL || !xc__check_tls(&a, cert, key, ca)) goto done;
+  if (a.conf.set & XC_CONF_CRL) {
+    xc_trust *t = NULL;
+    crl = xc__read_file("--crl", a.conf.crl);
+    if (crl == NULL) goto done;
+    if (xc_trust_create(ca, crl, &t, &err) != XC_OK) {
+      fprintf(stderr, "xunchad: --crl %s: %s\n", a.conf.crl, err.msg);
+      goto done;
+    }
+    xc_trust_unref(t);
+  }
   if (check_only) {
     printf("xunchad: settings are valid (config: %s)\n",
            a.config_path[0] != '\0' ? a.config_path : "none");
@@ -365,6 +436,7 @@ int main(int argc, char **argv) {
   so.dir = a.conf.data;
   so.map_size = (size_t)a.conf.map_size;
   so.map_max = (size_t)a.conf.map_max;
+  so.audit_hash = a.conf.audit_hash;
   rc = xc_store_open(&so, &store, &err);
   if (rc != XC_OK) {
     fprintf(stderr, "xunchad: cannot open the store in %s: %s\n", a.conf.data, err.msg);
@@ -386,17 +458,32 @@ int main(int argc, char **argv) {
   opt.cert_pem = cert;
   opt.key_pem = key;
   opt.ca_pem = ca;
+  opt.crl_pem = crl;
   opt.store = store;
   opt.methods = xc_methods(&opt.n_methods);
   opt.workers = (unsigned)a.conf.workers;
   opt.cq_threads = (unsigned)a.conf.cq_threads;
   rc = xc_server_start(&opt, &srv, &port, &err);
-  /* gRPC copied the PEM strings; the key should not linger in our memory. */
-  if (key != NULL) memset(key, 0, strlen(key));
   if (rc != XC_OK) {
     fprintf(stderr, "xunchad: %s\n", err.msg);
     goto done;
   }
+  {
+    xc_audit_options ao;
+    memset(&ao, 0, sizeof ao);
+    ao.store = store;
+    ao.checkpoint_file = a.conf.audit_checkpoints[0] != '\0' ? a.conf.audit_checkpoints : NULL;
+    ao.retention_ms = a.conf.audit_retention_days * 24LL * 3600 * 1000;
+    rc = xc_audit_start(&ao, cert, key, ca, &err);
+    if (rc != XC_OK) {
+      fprintf(stderr, "xunchad: cannot start the audit log: %s\n", err.msg);
+      goto done;
+    }
+    audit_up = 1;
+  }
+  /* gRPC and the audit signer copied the PEM strings; the key should not
+   * linger in our memory. */
+  if (key != NULL) memset(key, 0, strlen(key));
   xc_stats_started();
   if (a.conf.port_file[0] != '\0' && xc__write_port_file(a.conf.port_file, port) != 0) {
     fprintf(stderr, "xunchad: cannot write --port-file %s: %s\n", a.conf.port_file,
@@ -416,6 +503,7 @@ int main(int argc, char **argv) {
     if (sigwait(&set, &sig) != 0) continue;
     if (sig == SIGHUP) {
       xc__reload(&a);
+      xc__reload_tls(&a, srv);
       continue;
     }
     xc_log(XC_LOG_INFO, "%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -426,11 +514,15 @@ done:
   /* Order matters: calls finish, then the store completes queued writes,
    * then gRPC goes. */
   xc_server_destroy(srv);
+  /* The last queued audit entries and a final checkpoint, before the store
+   * closes. */
+  if (audit_up) xc_audit_stop();
   xc_store_close(store);
   if (grpc_up) grpc_shutdown_blocking();
   free(cert);
   free(key);
   free(ca);
+  free(crl);
   if (status == 0 && !check_only) xc_log(XC_LOG_INFO, "xunchad stopped");
   return status;
 }

@@ -39,6 +39,14 @@ static const struct xc__key {
     {"log", "target", XC_CONF_LOG_TARGET, XC__C_TARGET, offsetof(xc_conf, log_target), 0, 0, 0},
     {"pool", "conflict_years", XC_CONF_CONFLICT_YEARS, XC__C_INT,
      offsetof(xc_conf, conflict_years), 0, 1, 50},
+    {"tls", "crl", XC_CONF_CRL, XC__C_STR, offsetof(xc_conf, crl), XC_CONF_PATH_MAX, 0, 0},
+    {"audit", "hash", XC_CONF_AUDIT_HASH, XC__C_STR, offsetof(xc_conf, audit_hash),
+     sizeof(((xc_conf *)0)->audit_hash), 0, 0},
+    /* At least six months: the retention the inspection rules ask for. */
+    {"audit", "retention_days", XC_CONF_AUDIT_RETENTION, XC__C_INT,
+     offsetof(xc_conf, audit_retention_days), 0, 183, 36500},
+    {"audit", "checkpoint_file", XC_CONF_AUDIT_CHECKPOINTS, XC__C_STR,
+     offsetof(xc_conf, audit_checkpoints), XC_CONF_PATH_MAX, 0, 0},
 };
 
 #define XC__NKEYS (sizeof xc__keys / sizeof xc__keys[0])
@@ -55,6 +63,8 @@ void xc_conf_defaults(xc_conf *c) {
   c->log_level = XC_LOG_INFO;
   c->log_target = XC_LOG_STDERR;
   c->conflict_years = 3;
+  (void)xc_strlcpy(c->audit_hash, "sha256", sizeof c->audit_hash);
+  c->audit_retention_days = 183;
 }
 
 int xc_conf_parse_size(const char *s, unsigned long long min, unsigned long long max,
@@ -110,7 +120,8 @@ int xc_conf_set(xc_conf *c, const char *section, const char *name, const char *v
     for (size_t i = 0; i < XC__NKEYS; i++) known_section |= strcmp(xc__keys[i].section, section) == 0;
     if (!known_section)
       return xc_err_set(err, XC_EINVALID_ARGUMENT,
-                        "unknown section [%s] (sections: server, tls, storage, log, pool)", section);
+                        "unknown section [%s] (sections: server, tls, storage, log, pool, audit)",
+                        section);
     return xc_err_set(err, XC_EINVALID_ARGUMENT, "unknown key '%s' in [%s]", name, section);
   }
   field = (char *)c + k->offset;

@@ -4,10 +4,11 @@
  * sections, read with libinih).
  *
  *   [server]  listen, workers, cq_threads, port_file
- *   [tls]     cert, key, ca
+ *   [tls]     cert, key, ca, crl
  *   [storage] data, map_size, map_max
  *   [log]     level (debug|info|warn|error), target (stderr|syslog)
  *   [pool]    conflict_years (1..50, default 3)
+ *   [audit]   hash (sha256|sm3), retention_days, checkpoint_file
  *
  * A flag given on the command line overrides the file. Unknown sections or
  * keys, a key given twice and bad values are refused with "FILE:LINE: ...".
@@ -40,7 +41,11 @@ enum {
   XC_CONF_MAP_MAX = 1u << 9,
   XC_CONF_LOG_LEVEL = 1u << 10,
   XC_CONF_LOG_TARGET = 1u << 11,
-  XC_CONF_CONFLICT_YEARS = 1u << 12
+  XC_CONF_CRL = 1u << 12,
+  XC_CONF_AUDIT_HASH = 1u << 13,
+  XC_CONF_AUDIT_RETENTION = 1u << 14,
+  XC_CONF_AUDIT_CHECKPOINTS = 1u << 15,
+  XC_CONF_CONFLICT_YEARS = 1u << 16
 };
 
 typedef struct xc_conf {
@@ -58,6 +63,10 @@ typedef struct xc_conf {
   xc_log_level log_level;
   xc_log_target log_target;
   long long conflict_years; /* [pool] conflict_years (server/ARCHIVE.md) */
+  char crl[XC_CONF_PATH_MAX];              /* revoked client certificates, PEM */
+  char audit_hash[16];                     /* "sha256" or "sm3"; new stores only */
+  long long audit_retention_days;          /* audit entries are kept this long */
+  char audit_checkpoints[XC_CONF_PATH_MAX]; /* signed chain heads are appended here */
 } xc_conf;
 
 /* Clears c and fills in the defaults (none of them counts as set). */

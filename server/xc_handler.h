@@ -57,6 +57,9 @@ typedef struct xc_ctx {
   size_t scan_budget;        /* records a List may look at; 0: XC_LIST_SCAN_BUDGET */
   size_t max_response_bytes; /* 0: XC_LIST_MAX_RESPONSE_BYTES */
   xc_call *call;             /* the call, for streaming; NULL in unit tests */
+  /* Set by a write path once its change committed together with its audit
+   * entry (xc_audit.h), so the call is not recorded twice. */
+  int audit_done;
 } xc_ctx;
 
 /*

@@ -169,7 +169,10 @@ static void xc__plan(xc_list_plan *out, xc_index index, const char *key) {
 void xc_list_plan_make(xc_kind kind, const xc_identity *who, const xc_list_filter *f,
                        xc_list_plan *out) {
   memset(out, 0, sizeof *out);
-  if (kind == XC_KIND_PROGRESS || kind == XC_KIND_VERIFICATION || kind == XC_KIND_DISPOSITION) {
+  if (who->role == XC_ROLE_AUDITOR) {
+    /* Auditors read the audit log and no records (xc_identity.h). */
+    out->empty = 1;
+  } else if (kind == XC_KIND_PROGRESS || kind == XC_KIND_VERIFICATION || kind == XC_KIND_DISPOSITION) {
     /* Always listed under their parent (the filter check requires it). */
     xc__plan(out, XC_INDEX_PARENT, f->parent_id);
   } else if (kind == XC_KIND_DOCUMENT && f->parent_id[0] != '\0') {

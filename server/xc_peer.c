@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "xc_text.h"
+#include "xc_trust.h"
 
 /* Certificates are a few hundred bytes to a few KiB; refuse absurd ones. */
 #define XC__MAX_PEM_BYTES (64 * 1024)
@@ -138,15 +139,33 @@ int xc_peer_read(xc_peer_cache *cache, grpc_call *call, char *cn, char *serial, 
   grpc_auth_context *ac = grpc_call_auth_context(call);
   grpc_auth_property_iterator it;
   const grpc_auth_property *p;
-  int rc = XC_OK;
+  xc_err terr;
+  int rc = XC_OK, trc = XC_OK;
 
   cn[0] = '\0';
   serial[0] = '\0';
   if (ac == NULL || !grpc_auth_context_peer_is_authenticated(ac)) {
+    /* TLS asks for a certificate but lets a client without one connect, so
+     * it can be told why it is refused (see xc_trust.h). */
     rc = xc_err_set(err, XC_EUNAUTHENTICATED,
-                    "the connection is not authenticated with a client certificate");
+                    "no client certificate was presented: xunchad accepts only callers with "
+                    "a client certificate of its CA");
     goto done;
   }
+  {
+    /* TLS did not verify the certificate: xunchad does, against the CA and
+     * CRL installed now, before anything else looks at the call. */
+    xc_trust *trust = xc_trust_current();
+    if (trust != NULL) {
+      it = grpc_auth_context_find_properties_by_name(ac, GRPC_X509_PEM_CERT_PROPERTY_NAME);
+      p = grpc_auth_property_iterator_next(&it);
+      trc = xc_trust_check(trust, p != NULL ? p->value : NULL, p != NULL ? p->value_length : 0,
+                           &terr);
+      xc_trust_unref(trust);
+    }
+  }
+  /* A refused certificate's CN and serial are still read, so the log and
+   * the audit log name who was refused; the refusal's reason wins. */
   it = grpc_auth_context_find_properties_by_name(ac, GRPC_X509_CN_PROPERTY_NAME);
   p = grpc_auth_property_iterator_next(&it);
   if (p == NULL || p->value == NULL || p->value_length == 0) {
@@ -169,6 +188,7 @@ int xc_peer_read(xc_peer_cache *cache, grpc_call *call, char *cn, char *serial, 
   }
   rc = xc__serial_cached(cache, p->value, p->value_length, serial, err);
 done:
+  if (trc != XC_OK) rc = xc_err_set(err, trc, "%s", terr.msg);
   if (ac != NULL) grpc_auth_context_release(ac);
   return rc;
 }

@@ -32,8 +32,11 @@ void xc_peer_cache_destroy(xc_peer_cache *cache);
 /*
  * Reads the peer of `call`: its CN into cn (XC_MAX_CN_BYTES + 1 bytes) and
  * its certificate serial, in upper-case hex, into serial
- * (XC_MAX_SERIAL_BYTES + 1 bytes). Returns XC_OK or XC_EUNAUTHENTICATED
- * with a message saying what is missing. cache may be NULL.
+ * (XC_MAX_SERIAL_BYTES + 1 bytes). The certificate must pass the check of
+ * the installed xc_trust (xc_trust.h) if there is one. Returns XC_OK or
+ * XC_EUNAUTHENTICATED with a message saying what is wrong or missing; a
+ * refused certificate's CN and serial are still filled in when they can be
+ * read, so the log and the audit log name it. cache may be NULL.
  */
 int xc_peer_read(xc_peer_cache *cache, grpc_call *call, char *cn, char *serial,
                  xc_err *err) XC_WARN_UNUSED_RESULT;

@@ -19,7 +19,9 @@
 #include "xc_limits.h"
 #include "xc_log.h"
 #include "xc_msg.h"
+#include "xc_audit.h"
 #include "xc_peer.h"
+#include "xc_trust.h"
 #include "xc_record.h"
 #include "xc_stats.h"
 
@@ -93,6 +95,10 @@ struct xc_call {
 
 struct xc_server {
   grpc_server *server;
+  /* The TLS certificate for connections yet to come: the config fetcher
+   * hands tls_next to gRPC (which takes it) at the next handshake. */
+  pthread_mutex_t tls_mu;
+  grpc_ssl_server_certificate_config *tls_next;
   grpc_completion_queue *cq;
   grpc_completion_queue *shutdown_cq;
   const xc_method *methods;
@@ -397,9 +403,10 @@ static void xc__dispatch(xc_call *c, xc_peer_cache *peers) {
   int rc;
 
   xc_err_clear(&err);
+  cn[0] = '\0';
+  serial[0] = '\0';
   ctx = calloc(1, sizeof *ctx);
   if (ctx == NULL) {
-    cn[0] = '\0';
     rc = xc_err_set(&err, XC_ERESOURCE_EXHAUSTED, "out of memory");
     goto done;
   }
@@ -476,6 +483,13 @@ static void xc__dispatch(xc_call *c, xc_peer_cache *peers) {
       rc = xc_err_set(&err, XC_ERESOURCE_EXHAUSTED, "out of memory packing the reply");
   }
 done:
+  /* Every call leaves an audit entry; a lead read's is durable before the
+   * reply goes (xc_audit.h), and if it cannot be, no reply does. */
+  rc = xc_audit_call(ctx, cn, serial, c->path, req, resp, rc, &err);
+  if (rc != XC_OK && reply != NULL) {
+    grpc_byte_buffer_destroy(reply);
+    reply = NULL;
+  }
   if (rc == XC_OK) xc_err_clear(&err);
   xc__call_finish(c, rc, rc == XC_OK ? NULL : err.msg, reply);
   {
@@ -865,7 +879,55 @@ static void xc__server_free(xc_server *srv) {
   pthread_cond_destroy(&srv->qcv);
   pthread_mutex_destroy(&srv->live_mu);
   pthread_mutex_destroy(&srv->ready_mu);
+  if (srv->tls_next != NULL) grpc_ssl_server_certificate_config_destroy(srv->tls_next);
+  pthread_mutex_destroy(&srv->tls_mu);
+  /* The server's trust store goes with it. */
+  xc_trust_install(NULL);
   free(srv);
+}
+
+/* gRPC's config fetcher: runs at each new connection's handshake, so it
+ * only looks whether a reload left a new certificate. */
+static grpc_ssl_certificate_config_reload_status xc__tls_fetch(
+    void *arg, grpc_ssl_server_certificate_config **config) {
+  xc_server *srv = arg;
+  grpc_ssl_certificate_config_reload_status st = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED;
+  pthread_mutex_lock(&srv->tls_mu);
+  if (srv->tls_next != NULL) {
+    *config = srv->tls_next; /* gRPC owns it now */
+    srv->tls_next = NULL;
+    st = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW;
+  }
+  pthread_mutex_unlock(&srv->tls_mu);
+  return st;
+}
+
+int xc_server_reload_tls(xc_server *srv, const char *cert_pem, const char *key_pem,
+                         const char *ca_pem, const char *crl_pem, xc_err *err) {
+  grpc_ssl_pem_key_cert_pair pair;
+  grpc_ssl_server_certificate_config *cfg = NULL, *old = NULL;
+  xc_trust *trust = NULL;
+  int rc = xc_trust_create(ca_pem, crl_pem, &trust, err);
+  if (rc != XC_OK) goto done;
+  pair.private_key = key_pem;
+  pair.cert_chain = cert_pem;
+  cfg = grpc_ssl_server_certificate_config_create(ca_pem, &pair, 1);
+  if (cfg == NULL) {
+    rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "the TLS certificate, key or CA is not usable");
+    goto done;
+  }
+  pthread_mutex_lock(&srv->tls_mu);
+  old = srv->tls_next;
+  srv->tls_next = cfg;
+  pthread_mutex_unlock(&srv->tls_mu);
+  cfg = NULL;
+  /* Calls already past their check keep going; the next checks use this. */
+  xc_trust_install(trust);
+done:
+  if (old != NULL) grpc_ssl_server_certificate_config_destroy(old);
+  if (cfg != NULL) grpc_ssl_server_certificate_config_destroy(cfg);
+  xc_trust_unref(trust);
+  return rc;
 }
 
 /* Drains and destroys a completion queue after grpc_completion_queue_shutdown. */
@@ -880,7 +942,6 @@ static void xc__cq_drain(grpc_completion_queue *cq) {
 int xc_server_start(const xc_server_options *opt, xc_server **out, int *bound_port, xc_err *err) {
   xc_server *srv = NULL;
   grpc_server_credentials *creds = NULL;
-  grpc_ssl_pem_key_cert_pair pair;
   grpc_arg args[2];
   grpc_channel_args cargs;
   size_t per = opt->slots_per_method ? opt->slots_per_method : 4;
@@ -894,6 +955,7 @@ int xc_server_start(const xc_server_options *opt, xc_server **out, int *bound_po
   pthread_cond_init(&srv->qcv, NULL);
   pthread_mutex_init(&srv->live_mu, NULL);
   pthread_mutex_init(&srv->ready_mu, NULL);
+  pthread_mutex_init(&srv->tls_mu, NULL);
   srv->bell_tag.kind = XC__TAG_BELL;
   srv->bell_tag.owner = srv;
   srv->store = opt->store;
@@ -970,10 +1032,18 @@ int xc_server_start(const xc_server_options *opt, xc_server **out, int *bound_po
 
   /* Mutual TLS only: a client without a certificate of our CA never gets a
    * call through, and there is no plaintext port. */
-  pair.private_key = opt->key_pem;
-  pair.cert_chain = opt->cert_pem;
-  creds = grpc_ssl_server_credentials_create_ex(
-      opt->ca_pem, &pair, 1, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
+  /* TLS only asks for the client's certificate; xunchad verifies it itself
+   * (xc_trust.h) so that a refused client learns why, and so that the CRL
+   * and the CA can be reloaded on SIGHUP. A client without a certificate
+   * still connects, and is refused on its first call. */
+  rc = xc_server_reload_tls(srv, opt->cert_pem, opt->key_pem, opt->ca_pem, opt->crl_pem, err);
+  if (rc != XC_OK) goto fail;
+  {
+    grpc_ssl_server_credentials_options *so =
+        grpc_ssl_server_credentials_create_options_using_config_fetcher(
+            GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY, xc__tls_fetch, srv);
+    creds = so != NULL ? grpc_ssl_server_credentials_create_with_options(so) : NULL;
+  }
   if (creds == NULL) {
     rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "the TLS certificate, key or CA is not usable");
     goto fail;

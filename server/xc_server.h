@@ -35,6 +35,7 @@ typedef struct xc_server_options {
   const char *cert_pem;     /* the server's certificate chain, PEM */
   const char *key_pem;      /* its private key, PEM */
   const char *ca_pem;       /* the CA that signs client certificates, PEM */
+  const char *crl_pem;      /* revoked client certificates (PEM CRLs), or NULL */
   xc_store *store;          /* borrowed; must outlive the server */
   const xc_method *methods; /* borrowed static table */
   size_t n_methods;
@@ -55,6 +56,18 @@ typedef struct xc_server_options {
  */
 int xc_server_start(const xc_server_options *opt, xc_server **out, int *bound_port,
                     xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Replaces the TLS material without a restart (SIGHUP): connections made
+ * from now on get the new server certificate, and every call from now on
+ * (on old connections too) has its client certificate checked against the
+ * new CA and CRL (crl_pem may be NULL: no revocation list). Calls in flight
+ * are not touched. The PEM strings are copied. On failure nothing changes
+ * and err says why.
+ */
+int xc_server_reload_tls(xc_server *srv, const char *cert_pem, const char *key_pem,
+                         const char *ca_pem, const char *crl_pem, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
 
 /*
  * Stops the server as PLATFORM.md describes: no new calls; parked streams

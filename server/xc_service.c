@@ -1,3 +1,4 @@
+#include "xc_audit.h"
 #include "xc_service.h"
 
 #include <stdio.h>
@@ -31,6 +32,7 @@ int xc_service_create(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent,
   xc_snapshot *snap = NULL;
   uint8_t fp[32];
   char today[11], owner[XC_REGION_MAX_DIGITS + 16], author[XC_AUTHOR_MAX];
+  xc_audit_entry who;
   size_t rid_len;
   int rc;
 
@@ -80,12 +82,15 @@ int xc_service_create(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent,
   if (rc != XC_OK) goto done;
   xc_identity_owner(&ctx->id, owner, sizeof owner);
   xc_identity_author(&ctx->id, author, sizeof author);
+  xc_audit_who(ctx, &who);
   if (kind == XC_KIND_DIRECTORY)
     rc = xc_workflow_create_directory(ctx->store, rec, owner, author, ctx->id.cn, request_id, fp,
-                                      out, err);
+                                      &who, out, err);
   else
-    rc = xc_store_create(ctx->store, kind, rec, owner, author, ctx->id.cn, request_id, fp, out,
-                         err);
+    rc = xc_store_create_audited(ctx->store, &who, kind, rec, owner, author, ctx->id.cn,
+                                 request_id, fp, out, err);
+  /* The record and its audit entry committed together (xc_audit.h). */
+  if (rc == XC_OK) ctx->audit_done = 1;
   /* Every record returned carries its read-time flags, as a Get would. */
   if (rc == XC_OK && xc_workflow_decorate(kind, *out, today) != XC_OK) {
     xc_msg_free(*out);
@@ -202,7 +207,13 @@ int xc_service_update(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent, c
   snap = NULL;
   if (rc != XC_OK) goto done;
   xc_identity_author(&ctx->id, author, sizeof author);
-  rc = xc_store_update(ctx->store, kind, merged, author, out, err);
+  {
+    /* The change and its audit entry commit together (xc_audit.h). */
+    xc_audit_entry who;
+    xc_audit_who(ctx, &who);
+    rc = xc_store_update_audited(ctx->store, &who, kind, merged, author, out, err);
+    if (rc == XC_OK) ctx->audit_done = 1;
+  }
   if (rc == XC_OK) {
     char today[11];
     xc_today_cst(today);

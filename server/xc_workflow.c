@@ -1,3 +1,4 @@
+#include "xc_audit.h"
 #include "xc_workflow.h"
 
 #include <stdio.h>
@@ -77,6 +78,17 @@ xc_kind xc_workflow_kind_of_id(const char *id) {
   for (int k = 0; k < XC_KIND_COUNT; k++)
     if (id != NULL && xc_id_valid((xc_kind)k, id)) return (xc_kind)k;
   return XC_KIND_COUNT;
+}
+
+/* A workflow write: the change and its audit entry commit in one
+ * transaction (xc_audit.h), and the call is then not recorded again. */
+static int xc__wf_write(xc_ctx *ctx, xc_write_fn fn, void *arg, xc_err *err) {
+  xc_audit_entry who;
+  int rc;
+  xc_audit_who(ctx, &who);
+  rc = xc_store_write_audited(ctx->store, &who, fn, arg, err);
+  if (rc == XC_OK) ctx->audit_done = 1;
+  return rc;
 }
 
 /* Refuses callers whose certificate CN is not a xuncha identity. */
@@ -332,8 +344,8 @@ static int xc__dir_create_fn(xc_txn *txn, void *c, xc_err *err) {
 
 int xc_workflow_create_directory(xc_store *store, const ProtobufCMessage *rec, const char *owner,
                                  const char *author, const char *scope, const char *request_id,
-                                 const uint8_t fingerprint[32], ProtobufCMessage **out,
-                                 xc_err *err) {
+                                 const uint8_t fingerprint[32], const xc_audit_entry *who,
+                                 ProtobufCMessage **out, xc_err *err) {
   xc__dir_create a;
   int rc;
   memset(&a, 0, sizeof a);
@@ -343,7 +355,7 @@ int xc_workflow_create_directory(xc_store *store, const ProtobufCMessage *rec, c
   a.scope = scope;
   a.request_id = request_id;
   a.fp = fingerprint;
-  rc = xc_store_write(store, xc__dir_create_fn, &a, err);
+  rc = xc_store_write_audited(store, who, xc__dir_create_fn, &a, err);
   *out = rc == XC_OK ? a.out : NULL;
   if (rc != XC_OK) xc_msg_free(a.out);
   return rc;
@@ -454,7 +466,7 @@ int xc_workflow_advance_round(xc_ctx *ctx, const Xuncha__V1__AdvanceRoundRequest
   a.etag = req->etag;
   a.author = author;
   a.to = (int)req->to;
-  rc = xc_store_write(ctx->store, xc__advance_fn, &a, err);
+  rc = xc__wf_write(ctx, xc__advance_fn, &a, err);
   if (rc == XC_OK) {
     *out = a.out;
     a.out = NULL;
@@ -629,7 +641,7 @@ static int xc__run_append(xc_ctx *ctx, xc__append *a, int progress, ProtobufCMes
                           xc_err *err) {
   char today[11];
   ProtobufCMessage *resp = NULL;
-  int rc = xc_store_write(ctx->store, xc__append_fn, a, err);
+  int rc = xc__wf_write(ctx, xc__append_fn, a, err);
   if (rc != XC_OK) goto done;
   xc_clock_today_cst(today);
   rc = xc_workflow_decorate(XC_KIND_FINDING, a->out_parent, today);
@@ -969,7 +981,7 @@ int xc_workflow_record_disposition(xc_ctx *ctx, const Xuncha__V1__RecordDisposit
   a.author = author;
   a.owner = ctx->id.cn;
   a.disp = d;
-  rc = xc_store_write(ctx->store, xc__dispose_fn, &a, err);
+  rc = xc__wf_write(ctx, xc__dispose_fn, &a, err);
   if (rc != XC_OK) goto done;
   xc_clock_today_cst(today);
   rc = xc_workflow_decorate(XC_KIND_LEAD, a.out_parent, today);
@@ -1120,7 +1132,7 @@ int xc_workflow_void(xc_ctx *ctx, const Xuncha__V1__VoidRecordRequest *req, Prot
   a.etag = req->etag;
   a.reason = req->reason;
   a.author = author;
-  rc = xc_store_write(ctx->store, xc__void_fn, &a, err);
+  rc = xc__wf_write(ctx, xc__void_fn, &a, err);
   if (rc != XC_OK) goto done;
   resp = (Xuncha__V1__VoidRecordResponse *)xc__new(&xuncha__v1__void_record_response__descriptor);
   rc = resp == NULL ? XC_ERESOURCE_EXHAUSTED : XC_OK;

@@ -16,6 +16,7 @@
 #include "xc_handler.h"
 #include "xc_list.h"
 #include "xc_service.h"
+#include "xc_store_audit.h"
 
 /* Sets the stalled threshold in days (before the server starts; <= 0 gives
  * XC_WF_DEFAULT_STALLED_DAYS). */
@@ -61,8 +62,8 @@ int xc_workflow_check_refs(xc_kind kind, const ProtobufCMessage *rec,
  */
 int xc_workflow_create_directory(xc_store *store, const ProtobufCMessage *rec, const char *owner,
                                  const char *author, const char *scope, const char *request_id,
-                                 const uint8_t fingerprint[32], ProtobufCMessage **out,
-                                 xc_err *err) XC_WARN_UNUSED_RESULT;
+                                 const uint8_t fingerprint[32], const xc_audit_entry *who,
+                                 ProtobufCMessage **out, xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /* Returns 1 if agency `who` has a lead sent to it that comes from finding
  * finding_id (the one finding an agency may read). */

@@ -15,6 +15,7 @@
 
 #include "xc_msg.h"
 #include "xc_store_int.h"
+#include "xc_text.h"
 
 #define XC__DEFAULT_MAP_SIZE ((size_t)64 * 1024 * 1024)
 #define XC__DEFAULT_MAX_READERS 256u
@@ -219,6 +220,8 @@ static int xc__open_dbs(xc_store *s, xc_err *err) {
     rc = xc__mdb_fail(NULL, mrc, err, "opening the index, request or change-log database");
     goto done;
   }
+  rc = xc__audit_open(s, txn, s->audit_hash_opt, err);
+  if (rc != XC_OK) goto done;
 
   if (fresh) {
     /* A new store: its format, its page-token secret, an empty log. */
@@ -319,6 +322,7 @@ int xc_store_open(const xc_store_options *opt, xc_store **out, xc_err *err) {
   if (map_size > s->map_max) map_size = s->map_max;
   s->max_batch = opt->max_batch != 0 ? opt->max_batch : XC__DEFAULT_MAX_BATCH;
   if (s->max_batch > XC__MAX_BATCH_LIMIT) s->max_batch = XC__MAX_BATCH_LIMIT;
+  s->audit_hash_opt = opt->audit_hash;
   s->batch = calloc(s->max_batch, sizeof *s->batch);
   s->resume = calloc(s->max_batch, sizeof *s->resume);
   if (s->batch == NULL || s->resume == NULL) {
@@ -560,6 +564,7 @@ static int xc__try_batch(xc_store *s, xc__job **jobs, size_t n, int nested) {
   xc_txn t;
   xc_err berr;
   uint64_t first_seq = 0;
+  uint64_t audit_first = 0;
   uint64_t ok = 0;
   int outcome = XC__BATCH_DONE;
   int mrc;
@@ -585,11 +590,25 @@ static int xc__try_batch(xc_store *s, xc__job **jobs, size_t n, int nested) {
     goto done;
   }
   t.seq = first_seq;
+  t.txn = parent;
+  mrc = xc__audit_load_head(&t);
+  t.txn = NULL;
+  if (mrc != 0) {
+    (void)xc__mdb_fail(NULL, mrc, &berr, "reading the audit log's head");
+    xc__fail_all(jobs, n, &berr);
+    goto done;
+  }
+  audit_first = t.audit_seq;
 
   for (size_t i = 0; i < n; i++) {
     xc__job *job = jobs[i];
     uint64_t seq_before = t.seq;
+    uint64_t audit_seq_before = t.audit_seq;
+    uint8_t audit_hash_before[XC_AUDIT_HASH_BYTES];
     MDB_txn *child = NULL;
+    memcpy(audit_hash_before, t.audit_hash, sizeof audit_hash_before);
+    t.touched_len = 0;
+    t.touched[0] = '\0';
     if (nested) {
       mrc = mdb_txn_begin(s->env, parent, 0, &child);
       if (mrc != 0) {
@@ -603,6 +622,29 @@ static int xc__try_batch(xc_store *s, xc__job **jobs, size_t n, int nested) {
     t.broken = 0;
     xc_err_clear(&t.broken_err);
     job->result = job->fn(&t, job->ctx, &job->err);
+    if (job->result >= 0 && !t.broken && !t.map_full && job->audit != NULL) {
+      /* The entry for the change commits with it, or neither does. */
+      xc_audit_entry e = *job->audit;
+      char ids[XC_AUDIT_IDS_MAX + 1];
+      int arc;
+      size_t il = xc_strlcpy(ids, e.ids != NULL ? e.ids : "", sizeof ids);
+      if (il >= sizeof ids) il = sizeof ids - 1;
+      if (t.touched_len > 0) {
+        /* The caller's ids, then those the function wrote; a cut list
+         * ends in '+'. */
+        if (il > 0 && il + 1 + t.touched_len < sizeof ids) ids[il++] = ',';
+        if (il + t.touched_len < sizeof ids) {
+          memcpy(ids + il, t.touched, t.touched_len + 1);
+        } else if (il + 1 < sizeof ids) {
+          ids[il++] = '+';
+          ids[il] = '\0';
+        }
+      }
+      e.ids = ids;
+      e.status = XC_OK;
+      arc = xc_txn_audit_append(&t, &e, &job->err);
+      if (arc < 0) job->result = arc;
+    }
     t.txn = NULL;
     if (t.map_full) {
       if (child != NULL) mdb_txn_abort(child);
@@ -627,6 +669,8 @@ static int xc__try_batch(xc_store *s, xc__job **jobs, size_t n, int nested) {
       }
       mdb_txn_abort(child);
       t.seq = seq_before;
+      t.audit_seq = audit_seq_before;
+      memcpy(t.audit_hash, audit_hash_before, sizeof t.audit_hash);
       continue;
     }
     if (!nested) {
@@ -657,6 +701,20 @@ static int xc__try_batch(xc_store *s, xc__job **jobs, size_t n, int nested) {
     }
     if (mrc != 0) {
       (void)xc__mdb_fail(NULL, mrc, &berr, "updating the change log's last seq");
+      xc__fail_all(jobs, n, &berr);
+      goto done;
+    }
+  }
+  if (t.audit_seq != audit_first) {
+    t.txn = parent;
+    mrc = xc__audit_store_head(&t);
+    t.txn = NULL;
+    if (mrc == MDB_MAP_FULL) {
+      outcome = XC__BATCH_GROW;
+      goto done;
+    }
+    if (mrc != 0) {
+      (void)xc__mdb_fail(NULL, mrc, &berr, "updating the audit log's head");
       xc__fail_all(jobs, n, &berr);
       goto done;
     }
@@ -792,6 +850,11 @@ void xc_store_set_suspender(xc_store *store, const xc_store_suspender *sus) {
 }
 
 int xc_store_write(xc_store *store, xc_write_fn fn, void *ctx, xc_err *err) {
+  return xc__store_write(store, fn, ctx, NULL, err);
+}
+
+int xc__store_write(xc_store *store, xc_write_fn fn, void *ctx, const xc_audit_entry *who,
+                    xc_err *err) {
   xc__job job;
   xc_store_suspender sus;
   int rc;
@@ -799,6 +862,7 @@ int xc_store_write(xc_store *store, xc_write_fn fn, void *ctx, xc_err *err) {
   memset(&job, 0, sizeof job);
   job.fn = fn;
   job.ctx = ctx;
+  job.audit = who;
   if (fn == NULL) {
     rc = xc_err_set(err, XC_EINTERNAL, "xc_store_write needs a write function");
     goto done;
@@ -879,6 +943,14 @@ int xc_store_create(xc_store *store, xc_kind kind, const ProtobufCMessage *rec,
                     const char *owner, const char *author, const char *scope,
                     const char *request_id, const uint8_t fingerprint[32],
                     ProtobufCMessage **out, xc_err *err) {
+  return xc_store_create_audited(store, NULL, kind, rec, owner, author, scope, request_id,
+                                 fingerprint, out, err);
+}
+
+int xc_store_create_audited(xc_store *store, const xc_audit_entry *who, xc_kind kind,
+                            const ProtobufCMessage *rec, const char *owner, const char *author,
+                            const char *scope, const char *request_id,
+                            const uint8_t fingerprint[32], ProtobufCMessage **out, xc_err *err) {
   xc__create_ctx c;
   int rc;
 
@@ -893,7 +965,7 @@ int xc_store_create(xc_store *store, xc_kind kind, const ProtobufCMessage *rec,
   c.scope = scope;
   c.request_id = request_id;
   c.fingerprint = fingerprint;
-  rc = xc_store_write(store, xc__create_fn, &c, err);
+  rc = xc__store_write(store, xc__create_fn, &c, who, err);
   if (rc >= 0 && out != NULL) {
     *out = c.out;
     c.out = NULL;
@@ -925,6 +997,12 @@ static int xc__update_fn(xc_txn *txn, void *arg, xc_err *err) {
 
 int xc_store_update(xc_store *store, xc_kind kind, const ProtobufCMessage *rec,
                     const char *author, ProtobufCMessage **out, xc_err *err) {
+  return xc_store_update_audited(store, NULL, kind, rec, author, out, err);
+}
+
+int xc_store_update_audited(xc_store *store, const xc_audit_entry *who, xc_kind kind,
+                            const ProtobufCMessage *rec, const char *author,
+                            ProtobufCMessage **out, xc_err *err) {
   xc__update_ctx c;
   int rc;
 
@@ -935,7 +1013,7 @@ int xc_store_update(xc_store *store, xc_kind kind, const ProtobufCMessage *rec,
   c.kind = kind;
   c.rec = rec;
   c.author = author;
-  rc = xc_store_write(store, xc__update_fn, &c, err);
+  rc = xc__store_write(store, xc__update_fn, &c, who, err);
   if (rc >= 0 && out != NULL) {
     *out = c.out;
     c.out = NULL;

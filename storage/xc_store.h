@@ -92,6 +92,9 @@ typedef struct xc_store_options {
   unsigned max_readers; /* LMDB reader slots; 0: 256 */
   /* Most functions one commit may group; 0: 256. */
   unsigned max_batch;
+  /* The audit chain's hash for a new store: "sha256" (NULL) or "sm3"; an
+   * existing store keeps the one it was made with (xc_store_audit.h). */
+  const char *audit_hash;
 } xc_store_options;
 
 /*

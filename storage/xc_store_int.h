@@ -18,6 +18,7 @@
  *   blob, content, upload: document content (xc_store.h, xc_store_blob.c)
  *   counter    region prefix NUL round id NUL metric -> int64 little-endian
  *              (format 2; xc_store_counter.c)
+ *   audit, audit_ckpt and the meta keys audit_*: see xc_store_audit.h
  *
  * Stores of older formats are migrated at open (xc_store_migrate.c, which
  * describes each format); to change this layout, raise XC__FORMAT and add a
@@ -32,6 +33,7 @@
 #include <stdint.h>
 
 #include "xc_store.h"
+#include "xc_store_audit.h"
 
 /* The on-disk format this build writes and understands. */
 #define XC__FORMAT 2
@@ -60,6 +62,7 @@ typedef struct xc__job {
   xc_err err;
   struct xc__job *next;
   void *task; /* a suspended task to resume when done (NULL: a blocked thread) */
+  const xc_audit_entry *audit; /* appended after fn succeeds; NULL: none */
 } xc__job;
 
 struct xc_store {
@@ -73,6 +76,10 @@ struct xc_store {
   MDB_dbi dbi_content;
   MDB_dbi dbi_upload;
   MDB_dbi dbi_counter; /* reports' maintained counts (xc_store_counter.c) */
+  MDB_dbi dbi_audit;
+  MDB_dbi dbi_audit_ckpt;
+  xc_audit_alg audit_alg; /* fixed at creation (meta "audit_alg") */
+  const char *audit_hash_opt; /* xc_store_options.audit_hash, during open only */
   size_t max_key;    /* LMDB's key size limit (511) */
   size_t map_max;    /* the map never grows past this */
   unsigned max_batch;
@@ -127,6 +134,12 @@ struct xc_txn {
    * transaction must be aborted even if the job reports success. */
   int broken;
   xc_err broken_err;
+  /* The audit chain's head in this txn, loaded once per batch. */
+  uint64_t audit_seq;
+  uint8_t audit_hash[XC_AUDIT_HASH_BYTES];
+  /* The ids the running job created or updated, comma-separated. */
+  char touched[XC_AUDIT_IDS_MAX + 1];
+  size_t touched_len;
 };
 
 struct xc_snapshot {
@@ -211,5 +224,24 @@ int xc__counter_rebuild(xc_store *s, MDB_txn *txn, xc_err *err) XC_WARN_UNUSED_R
 
 /* Writes the China Standard Time date of ms since the epoch into out. */
 void xc__date_of_ms(int64_t ms, char out[11]);
+/* xc_store_write with an audit entry appended after fn succeeds (who may
+ * be NULL). */
+int xc__store_write(xc_store *store, xc_write_fn fn, void *ctx, const xc_audit_entry *who,
+                    xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Notes that the running job created or updated record `id`. */
+void xc__txn_touch(xc_txn *t, const char *id);
+
+/* Loads the audit head into t at the start of a batch (MDB codes). */
+int xc__audit_load_head(xc_txn *t);
+
+/* Writes t's audit head to meta (MDB codes). */
+int xc__audit_store_head(xc_txn *t);
+
+/* Opens the audit databases and fixes the chain hash in the opening
+ * transaction: alg_name ("sha256", "sm3" or NULL) counts only for a store
+ * that has none yet. */
+int xc__audit_open(xc_store *s, MDB_txn *txn, const char *alg_name, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
 
 #endif /* XC_STORE_INT_H */

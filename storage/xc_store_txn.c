@@ -270,6 +270,7 @@ int xc_txn_create(xc_txn *txn, xc_kind kind, ProtobufCMessage *rec, const char *
   rc = xc__log_append(t, seq, kind, id, "create", etag, author, buf + 1, len - 1, err);
   if (rc != XC_OK) goto done;
   t->seq = seq;
+  xc__txn_touch(t, id);
   if (out != NULL) rc = xc__record_decode(kind, buf, len, id, strlen(id), out, err);
 done:
   if (rc < 0 && wrote) xc__txn_break(t, rc, err);
@@ -364,6 +365,7 @@ int xc_txn_update(xc_txn *txn, xc_kind kind, ProtobufCMessage *rec, const char *
   rc = xc__log_append(t, seq, kind, id, "update", etag, author, buf + 1, len - 1, err);
   if (rc != XC_OK) goto done;
   t->seq = seq;
+  xc__txn_touch(t, id);
   if (out != NULL) rc = xc__record_decode(kind, buf, len, id, strlen(id), out, err);
 done:
   if (rc < 0 && wrote) xc__txn_break(t, rc, err);

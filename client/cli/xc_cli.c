@@ -19,6 +19,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "xc_cli_archive.h"
 #include "xc_cli_rep.h"
+#include "xc_cli_audit.h"
 #include "xc_cli_wf.h"
 #include "xc_limits.h"
 #include "xc_msg.h"
@@ -725,6 +726,7 @@ void xc_cli_usage(FILE *out) {
       "  health  check [--service NAME]     is the server serving? (服务状态)\n"
       "  admin   stats [--prometheus]       the server's figures (运行统计)\n"
       "  admin   backup DIR                 hot copy of the database into DIR on the server (备份)\n"
+      "  audit   list|verify                the audit log (审计日志; auditors)\n"
       "  target  create|get|list|update     被巡察单位: units inspected\n"
       "  round   create|get|list|update     巡察轮次: rounds of inspection\n"
       "  group   create|get|list|update     巡察组: inspection groups\n"
@@ -1136,6 +1138,12 @@ int xc_cli_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn env) 
     /* Without arguments: a short guide, not an error. */
     xc_ops_guide(out);
     return fflush(out) == 0 ? XC_EXIT_OK : XC_EXIT_INTERNAL;
+  }
+  {
+    /* The audit log (audit list, audit verify): xc_cli_audit.c. */
+    int handled = 0;
+    code = xc_cli_audit_main(argc, argv, out, errf, env, &handled);
+    if (handled) return code;
   }
   {
     /* Workflow commands (round advance, rectification ..., lead dispose,

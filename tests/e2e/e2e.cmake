@@ -133,3 +133,12 @@ add_test(NAME e2e_reports
                  --xuncha "$<$<TARGET_EXISTS:xuncha_cli>:$<TARGET_FILE:xuncha_cli>>"
                  --certs ${CMAKE_SOURCE_DIR}/certs/xuncha-certs)
 set_tests_properties(e2e_reports PROPERTIES TIMEOUT 180 LABELS e2e)
+# Issue 7: refused certificates (revoked, expired, not yet valid, wrong CA,
+# wrong key usage, none) with the reason; SIGHUP rotation under load; the
+# auditor role and the audit log through the CLI.
+add_test(NAME e2e_identity
+         COMMAND ${XC_E2E_PYTHON} ${XC_E2E_DIR}/identity_test.py
+                 --xunchad "${XC_E2E_SERVER}"
+                 --certs ${CMAKE_SOURCE_DIR}/certs/xuncha-certs
+                 --xuncha "$<$<TARGET_EXISTS:xuncha_cli>:$<TARGET_FILE:xuncha_cli>>")
+set_tests_properties(e2e_identity PROPERTIES TIMEOUT 180 LABELS e2e)

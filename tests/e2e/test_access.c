@@ -97,9 +97,9 @@ static void test_city_reads_everything(void) {
     if (k != E2E_TARGET)
       expect_read(XC_H_CITY, (e2e_kind)k, e2e_chain_rec(&elevated, (e2e_kind)k), XC_OK);
   }
-  /* The auditor reads by prefix too, but no leads. */
-  expect_read(XC_H_AUDITOR, E2E_TARGET, &a.target->base, XC_OK);
-  expect_read(XC_H_AUDITOR, E2E_FINDING, &b.finding->base, XC_OK);
+  /* The auditor reads the audit log only (issue 7): no records at all. */
+  expect_read(XC_H_AUDITOR, E2E_TARGET, &a.target->base, XC_EPERMISSION_DENIED);
+  expect_read(XC_H_AUDITOR, E2E_FINDING, &b.finding->base, XC_EPERMISSION_DENIED);
   expect_read(XC_H_AUDITOR, E2E_LEAD, &a.lead->base, XC_EPERMISSION_DENIED);
 }
 

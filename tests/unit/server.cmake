@@ -17,3 +17,11 @@ add_executable(test_reports ${CMAKE_CURRENT_LIST_DIR}/test_reports.c)
 target_link_libraries(test_reports PRIVATE xc_server_core PkgConfig::CUNIT)
 add_test(NAME reports_unit COMMAND test_reports)
 set_tests_properties(reports_unit PROPERTIES TIMEOUT 300)
+# The call audit (issue 7): queue, durable lead reads, signed checkpoints,
+# tail cut caught by the checkpoint file, forged checkpoints, pruning.
+add_executable(test_audit_server ${CMAKE_CURRENT_LIST_DIR}/test_audit_server.c)
+target_link_libraries(test_audit_server PRIVATE xc_server_core PkgConfig::LMDB PkgConfig::CUNIT)
+target_compile_definitions(test_audit_server PRIVATE
+  XC_CERTS_TOOL="${CMAKE_SOURCE_DIR}/certs/xuncha-certs")
+add_test(NAME server_audit COMMAND test_audit_server)
+set_tests_properties(server_audit PROPERTIES TIMEOUT 60)

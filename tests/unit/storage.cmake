@@ -16,3 +16,8 @@ add_executable(test_backup ${CMAKE_CURRENT_LIST_DIR}/test_backup.c)
 target_link_libraries(test_backup PRIVATE xc_storage PkgConfig::CUNIT Threads::Threads)
 add_test(NAME storage_backup COMMAND test_backup)
 set_tests_properties(storage_backup PROPERTIES TIMEOUT 120)
+# The audit log (issue 7): hash chain, tamper detection, pruning.
+add_executable(test_audit ${CMAKE_CURRENT_LIST_DIR}/test_audit.c)
+target_link_libraries(test_audit PRIVATE xc_storage PkgConfig::CUNIT)
+add_test(NAME storage_audit COMMAND test_audit)
+set_tests_properties(storage_audit PROPERTIES TIMEOUT 60)
