@@ -740,7 +740,9 @@ static const char *const tag_pool[] = {"假落实", "四风", "慢落实", "三�
 static const char *const recips[] = {"agency:3101:jw", "agency:3101:zzb", "agency:310104:jw"};
 
 static void rnd_date(char out[11]) {
-  (void)snprintf(out, 11, "2029-%02d-%02d", 1 + pick(12), 1 + pick(28));
+  /* Month 1..12 and day 1..28 always take two digits each. */
+  unsigned month = 1u + (unsigned)pick(12) % 12u, day = 1u + (unsigned)pick(28) % 28u;
+  (void)snprintf(out, 11, "2029-%02u-%02u", month, day);
 }
 
 /* Fills a finding's mutable parts at random. */
