@@ -10,6 +10,7 @@
 #include "xc_clock.h"
 #include "xc_import.h"
 #include "xc_msg.h"
+#include "xc_audit.h"
 #include "xc_report.h"
 #include "xc_workflow.h"
 
@@ -27,7 +28,13 @@ XC__HANDLER(xc__create_term) {
   int rc;
   *resp = NULL;
   rc = xc__need_identity(ctx, err);
-  if (rc == XC_OK) rc = xc_report_create_term(ctx->store, &ctx->id, r->term, r->request_id, &t, err);
+  if (rc == XC_OK) {
+    /* The term and its audit entry commit together (xc_audit.h). */
+    xc_audit_entry who;
+    xc_audit_who(ctx, &who);
+    rc = xc_report_create_term(ctx->store, &ctx->id, r->term, r->request_id, &who, &t, err);
+    if (rc == XC_OK) ctx->audit_done = 1;
+  }
   if (rc == XC_OK) *resp = &t->base;
   return rc;
 }

@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include "handlers.h"
+#include "xc_audit.h"
 #include "xc_limits.h"
 #include "xc_msg.h"
 #include "xc_record.h"
@@ -409,7 +410,13 @@ XC__HANDLER(xc__upload_document) {
   fw.author = author;
   fw.scope = ctx->id.cn;
   fw.request_id = request_id;
-  rc = xc_store_write(ctx->store, xc__finish_fn, &fw, err);
+  {
+    /* The document and its audit entry commit together (xc_audit.h). */
+    xc_audit_entry who;
+    xc_audit_who(ctx, &who);
+    rc = xc_store_write_audited(ctx->store, &who, xc__finish_fn, &fw, err);
+    if (rc == XC_OK) ctx->audit_done = 1;
+  }
   if (rc != XC_OK) goto done;
   started = 0; /* the chunks are the content now, or were dropped */
   out = malloc(sizeof *out);

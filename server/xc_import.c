@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xc_audit.h"
 #include "xc_clock.h"
 #include "xc_msg.h"
 #include "xc_record.h"
@@ -196,7 +197,13 @@ int xc_import_records(xc_ctx *ctx, const Xuncha__V1__ImportRequest *req,
     w.owner = owner;
     w.author = author;
     w.scope = ctx->id.cn;
-    rc = xc_store_write(ctx->store, xc__import_fn, &w, err);
+    {
+      /* The rows and their audit entry commit together (xc_audit.h). */
+      xc_audit_entry who;
+      xc_audit_who(ctx, &who);
+      rc = xc_store_write_audited(ctx->store, &who, xc__import_fn, &w, err);
+      if (rc == XC_OK) ctx->audit_done = 1;
+    }
     if (rc != XC_OK) goto done;
     resp->created = w.created;
     resp->existing = w.existing;

@@ -932,7 +932,8 @@ done:
 }
 
 int xc_report_create_term(xc_store *store, const xc_identity *who, const Xuncha__V1__Term *sent,
-                          const char *request_id, Xuncha__V1__Term **out, xc_err *err) {
+                          const char *request_id, const xc_audit_entry *audit,
+                          Xuncha__V1__Term **out, xc_err *err) {
   xc__term_write w;
   Xuncha__V1__Term *t = NULL;
   char owner[XC_MAX_CN_BYTES + 1];
@@ -983,7 +984,8 @@ int xc_report_create_term(xc_store *store, const xc_identity *who, const Xuncha_
   w.author = author;
   w.scope = who->cn;
   w.request_id = request_id;
-  rc = xc_store_write(store, xc__term_write_fn, &w, err);
+  rc = audit != NULL ? xc_store_write_audited(store, audit, xc__term_write_fn, &w, err)
+                     : xc_store_write(store, xc__term_write_fn, &w, err);
   if (rc == XC_OK) {
     *out = (Xuncha__V1__Term *)w.out;
     w.out = NULL;

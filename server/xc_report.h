@@ -13,6 +13,7 @@
 #include "xc_identity.h"
 #include "xc_status.h"
 #include "xc_store.h"
+#include "xc_store_audit.h"
 #include "xuncha/v1/reports.pb-c.h"
 
 /* The seven implementation failures (七种落实不力), always listed by tag. */
@@ -39,11 +40,13 @@ int xc_report_coverage(xc_store *store, const xc_identity *who,
 /*
  * Checks and creates a Term for the caller's office (number >= 1, unique
  * among the office's terms not voided; start_date required; end_date empty
- * or not before it). Returns XC_OK and *out, or an error naming the field.
+ * or not before it). The term and `audit` (the call's audit entry; NULL for
+ * none) commit in one transaction. Returns XC_OK and *out, or an error
+ * naming the field.
  */
 int xc_report_create_term(xc_store *store, const xc_identity *who, const Xuncha__V1__Term *sent,
-                          const char *request_id, Xuncha__V1__Term **out,
-                          xc_err *err) XC_WARN_UNUSED_RESULT;
+                          const char *request_id, const xc_audit_entry *audit,
+                          Xuncha__V1__Term **out, xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /* Lists the terms (not voided) under region_prefix ("" = the caller's own
  * region) that the caller may read, in creation order. */
