@@ -1117,9 +1117,36 @@ static int xc__prepare(xc__run *run, char *request_id, size_t id_size, xc_err *e
   }
 }
 
+int xc_cli_connect(const xc_conn_flags *flags, xc_getenv_fn env, FILE *errf, xc_client **out) {
+  xc_client_options opt;
+  xc_conn conn;
+  xc_err err;
+  int rc;
+  *out = NULL;
+  xc_err_clear(&err);
+  rc = xc_config_resolve(flags, env, &conn, &err);
+  if (rc == XC_OK) rc = xc_config_require(&conn, &err);
+  if (rc != XC_OK) {
+    (void)fprintf(errf, "xuncha: %s\n", err.msg);
+    return rc == XC_EINVALID_ARGUMENT ? XC_EXIT_USAGE : XC_EXIT_INTERNAL;
+  }
+  memset(&opt, 0, sizeof opt);
+  opt.server = conn.server;
+  opt.ca_file = conn.ca;
+  opt.cert_file = conn.cert;
+  opt.key_file = conn.key;
+  opt.server_name_override = conn.server_name[0] != '\0' ? conn.server_name : NULL;
+  opt.default_timeout_ms = conn.timeout_ms;
+  rc = xc_client_create(&opt, out, &err);
+  if (rc != XC_OK) {
+    (void)fprintf(errf, "xuncha: %s\n", err.msg);
+    return rc == XC_EINVALID_ARGUMENT ? XC_EXIT_CONNECT : XC_EXIT_INTERNAL;
+  }
+  return XC_EXIT_OK;
+}
+
 int xc_cli_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn env) {
   xc__run run;
-  xc_conn conn;
   xc_err err;
   char request_id[XC_MAX_REQUEST_ID_BYTES + 1];
   int code = XC_EXIT_OK;
@@ -1205,29 +1232,13 @@ int xc_cli_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn env) 
     goto done;
   }
   rc = xc__prepare(&run, request_id, sizeof request_id, &err);
-  if (rc == XC_OK) rc = xc_config_resolve(&run.cmd->conn, env, &conn, &err);
-  if (rc == XC_OK) rc = xc_config_require(&conn, &err);
   if (rc != XC_OK) {
     (void)fprintf(errf, "xuncha: %s\n", err.msg);
     code = rc == XC_EINVALID_ARGUMENT ? XC_EXIT_USAGE : XC_EXIT_INTERNAL;
     goto done;
   }
-  {
-    xc_client_options opt;
-    memset(&opt, 0, sizeof opt);
-    opt.server = conn.server;
-    opt.ca_file = conn.ca;
-    opt.cert_file = conn.cert;
-    opt.key_file = conn.key;
-    opt.server_name_override = conn.server_name[0] != '\0' ? conn.server_name : NULL;
-    opt.default_timeout_ms = conn.timeout_ms;
-    rc = xc_client_create(&opt, &run.client, &err);
-    if (rc != XC_OK) {
-      (void)fprintf(errf, "xuncha: %s\n", err.msg);
-      code = rc == XC_EINVALID_ARGUMENT ? XC_EXIT_CONNECT : XC_EXIT_INTERNAL;
-      goto done;
-    }
-  }
+  code = xc_cli_connect(&run.cmd->conn, env, errf, &run.client);
+  if (code != XC_EXIT_OK) goto done;
   if (run.cmd->admin && run.cmd->backup) {
     rc = xc_ops_admin_backup(run.client, run.cmd->backup_dir, out,
                              run.cmd->fmt == XC_OUT_JSON, &err);

@@ -16,6 +16,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "xc_config.h"
+#include "xuncha/client.h"
 #include "xc_resources.h"
 #include "xc_status.h"
 
@@ -133,6 +134,16 @@ void xc_cli_request_id(char *buf, size_t size);
 
 /* Returns the exit code for the status of a failed call. */
 int xc_cli_exit_code(int code);
+
+/*
+ * Resolves the connection settings (flags, then environment, then config
+ * file), checks that the CA, certificate and key are set, and creates the
+ * client into *out (the caller destroys it). On failure prints the reason to
+ * errf and returns the exit code: XC_EXIT_USAGE for a setting that is wrong
+ * or missing, XC_EXIT_CONNECT for certificate files that cannot be used,
+ * XC_EXIT_INTERNAL otherwise. Returns XC_EXIT_OK on success.
+ */
+int xc_cli_connect(const xc_conn_flags *flags, xc_getenv_fn env, FILE *errf, xc_client **out);
 
 /* Prints `xuncha --help`, or the help of one resource. */
 void xc_cli_usage(FILE *out);

@@ -652,7 +652,6 @@ int xc_cli_archive_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_
                         int *handled) {
   xc__ar *a = calloc(1, sizeof *a);
   xc__arun run;
-  xc_conn conn;
   xc_err err;
   int code = XC_EXIT_OK, rc, archive;
   *handled = 0;
@@ -698,29 +697,8 @@ int xc_cli_archive_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_
       goto done;
     }
   }
-  rc = xc_config_resolve(&a->conn, env, &conn, &err);
-  if (rc == XC_OK) rc = xc_config_require(&conn, &err);
-  if (rc != XC_OK) {
-    (void)fprintf(errf, "xuncha: %s\n", err.msg);
-    code = XC_EXIT_USAGE;
-    goto done;
-  }
-  {
-    xc_client_options opt;
-    memset(&opt, 0, sizeof opt);
-    opt.server = conn.server;
-    opt.ca_file = conn.ca;
-    opt.cert_file = conn.cert;
-    opt.key_file = conn.key;
-    opt.server_name_override = conn.server_name[0] != '\0' ? conn.server_name : NULL;
-    opt.default_timeout_ms = conn.timeout_ms;
-    rc = xc_client_create(&opt, &run.client, &err);
-    if (rc != XC_OK) {
-      (void)fprintf(errf, "xuncha: %s\n", err.msg);
-      code = XC_EXIT_CONNECT;
-      goto done;
-    }
-  }
+  code = xc_cli_connect(&a->conn, env, errf, &run.client);
+  if (code != XC_EXIT_OK) goto done;
   run.a = a;
   run.out = out;
   run.errf = errf;

@@ -228,7 +228,6 @@ static int xc__verify(xc_client *c, FILE *out, int *bad, xc_err *err) {
 int xc_cli_audit_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn env,
                       int *handled) {
   xc__aud a;
-  xc_conn conn;
   xc_client *client = NULL;
   xc_err err;
   int code = XC_EXIT_OK, rc, bad = 0, first = -1;
@@ -260,27 +259,8 @@ int xc_cli_audit_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn
     (void)fprintf(errf, "xuncha: %s\nRun 'xuncha audit --help' for usage.\n", a.bad);
     return XC_EXIT_USAGE;
   }
-  rc = xc_config_resolve(&a.conn, env, &conn, &err);
-  if (rc == XC_OK) rc = xc_config_require(&conn, &err);
-  if (rc != XC_OK) {
-    (void)fprintf(errf, "xuncha: %s\n", err.msg);
-    return XC_EXIT_USAGE;
-  }
-  {
-    xc_client_options opt;
-    memset(&opt, 0, sizeof opt);
-    opt.server = conn.server;
-    opt.ca_file = conn.ca;
-    opt.cert_file = conn.cert;
-    opt.key_file = conn.key;
-    opt.server_name_override = conn.server_name[0] != '\0' ? conn.server_name : NULL;
-    opt.default_timeout_ms = conn.timeout_ms;
-    rc = xc_client_create(&opt, &client, &err);
-    if (rc != XC_OK) {
-      (void)fprintf(errf, "xuncha: %s\n", err.msg);
-      return XC_EXIT_CONNECT;
-    }
-  }
+  code = xc_cli_connect(&a.conn, env, errf, &client);
+  if (code != XC_EXIT_OK) return code;
   rc = strcmp(a.verb, "list") == 0 ? xc__list(client, &a, out, &err)
                                    : xc__verify(client, out, &bad, &err);
   if (rc == XC_OK && fflush(out) != 0) rc = xc_err_set(&err, XC_EINTERNAL, "cannot write the output");

@@ -1458,7 +1458,6 @@ done:
 int xc_cli_rep_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn env, int *handled) {
   xc__rep *w = calloc(1, sizeof *w);
   xc__reprun run;
-  xc_conn conn;
   xc_err err;
   int code = XC_EXIT_OK, rc;
   *handled = 0;
@@ -1493,29 +1492,8 @@ int xc_cli_rep_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn e
   run.w = w;
   run.out = out;
   run.errf = errf;
-  rc = xc_config_resolve(&w->conn, env, &conn, &err);
-  if (rc == XC_OK) rc = xc_config_require(&conn, &err);
-  if (rc != XC_OK) {
-    (void)fprintf(errf, "xuncha: %s\n", err.msg);
-    code = XC_EXIT_USAGE;
-    goto done;
-  }
-  {
-    xc_client_options opt;
-    memset(&opt, 0, sizeof opt);
-    opt.server = conn.server;
-    opt.ca_file = conn.ca;
-    opt.cert_file = conn.cert;
-    opt.key_file = conn.key;
-    opt.server_name_override = conn.server_name[0] != '\0' ? conn.server_name : NULL;
-    opt.default_timeout_ms = conn.timeout_ms;
-    rc = xc_client_create(&opt, &run.client, &err);
-    if (rc != XC_OK) {
-      (void)fprintf(errf, "xuncha: %s\n", err.msg);
-      code = XC_EXIT_CONNECT;
-      goto done;
-    }
-  }
+  code = xc_cli_connect(&w->conn, env, errf, &run.client);
+  if (code != XC_EXIT_OK) goto done;
   if (strcmp(w->pos[0], "report") == 0)
     rc = xc__run_report(&run, &err);
   else if (strcmp(w->pos[0], "term") == 0)

@@ -777,7 +777,6 @@ static int xc__wf_run(xc__wfrun *r, xc_err *err) {
 int xc_cli_wf_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn env, int *handled) {
   xc__wf *w = calloc(1, sizeof *w);
   xc__wfrun run;
-  xc_conn conn;
   xc_err err;
   int code = XC_EXIT_OK, rc;
   *handled = 0;
@@ -802,26 +801,8 @@ int xc_cli_wf_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn en
   }
   run.w = w;
   run.out = out;
-  rc = xc_config_resolve(&w->conn, env, &conn, &err);
-  if (rc == XC_OK) rc = xc_config_require(&conn, &err);
-  if (rc == XC_OK) {
-    xc_client_options opt;
-    memset(&opt, 0, sizeof opt);
-    opt.server = conn.server;
-    opt.ca_file = conn.ca;
-    opt.cert_file = conn.cert;
-    opt.key_file = conn.key;
-    opt.server_name_override = conn.server_name[0] != '\0' ? conn.server_name : NULL;
-    opt.default_timeout_ms = conn.timeout_ms;
-    rc = xc_client_create(&opt, &run.client, &err);
-    if (rc != XC_OK) {
-      (void)fprintf(errf, "xuncha: %s\n", err.msg);
-      code = XC_EXIT_CONNECT;
-      goto done;
-    }
-  } else {
-    (void)fprintf(errf, "xuncha: %s\n", err.msg);
-    code = XC_EXIT_USAGE;
+  code = xc_cli_connect(&w->conn, env, errf, &run.client);
+  if (code != XC_EXIT_OK) {
     goto done;
   }
   rc = xc__wf_run(&run, &err);
