@@ -23,7 +23,7 @@
 
 #define XC_PAGE_TOKEN_VERSION 1
 
-/* The message every refused token gets (INVALID_ARGUMENT). */
+/* The message sent with INVALID_ARGUMENT for every refused token. */
 #define XC_PAGE_TOKEN_MISMATCH "page_token does not match this request: start again without it"
 
 /*
