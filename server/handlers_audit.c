@@ -24,12 +24,20 @@
 /* Entries one ListAudit looks at before it hands back a page token. */
 #define XC__SCAN_BUDGET 200000
 
-/* Hands the one reply over: sent on the call (the method table serves
- * these like server streams, on a worker), or left in *resp when there is
- * no call (unit tests); either way *resp is the transport's to free. */
+/* Sends the one reply on the stream (the transport serves these methods
+ * like server streams, on a worker) and frees it, leaving *resp NULL as a
+ * server-streaming handler must; with no call (unit tests) the reply is left
+ * in *resp for the caller. */
 static int xc__reply(xc_ctx *ctx, ProtobufCMessage *msg, ProtobufCMessage **resp, xc_err *err) {
-  *resp = msg;
-  return ctx->call != NULL ? xc_call_send(ctx->call, msg, err) : XC_OK;
+  int rc;
+  if (ctx->call == NULL) {
+    *resp = msg;
+    return XC_OK;
+  }
+  *resp = NULL;
+  rc = xc_call_send(ctx->call, msg, err);
+  xc_msg_free(msg);
+  return rc;
 }
 
 static int xc__audit_allowed(const xc_ctx *ctx, xc_err *err) {

@@ -123,4 +123,25 @@ int xc_call_recv(xc_call *call, const ProtobufCMessageDescriptor *desc, Protobuf
  */
 int xc_call_park(xc_call *call, const ProtobufCMessage *first, xc_err *err) XC_WARN_UNUSED_RESULT;
 
+/*
+ * A stand-in for the gRPC side of a streaming call, so the fuzzer and tests
+ * can run streaming handlers with no network: on a call made by
+ * xc_call_stub_new, xc_call_send hands each message to send(), xc_call_recv
+ * takes the next one from recv() (which sets *out to NULL at the end of the
+ * stream), and xc_call_park sends `first` and returns XC_ECANCELLED at once,
+ * as when the client goes away.
+ */
+typedef struct xc_call_stub {
+  int (*send)(void *arg, const ProtobufCMessage *msg, xc_err *err);
+  int (*recv)(void *arg, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+              xc_err *err);
+  void *arg;
+} xc_call_stub;
+
+/* Makes a call served by stub (borrowed; it must outlive the call) for the
+ * method `path`. Returns NULL when out of memory; free with
+ * xc_call_stub_free. */
+xc_call *xc_call_stub_new(const xc_call_stub *stub, const char *path);
+void xc_call_stub_free(xc_call *call);
+
 #endif /* XC_HANDLER_H */

@@ -59,6 +59,7 @@ typedef struct xc__slot {
 
 struct xc_call {
   xc_server *srv;
+  const xc_call_stub *stub; /* not NULL: no gRPC call behind it (xc_handler.h) */
   const xc_method *method; /* NULL: not a method we serve */
   char path[XC__PATH_MAX];
   grpc_call *call;
@@ -248,11 +249,23 @@ static int xc__call_batch(xc_call *c, const grpc_op *ops, size_t n) {
   return ok;
 }
 
+xc_call *xc_call_stub_new(const xc_call_stub *stub, const char *path) {
+  xc_call *c = calloc(1, sizeof *c);
+  if (c == NULL) return NULL;
+  c->stub = stub;
+  (void)snprintf(c->path, sizeof c->path, "%s", path != NULL ? path : "");
+  return c;
+}
+
+void xc_call_stub_free(xc_call *c) { free(c); }
+
 int xc_call_send(xc_call *c, const ProtobufCMessage *msg, xc_err *err) {
   grpc_op ops[2];
   size_t n = 0;
-  grpc_byte_buffer *bb = xc__pack(msg);
+  grpc_byte_buffer *bb;
   int ok;
+  if (c->stub != NULL) return c->stub->send(c->stub->arg, msg, err);
+  bb = xc__pack(msg);
   if (bb == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory packing a reply");
   memset(ops, 0, sizeof ops);
   if (!c->md_sent) {
@@ -274,6 +287,7 @@ int xc_call_recv(xc_call *c, const ProtobufCMessageDescriptor *desc, ProtobufCMe
   grpc_op op;
   grpc_byte_buffer *bb = NULL;
   *out = NULL;
+  if (c->stub != NULL) return c->stub->recv(c->stub->arg, desc, out, err);
   memset(&op, 0, sizeof op);
   op.op = GRPC_OP_RECV_MESSAGE;
   op.data.recv_message.recv_message = &bb;
@@ -314,6 +328,10 @@ static void xc__live_remove(xc_server *srv, xc_call *c) {
 int xc_call_park(xc_call *c, const ProtobufCMessage *first, xc_err *err) {
   xc_server *srv = c->srv;
   int ended;
+  if (c->stub != NULL) {
+    int rc = first != NULL ? c->stub->send(c->stub->arg, first, err) : XC_OK;
+    return rc != XC_OK ? rc : xc_err_set(err, XC_ECANCELLED, "the client has gone away");
+  }
   if (xc_fiber_current() != NULL)
     return xc_err_set(err, XC_EINTERNAL,
                       "%s: only streaming methods may hold a call open (unary calls run on "

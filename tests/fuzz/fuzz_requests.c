@@ -1,15 +1,21 @@
 /*
- * xc_fuzz_requests: a libFuzzer target for every unary request type of
- * xunchad, run through the real handlers against a scratch store.
+ * xc_fuzz_requests: a libFuzzer target for every request type of xunchad,
+ * unary and streaming, run through the real handlers against a scratch
+ * store.
  *
- * Input layout: byte 0 picks the method (index into the unary methods of
+ * Input layout: byte 0 picks the method (index into the methods of
  * xc_methods(), modulo their number), byte 1 the caller's identity (modulo
  * the list below: offices at three levels, an agency, an auditor, an admin,
  * and a certificate without a xuncha identity), the rest is the request as
  * sent on the wire. Each input is decoded as the method's request type
  * (protobuf_c_message_unpack, as the transport does), and a request that
  * decodes is handled by the method's handler on a hand-made xc_ctx, exactly
- * as the transport would call it, minus gRPC.
+ * as the transport would call it, minus gRPC. Streaming methods get a stub
+ * call (xc_call_stub_new): for client-streaming and bidirectional methods
+ * the rest of the input is the client's stream, as frames of a two-byte
+ * little-endian length and a message; every message a handler sends must be
+ * of the method's response type and pack; a parked call ends at once, as
+ * when the client goes away.
  *
  * Any string of the request (at any depth) of the form "@<letter>" is
  * replaced by the id of a record made at start-up (t target, r round,
@@ -56,6 +62,14 @@ static const char *const xc__cns[] = {
 static xc_store *xc__store;
 static char xc__dir[256];
 static const xc_method *xc__m[XC__MAX_METHODS];
+
+/* The client's side of one streamed input (xc_call_stub). */
+typedef struct xc__stream {
+  const xc_method *m;
+  const uint8_t *data;
+  size_t len, pos;
+  size_t sent;
+} xc__stream;
 static size_t xc__n;
 static uint64_t xc__reached[XC__MAX_METHODS];
 static uint64_t xc__runs;
@@ -110,6 +124,10 @@ static void xc__resolve(ProtobufCMessage *m, int depth) {
     char *base = (char *)m + f->offset;
     size_t n = 1;
     void *items = base;
+    /* The members of a oneof share storage: only the one set may be read. */
+    if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+        *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
+      continue;
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
       n = *(size_t *)((char *)m + f->quantifier_offset);
       items = *(void **)base;
@@ -135,23 +153,73 @@ static void xc__resolve(ProtobufCMessage *m, int depth) {
   }
 }
 
+/* A message a streaming handler sends: what the transport would check
+ * before packing it. A long stream ends as if the client went away. */
+static int xc__stub_send(void *arg, const ProtobufCMessage *msg, xc_err *err) {
+  xc__stream *s = arg;
+  size_t n = 0;
+  uint8_t *buf;
+  if (msg == NULL || msg->descriptor != s->m->response) abort();
+  buf = xc_msg_pack(msg, 0, &n);
+  if (buf == NULL) abort();
+  free(buf);
+  if (++s->sent > 4096) return xc_err_set(err, XC_ECANCELLED, "the client has gone away");
+  return XC_OK;
+}
+
+/* The next message of the client's stream: a frame of the input. */
+static int xc__stub_recv(void *arg, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+                         xc_err *err) {
+  xc__stream *s = arg;
+  size_t n;
+  *out = NULL;
+  if (s->len - s->pos < 2) return XC_OK; /* the client half-closed */
+  n = (size_t)s->data[s->pos] | ((size_t)s->data[s->pos + 1] << 8);
+  s->pos += 2;
+  if (n > s->len - s->pos) n = s->len - s->pos;
+  *out = protobuf_c_message_unpack(desc, NULL, n, s->data + s->pos);
+  s->pos += n;
+  if (*out == NULL)
+    return xc_err_set(err, XC_EINVALID_ARGUMENT, "the request is not a valid %s message",
+                      desc->name);
+  xc__resolve(*out, 0);
+  return XC_OK;
+}
+
 /* Runs one request; returns the handler's result (1 if it did not decode). */
 static int xc__run(size_t mi, unsigned who, const uint8_t *data, size_t len,
                    ProtobufCMessage **resp_out) {
   const xc_method *m = xc__m[mi];
-  ProtobufCMessage *req = protobuf_c_message_unpack(m->request, NULL, len, data);
+  int stream_in = m->kind == XC_METHOD_CLIENT_STREAM || m->kind == XC_METHOD_BIDI_STREAM;
+  int stream_out = m->kind == XC_METHOD_SERVER_STREAM || m->kind == XC_METHOD_BIDI_STREAM;
+  ProtobufCMessage *req = NULL;
   ProtobufCMessage *resp = NULL;
+  xc__stream st = {m, data, len, 0, 0};
+  xc_call_stub stub = {xc__stub_send, xc__stub_recv, &st};
+  xc_call *call = NULL;
   xc_ctx ctx;
   xc_err err;
   int rc;
   if (resp_out != NULL) *resp_out = NULL;
-  if (req == NULL) return 1;
-  xc__resolve(req, 0);
+  if (!stream_in) {
+    req = protobuf_c_message_unpack(m->request, NULL, len, data);
+    if (req == NULL) return 1;
+    xc__resolve(req, 0);
+  }
   xc__ctx(&ctx, who, m->path);
+  if (m->kind != XC_METHOD_UNARY) {
+    call = xc_call_stub_new(&stub, m->path);
+    if (call == NULL) abort();
+    ctx.call = call;
+  }
   xc_err_clear(&err);
   xc__reached[mi]++;
   rc = m->handler(&ctx, req, &resp, &err);
-  if (rc == XC_OK) {
+  xc_call_stub_free(call);
+  if (rc == XC_OK && stream_out) {
+    /* A server stream sends its replies itself and leaves *resp NULL. */
+    if (resp != NULL) abort();
+  } else if (rc == XC_OK) {
     /* What the transport would check before packing the reply. */
     if (resp == NULL || resp->descriptor != m->response) abort();
     {
@@ -214,6 +282,12 @@ static void xc__fill(ProtobufCMessage *msg, const char *path, int depth) {
   for (unsigned i = 0; i < d->n_fields; i++) {
     const ProtobufCFieldDescriptor *f = &d->fields[i];
     char *slot = (char *)msg + f->offset;
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+      /* One member of a oneof only, as on the wire (and as protobuf-c frees). */
+      uint32_t *oneof_case = (uint32_t *)((char *)msg + f->quantifier_offset);
+      if (*oneof_case != 0) continue;
+      *oneof_case = f->id;
+    }
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
       if (f->type == PROTOBUF_C_TYPE_STRING && strcmp(f->name, "target_ids") == 0) {
         char **v = malloc(sizeof *v);
@@ -329,6 +403,11 @@ static int xc__write_seeds(const char *dir) {
       }
       fputc((int)i, f);
       fputc((int)(who == 0 ? 0 : (i % (XC__N_CNS - 1)) + 1), f);
+      if (xc__m[i]->kind == XC_METHOD_CLIENT_STREAM || xc__m[i]->kind == XC_METHOD_BIDI_STREAM) {
+        /* One frame: the client's stream of one message. */
+        fputc((int)(len & 0xff), f);
+        fputc((int)((len >> 8) & 0xff), f);
+      }
       fwrite(buf, 1, len, f);
       free(buf);
       if (fclose(f) != 0) return 1;
@@ -393,7 +472,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argv;
   all = xc_methods(&n);
   for (size_t i = 0; i < n && xc__n < XC__MAX_METHODS; i++) {
-    if (all[i].kind != XC_METHOD_UNARY) continue;
     if (strcmp(all[i].path, "/xuncha.v1.Admin/Backup") == 0) continue;
     xc__m[xc__n++] = &all[i];
   }
