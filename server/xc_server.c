@@ -598,6 +598,15 @@ static void xc__fiber_go(xc_server *srv, xc_fiber *f, int finished) {
   xc__pool_put(f);
 }
 
+/* Records a call the transport refused before dispatch (overload), so the
+ * audit log holds every call; its peer was not read yet, so the entry names
+ * the method and status only. */
+static void xc__audit_refusal(const xc_call *c) {
+  xc_err err;
+  xc_err_clear(&err);
+  (void)xc_audit_call(NULL, "", "", c->path, NULL, NULL, XC_ERESOURCE_EXHAUSTED, &err);
+}
+
 /* What a fiber runs: the whole call, then the dispatcher's reference. */
 static void xc__fiber_main(void *arg) {
   xc_call *c = arg;
@@ -614,6 +623,7 @@ static void xc__run_fiber(xc_server *srv, xc_call *c) {
     char msg[160];
     (void)snprintf(msg, sizeof msg,
                    "xunchad is overloaded (%d calls in progress); retry later", busy);
+    xc__audit_refusal(c);
     xc_stats_call(c->method, XC_ERESOURCE_EXHAUSTED, 0);
     xc_log_call_req(c->path, "", c->req_id, XC_ERESOURCE_EXHAUSTED, msg, 0);
     xc__call_finish(c, XC_ERESOURCE_EXHAUSTED, msg, NULL);
@@ -706,6 +716,7 @@ static void xc__reject(xc_call *c, size_t queued) {
   char msg[160];
   (void)snprintf(msg, sizeof msg,
                  "xunchad is overloaded (%zu calls waiting for a worker); retry later", queued);
+  xc__audit_refusal(c);
   xc_stats_call(c->method, XC_ERESOURCE_EXHAUSTED, 0);
   xc_log_call_req(c->path, "", c->req_id, XC_ERESOURCE_EXHAUSTED, msg, 0);
   xc__call_finish(c, XC_ERESOURCE_EXHAUSTED, msg, NULL);
