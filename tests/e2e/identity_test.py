@@ -30,27 +30,11 @@ import time
 import traceback
 
 import grpc
+from xc_checks import CALL_TIMEOUT, START_TIMEOUT, Checks
 
-CALL_TIMEOUT = 10.0
-START_TIMEOUT = 15.0
 LIST_TARGETS = "/xuncha.v1.Targets/ListTargets"
 GET_TARGET = "/xuncha.v1.Targets/GetTarget"
 CREATE_TARGET = "/xuncha.v1.Targets/CreateTarget"
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = []
-
-    def ok(self, cond, what):
-        if cond:
-            self.passed += 1
-            print("  ok    %s" % what)
-        else:
-            self.failed.append(what)
-            print("  FAIL  %s" % what)
-        return cond
 
 
 class Server:

@@ -31,30 +31,7 @@ import time
 import traceback
 
 import grpc
-
-CALL_TIMEOUT = 10.0
-START_TIMEOUT = 15.0
-STOP_TIMEOUT = 10.0
-
-
-class Checks:
-    """Collects check results; a failed check does not stop the run."""
-
-    def __init__(self):
-        self.passed = 0
-        self.failed = []
-
-    def ok(self, cond, what):
-        if cond:
-            self.passed += 1
-            print("  ok    %s" % what)
-        else:
-            self.failed.append(what)
-            print("  FAIL  %s" % what)
-        return cond
-
-    def eq(self, got, want, what):
-        return self.ok(got == want, "%s (got %r, want %r)" % (what, got, want))
+from xc_checks import CALL_TIMEOUT, START_TIMEOUT, STOP_TIMEOUT, Checks
 
 
 def generate(protoc, proto_dir, out):

@@ -32,29 +32,8 @@ import time
 import traceback
 
 import grpc
+from xc_checks import CALL_TIMEOUT, START_TIMEOUT, STOP_TIMEOUT, Checks
 from google.protobuf import descriptor_pb2, descriptor_pool
-
-CALL_TIMEOUT = 10.0
-START_TIMEOUT = 15.0
-STOP_TIMEOUT = 10.0
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = []
-
-    def ok(self, cond, what):
-        if cond:
-            self.passed += 1
-            print("  ok    %s" % what)
-        else:
-            self.failed.append(what)
-            print("  FAIL  %s" % what)
-        return cond
-
-    def eq(self, got, want, what):
-        return self.ok(got == want, "%s (got %r, want %r)" % (what, got, want))
 
 
 def generate(protoc, proto_dir, grpc_proto, out):
