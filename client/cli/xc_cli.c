@@ -20,6 +20,7 @@
 #include "xc_cli_archive.h"
 #include "xc_cli_rep.h"
 #include "xc_cli_audit.h"
+#include "xc_cli_sync.h"
 #include "xc_cli_wf.h"
 #include "xc_limits.h"
 #include "xc_msg.h"
@@ -727,6 +728,7 @@ void xc_cli_usage(FILE *out) {
       "  admin   stats [--prometheus]       the server's figures (运行统计)\n"
       "  admin   backup DIR                 hot copy of the database into DIR on the server (备份)\n"
       "  audit   list|verify                the audit log (审计日志; auditors)\n"
+      "  sync    now|status|verify          同步: federation with the upstream (上级)\n"
       "  target  create|get|list|update     被巡察单位: units inspected\n"
       "  round   create|get|list|update     巡察轮次: rounds of inspection\n"
       "  group   create|get|list|update     巡察组: inspection groups\n"
@@ -1170,6 +1172,12 @@ int xc_cli_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn env) 
     /* The audit log (audit list, audit verify): xc_cli_audit.c. */
     int handled = 0;
     code = xc_cli_audit_main(argc, argv, out, errf, env, &handled);
+    if (handled) return code;
+  }
+  {
+    /* Federation (sync now, status, verify): xc_cli_sync.c. */
+    int handled = 0;
+    code = xc_cli_sync_main(argc, argv, out, errf, env, &handled);
     if (handled) return code;
   }
   {

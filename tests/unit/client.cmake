@@ -21,3 +21,11 @@ target_link_libraries(test_cli_rep PRIVATE xc_cli_core xuncha_static PkgConfig::
                                            PkgConfig::JANSSON xc_grpc Threads::Threads)
 add_test(NAME client_cli_rep COMMAND test_cli_rep)
 set_tests_properties(client_cli_rep PROPERTIES TIMEOUT 60)
+
+# `xuncha sync` (client/cli/xc_cli_sync.c): the end of a watched run, the
+# progress bar, durations and times in words, the command line's refusals.
+add_executable(test_cli_sync ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_cli_sync.c)
+target_link_libraries(test_cli_sync PRIVATE xc_cli_core xuncha_static PkgConfig::CUNIT
+                                            PkgConfig::JANSSON xc_grpc Threads::Threads)
+add_test(NAME client_cli_sync COMMAND test_cli_sync)
+set_tests_properties(client_cli_sync PROPERTIES TIMEOUT 60)

@@ -29,6 +29,7 @@
 #include "xuncha/xc_status.h"
 #include "xuncha/v1/xuncha.pb-c.h"
 #include "xuncha/v1/archive.pb-c.h"
+#include "xuncha/v1/sync.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 
 #ifdef __cplusplus
@@ -302,6 +303,33 @@ typedef void (*xc_archive_problem_fn)(void *ctx, const Xuncha__V1__VerifyProblem
 XC_EXTERN int xc_archive_verify(xc_client *c, xc_archive_problem_fn on_problem, void *ctx,
                                 Xuncha__V1__VerifyArchiveResponse **summary, int64_t timeout_ms,
                                 xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Federation (xuncha.v1.Sync, proto/xuncha/v1/sync.proto): same contract as
+ * the calls above. Push, Pull and GetDigest are what a downstream server
+ * calls on its upstream with its own certificate (office:<its region>);
+ * SyncNow, GetSyncStatus and VerifySync are for operators of a server.
+ * SyncNow returns at once: watch the run with GetSyncStatus (the peer whose
+ * direction is "upstream": running, pending, pushed, pulled, last_error).
+ */
+XC_EXTERN int xc_sync_push(xc_client *c, const Xuncha__V1__PushRequest *req,
+                           Xuncha__V1__PushResponse **out, int64_t timeout_ms,
+                           xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_sync_pull(xc_client *c, const Xuncha__V1__PullRequest *req,
+                           Xuncha__V1__PullResponse **out, int64_t timeout_ms,
+                           xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_sync_get_digest(xc_client *c, const Xuncha__V1__DigestRequest *req,
+                                 Xuncha__V1__DigestResponse **out, int64_t timeout_ms,
+                                 xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_sync_now(xc_client *c, const Xuncha__V1__SyncNowRequest *req,
+                          Xuncha__V1__SyncNowResponse **out, int64_t timeout_ms,
+                          xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_sync_get_status(xc_client *c, const Xuncha__V1__SyncStatusRequest *req,
+                                 Xuncha__V1__SyncStatus **out, int64_t timeout_ms,
+                                 xc_err *err) XC_WARN_UNUSED_RESULT;
+XC_EXTERN int xc_sync_verify(xc_client *c, const Xuncha__V1__VerifySyncRequest *req,
+                             Xuncha__V1__VerifySyncResponse **out, int64_t timeout_ms,
+                             xc_err *err) XC_WARN_UNUSED_RESULT;
 
 #ifdef __cplusplus
 }
