@@ -142,3 +142,17 @@ add_test(NAME e2e_identity
                  --certs ${CMAKE_SOURCE_DIR}/certs/xuncha-certs
                  --xuncha "$<$<TARGET_EXISTS:xuncha_cli>:$<TARGET_FILE:xuncha_cli>>")
 set_tests_properties(e2e_identity PROPERTIES TIMEOUT 180 LABELS e2e)
+# Federation (issue 5, server/SYNC.md): a city, a county and a township
+# server syncing through one another; kill -9 and cut links mid-sync
+# (seeded: XC_SYNC_FAULT_SEED) with every record checked on both sides.
+foreach(suite sync sync_faults)
+  add_test(NAME e2e_${suite}
+           COMMAND ${XC_E2E_PYTHON} ${XC_E2E_DIR}/${suite}_test.py
+                   --xunchad "${XC_E2E_SERVER}"
+                   --xuncha "$<$<TARGET_EXISTS:xuncha_cli>:$<TARGET_FILE:xuncha_cli>>"
+                   --certs ${CMAKE_SOURCE_DIR}/certs/xuncha-certs
+                   --proto-dir ${CMAKE_SOURCE_DIR}/proto
+                   --protoc "${XC_E2E_PROTOC}")
+endforeach()
+set_tests_properties(e2e_sync PROPERTIES TIMEOUT 180 LABELS e2e)
+set_tests_properties(e2e_sync_faults PROPERTIES TIMEOUT 300 LABELS "e2e;federation")
