@@ -375,7 +375,7 @@ static int xc__now(xc_client *c, const xc__sy *a, FILE *out, FILE *errf, int *fa
     *failed = 1;
     (void)fprintf(errf,
                   "xuncha: 同步未在 %lld 秒内结束 (已推送/拉取 %" PRIu64 "/%" PRIu64
-                  " 条); it goes on in the background: see 'xuncha sync status'\n",
+                  " 条); 同步仍在后台进行, 见 'xuncha sync status'\n",
                   a->timeout_s, w.done, w.total);
   } else if (state == XC_SYNC_STATE_FAILED) {
     *failed = 1;
@@ -483,7 +483,7 @@ static void xc__origin_row(const char *name, const Xuncha__V1__OriginDigest *l,
   row[0] = name[0] != '\0' ? name : "(本服务器)";
   row[1] = t[0];
   row[2] = t[1];
-  row[3] = same ? "一致" : "不一致";
+  row[3] = same ? "一致" : l == NULL ? "不一致 (本端没有)" : r == NULL ? "不一致 (上级没有)" : "不一致";
 }
 
 /* sync verify: per-origin counts, then every difference; *differs set when

@@ -231,9 +231,11 @@ def run(args, tmp, c, seed):
         if proxy is not None:
             proxy.close()
         for s in (county, city):
-            if s is not None:
+            if s is not None and s.port is not None:
                 code = s.stop()
                 c.eq(code, 0, "%s exits 0 on SIGTERM at the end" % s.name)
+            elif s is not None:
+                s.kill()
         if c.failed:
             for s in (city, county):
                 if s is not None:
