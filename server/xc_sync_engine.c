@@ -320,6 +320,10 @@ static void *xc__engine(void *arg) {
     xc_err_clear(&err);
     rc = xc__run_once(&cl, &err);
     now = xc__now_ms();
+    if (rc == XC_OK && (xc__e.pushed > 0 || xc__e.pulled > 0))
+      xc_log(XC_LOG_INFO, "sync with %s done in %lld ms: %llu changes pushed, %llu pulled",
+             xc_home_upstream(), (long long)(now - xc__e.last_attempt_ms),
+             (unsigned long long)xc__e.pushed, (unsigned long long)xc__e.pulled);
     pthread_mutex_lock(&xc__e.mu);
     xc__e.running = 0;
     if (rc == XC_OK) {
@@ -338,9 +342,6 @@ static void *xc__engine(void *arg) {
         xc_client_destroy(cl);
         cl = NULL;
       }
-    } else {
-      xc_log(XC_LOG_DEBUG, "sync with %s done: %llu pushed, %llu pulled", xc_home_upstream(),
-             (unsigned long long)xc__e.pushed, (unsigned long long)xc__e.pulled);
     }
   }
   xc_client_destroy(cl);
