@@ -674,6 +674,7 @@ static void xb_usage(void) {
       "  xuncha-bench fill --data DIR --count N [--region CODE]\n"
       "  xuncha-bench disk --data DIR\n"
       "  xuncha-bench store --data DIR [--threads 64] [--duration 5]\n"
+      "  xuncha-bench lmdb --data DIR --count N [--per-commit 500]   raw LMDB floor\n"
       "\n"
       "run options (defaults in brackets; TLS files also from XUNCHA_CA, XUNCHA_CERT,\n"
       "XUNCHA_KEY and the server from XUNCHA_SERVER):\n"
@@ -841,6 +842,11 @@ static int xb_fill_fn(xc_txn *txn, void *arg, xc_err *err) {
   return XC_OK;
 }
 
+/* The owner of the target and round `fill` makes: the office of --region,
+ * so a filled county store can be synced up (federation accepts only
+ * records owned inside the pusher's region). */
+static char xb_fill_owner[32] = "office:3101";
+
 /* Creates one record of `kind` and copies its id. */
 static int xb_fill_one_fn(xc_txn *txn, void *arg, xc_err *err) {
   ProtobufCMessage **pair = arg; /* [0] the record, [1] out */
@@ -851,7 +857,7 @@ static int xb_fill_one_fn(xc_txn *txn, void *arg, xc_err *err) {
   if (copy == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
   rc = xc_txn_create(txn, copy->descriptor == &xuncha__v1__target__descriptor ? XC_KIND_TARGET
                                                                               : XC_KIND_ROUND,
-                     copy, "office:bench", "office:bench#01", &pair[1], err);
+                     copy, xb_fill_owner, "office:bench#01", &pair[1], err);
   xc_msg_free(copy);
   return rc;
 }
@@ -887,6 +893,7 @@ static int xb_cmd_fill(int argc, char **argv) {
     }
   }
   if (dir == NULL || count == 0) xb_die("fill needs --data DIR and --count N");
+  (void)snprintf(xb_fill_owner, sizeof xb_fill_owner, "office:%s", region);
   memset(&so, 0, sizeof so);
   so.dir = dir;
   if (xc_store_open(&so, &store, &err) != XC_OK) xb_die("cannot open %s: %s", dir, err.msg);
@@ -1033,6 +1040,75 @@ static int xb_cmd_store(int argc, char **argv) {
 
 /* Sums key and value bytes of every named database, and compares with the
  * file's size on disk. */
+/* ------------------------------------------------------------------ lmdb */
+
+/*
+ * `lmdb`: the floor every storage figure is compared with: raw mdb_put of
+ * packed findings (the same ~600-byte records `fill` makes) into one plain
+ * database, --per-commit puts per durable commit, no indexes, no change
+ * log. Federation's sync rate is reported as a ratio to this.
+ */
+static int xb_cmd_lmdb(int argc, char **argv) {
+  const char *dir = NULL;
+  long long count = 0, per = 500;
+  MDB_env *env = NULL;
+  MDB_dbi dbi;
+  char title[160], key[32];
+  int64_t t0;
+  double secs;
+  for (int i = 0; i < argc; i++) {
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(argv[i], "--data") == 0 && v) {
+      dir = v;
+      i++;
+    } else if (strcmp(argv[i], "--count") == 0) {
+      count = xb_num("--count", v, 1, 100000000);
+      i++;
+    } else if (strcmp(argv[i], "--per-commit") == 0) {
+      per = xb_num("--per-commit", v, 1, 100000);
+      i++;
+    } else {
+      xb_die("lmdb: unknown argument '%s'", argv[i]);
+    }
+  }
+  if (dir == NULL || count == 0) xb_die("lmdb needs --data DIR (an empty directory) and --count N");
+  if (mdb_env_create(&env) != 0 || mdb_env_set_mapsize(env, (size_t)64 << 30) != 0 ||
+      mdb_env_open(env, dir, 0, 0600) != 0)
+    xb_die("lmdb: cannot open an environment in %s", dir);
+  t0 = xb_now_ns();
+  for (long long done = 0; done < count;) {
+    MDB_txn *txn = NULL;
+    long long n = count - done < per ? count - done : per;
+    if (mdb_txn_begin(env, NULL, 0, &txn) != 0 || mdb_dbi_open(txn, NULL, 0, &dbi) != 0)
+      xb_die("lmdb: cannot begin a transaction");
+    for (long long i = 0; i < n; i++) {
+      Xuncha__V1__Finding f = XUNCHA__V1__FINDING__INIT;
+      size_t len = 0;
+      uint8_t *buf;
+      MDB_val k, v;
+      xb_finding_fill(&f, "r_01HZZZZZZZZZZZZZZZZZZZZZZZ", "t_01HZZZZZZZZZZZZZZZZZZZZZZZ",
+                      (int)(done + i), title, sizeof title);
+      f.region_code = "110105";
+      buf = xc_msg_pack(&f.base, 0, &len);
+      if (buf == NULL) xb_die("lmdb: out of memory");
+      (void)snprintf(key, sizeof key, "f_%026lld", done + i);
+      k.mv_size = strlen(key);
+      k.mv_data = key;
+      v.mv_size = len;
+      v.mv_data = buf;
+      if (mdb_put(txn, dbi, &k, &v, MDB_APPEND) != 0) xb_die("lmdb: put failed");
+      free(buf);
+    }
+    if (mdb_txn_commit(txn) != 0) xb_die("lmdb: commit failed");
+    done += n;
+  }
+  secs = (double)(xb_now_ns() - t0) / 1e9;
+  mdb_env_close(env);
+  printf("lmdb: %lld records, %lld per durable commit, %.2f s, %.0f records/s\n", count, per,
+         secs, (double)count / secs);
+  return 0;
+}
+
 static int xb_cmd_disk(int argc, char **argv) {
   const char *dir = argc >= 2 && strcmp(argv[0], "--data") == 0 ? argv[1] : NULL;
   MDB_env *env = NULL;
@@ -1093,6 +1169,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "run") == 0) return xb_cmd_run(argc - 2, argv + 2);
   if (strcmp(argv[1], "fill") == 0) return xb_cmd_fill(argc - 2, argv + 2);
   if (strcmp(argv[1], "disk") == 0) return xb_cmd_disk(argc - 2, argv + 2);
+  if (strcmp(argv[1], "lmdb") == 0) return xb_cmd_lmdb(argc - 2, argv + 2);
   if (strcmp(argv[1], "store") == 0) return xb_cmd_store(argc - 2, argv + 2);
   fprintf(stderr, "xuncha-bench: unknown command '%s'\n", argv[1]);
   xb_usage();

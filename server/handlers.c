@@ -10,6 +10,7 @@
 #include "xuncha/v1/archive.pb-c.h"
 #include "xuncha/v1/reports.pb-c.h"
 #include "xuncha/v1/audit.pb-c.h"
+#include "xuncha/v1/sync.pb-c.h"
 #include "xc_msg.h"
 
 int xc__list_response(const ProtobufCMessageDescriptor *desc, xc_page *page,
@@ -51,6 +52,13 @@ done:
 
 #define XC__UNARY(svc, name, req, resp, fn) \
   { "/" svc "/" name, &req##__descriptor, &resp##__descriptor, XC_METHOD_UNARY, 1, fn }
+
+/* A Sync method: one request, one reply, run on a worker thread. */
+#define XC__WORKER(name, req, resp, fn)                                                 \
+  {                                                                                     \
+    "/xuncha.v1.Sync/" name, &xuncha__v1__##req##__descriptor,                          \
+        &xuncha__v1__##resp##__descriptor, XC_METHOD_SERVER_STREAM, 1, fn               \
+  }
 
 static const xc_method xc__methods[] = {
     XC__UNARY("xuncha.v1.Targets", "CreateTarget", xuncha__v1__create_target_request,
@@ -207,6 +215,13 @@ static const xc_method xc__methods[] = {
     {"/xuncha.v1.Audit/VerifyAudit", &xuncha__v1__verify_audit_request__descriptor,
      &xuncha__v1__verify_audit_response__descriptor, XC_METHOD_SERVER_STREAM, 1,
      xc__verify_audit},
+    /* Federation (server/SYNC.md): unary on the wire, served on workers. */
+    XC__WORKER("Push", push_request, push_response, xc__sync_push),
+    XC__WORKER("Pull", pull_request, pull_response, xc__sync_pull),
+    XC__WORKER("GetDigest", digest_request, digest_response, xc__sync_get_digest),
+    XC__WORKER("SyncNow", sync_now_request, sync_now_response, xc__sync_now),
+    XC__WORKER("GetSyncStatus", sync_status_request, sync_status, xc__sync_status),
+    XC__WORKER("VerifySync", verify_sync_request, verify_sync_response, xc__sync_verify),
 };
 
 const xc_method *xc_methods(size_t *count) {

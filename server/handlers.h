@@ -97,4 +97,12 @@ int xc__list_audit(xc_ctx *ctx, const ProtobufCMessage *req, ProtobufCMessage **
 int xc__verify_audit(xc_ctx *ctx, const ProtobufCMessage *req, ProtobufCMessage **resp,
                      xc_err *err);
 
+/* xuncha.v1.Sync (handlers_sync.c): served like server streams, one reply. */
+XC__HANDLER(xc__sync_push);
+XC__HANDLER(xc__sync_pull);
+XC__HANDLER(xc__sync_get_digest);
+XC__HANDLER(xc__sync_now);
+XC__HANDLER(xc__sync_status);
+XC__HANDLER(xc__sync_verify);
+
 #endif /* XC_HANDLERS_H */

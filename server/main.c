@@ -32,6 +32,8 @@
 #include "xc_trust.h"
 #include "xc_workflow.h"
 #include "xc_archive.h"
+#include "xc_home.h"
+#include "xc_sync.h"
 
 #ifndef XC_VERSION
 #define XC_VERSION "0.0.0"
@@ -88,6 +90,22 @@ static void xc__usage(FILE *to) {
           "                      is flagged stalled (半截式), 1..3650 (default 30)\n"
           "  --conflict-years N  work in a unit within N years is a conflict of interest\n"
           "                      for the inspector pool, 1..50 (default 3) [pool] conflict_years\n"
+          "\n"
+          "Federation (server/SYNC.md):\n"
+          "  --server-name NAME  this server's name in the homes map     [sync] name\n"
+          "  --homes FILE        the homes map: NAME = REGION lines, the same file on\n"
+          "                      every server of the federation          [sync] homes\n"
+          "  --upstream HOST:PORT  sync with this server above (push own changes,\n"
+          "                      pull what is made above for this region) [sync] upstream\n"
+          "  --upstream-cert FILE  this server's client certificate, office:<its code>\n"
+          "                                                           [sync] cert\n"
+          "  --upstream-key FILE   its private key                      [sync] key\n"
+          "  --upstream-ca FILE    the upstream's CA (default --ca)     [sync] ca\n"
+          "  --sync-interval S   seconds between background syncs, 1..86400 (default 30)\n"
+          "                                                           [sync] interval\n"
+          "  --sync-batch N      changes per push or pull, 1..2000 (default 500)\n"
+          "                                                           [sync] batch\n"
+          "\n"
           "  --test-clock-file F tests only: read \"now\" from F on every call (see\n"
           "                      server/WORKFLOWS.md)\n"
           "  --check-config      check the settings and files, then exit\n"
@@ -149,6 +167,10 @@ static int xc__parse_args(int argc, char **argv, xc__args *a, int *check) {
                {"--crl", "tls", "crl"},                 {"--audit-hash", "audit", "hash"},
                {"--audit-retention-days", "audit", "retention_days"},
                {"--audit-checkpoint-file", "audit", "checkpoint_file"},
+               {"--server-name", "sync", "name"},       {"--homes", "sync", "homes"},
+               {"--upstream", "sync", "upstream"},      {"--upstream-cert", "sync", "cert"},
+               {"--upstream-key", "sync", "key"},       {"--upstream-ca", "sync", "ca"},
+               {"--sync-interval", "sync", "interval"}, {"--sync-batch", "sync", "batch"},
                {"--config", NULL, NULL}};
   const size_t n_names = sizeof names / sizeof names[0];
   xc_conf file;
@@ -214,6 +236,13 @@ static int xc__parse_args(int argc, char **argv, xc__args *a, int *check) {
     if (xc_audit_alg_parse(a->conf.audit_hash, &alg) != 0)
       return xc__usage_error("--audit-hash must be sha256 or sm3, not '%s'", a->conf.audit_hash);
   }
+  if ((a->conf.set & XC_CONF_SYNC_HOMES) && !(a->conf.set & XC_CONF_SYNC_NAME))
+    return xc__usage_error("--homes needs --server-name NAME (this server's line in it)");
+  if ((a->conf.set & XC_CONF_SYNC_UPSTREAM) && !(a->conf.set & XC_CONF_SYNC_HOMES))
+    return xc__usage_error("--upstream needs --homes FILE and --server-name NAME");
+  if ((a->conf.set & XC_CONF_SYNC_UPSTREAM) &&
+      (!(a->conf.set & XC_CONF_SYNC_CERT) || !(a->conf.set & XC_CONF_SYNC_KEY)))
+    return xc__usage_error("--upstream needs --upstream-cert FILE and --upstream-key FILE");
   {
     const char *colon = strrchr(a->conf.listen, ':');
     long long port = 0;
@@ -390,6 +419,7 @@ int main(int argc, char **argv) {
   xc_err err;
   sigset_t set;
   int status = XC__EXIT_FAIL, port = 0, grpc_up = 0, rc, check_only = 0, audit_up = 0;
+  int sync_up = 0;
 
   memset(&a, 0, sizeof a);
   rc = xc__parse_args(argc, argv, &a, &check_only);
@@ -424,6 +454,13 @@ int main(int argc, char **argv) {
       goto done;
     }
     xc_trust_unref(t);
+  }
+  if (a.conf.set & XC_CONF_SYNC_HOMES) {
+    if (xc_home_load(a.conf.sync_homes, a.conf.sync_name, &err) != XC_OK) {
+      fprintf(stderr, "xunchad: %s\n", err.msg);
+      status = XC__EXIT_USAGE;
+      goto done;
+    }
   }
   if (check_only) {
     printf("xunchad: settings are valid (config: %s)\n",
@@ -481,6 +518,26 @@ int main(int argc, char **argv) {
     }
     audit_up = 1;
   }
+  {
+    xc_sync_options sy;
+    memset(&sy, 0, sizeof sy);
+    sy.store = store;
+    sy.upstream = (a.conf.set & XC_CONF_SYNC_UPSTREAM) ? a.conf.sync_upstream : NULL;
+    sy.cert_file = a.conf.sync_cert;
+    sy.key_file = a.conf.sync_key;
+    sy.ca_file = (a.conf.set & XC_CONF_SYNC_CA) ? a.conf.sync_ca : a.conf.ca;
+    sy.interval_s = (int)a.conf.sync_interval;
+    sy.batch = (int)a.conf.sync_batch;
+    rc = xc_sync_start(&sy, &err);
+    if (rc != XC_OK) {
+      fprintf(stderr, "xunchad: cannot start sync: %s\n", err.msg);
+      goto done;
+    }
+    sync_up = 1;
+    if (sy.upstream != NULL)
+      xc_log(XC_LOG_INFO, "sync: %s syncs with %s at %s every %lld s", xc_home_self(),
+             xc_home_upstream(), sy.upstream, a.conf.sync_interval);
+  }
   /* gRPC and the audit signer copied the PEM strings; the key should not
    * linger in our memory. */
   if (key != NULL) memset(key, 0, strlen(key));
@@ -513,6 +570,8 @@ int main(int argc, char **argv) {
 done:
   /* Order matters: calls finish, then the store completes queued writes,
    * then gRPC goes. */
+  /* The sync thread stops first: it writes to the store and calls out. */
+  if (sync_up) xc_sync_stop();
   xc_server_destroy(srv);
   /* The last queued audit entries and a final checkpoint, before the store
    * closes. */

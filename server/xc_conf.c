@@ -47,6 +47,20 @@ static const struct xc__key {
      offsetof(xc_conf, audit_retention_days), 0, 183, 36500},
     {"audit", "checkpoint_file", XC_CONF_AUDIT_CHECKPOINTS, XC__C_STR,
      offsetof(xc_conf, audit_checkpoints), XC_CONF_PATH_MAX, 0, 0},
+    {"sync", "name", XC_CONF_SYNC_NAME, XC__C_STR, offsetof(xc_conf, sync_name),
+     sizeof(((xc_conf *)0)->sync_name), 0, 0},
+    {"sync", "homes", XC_CONF_SYNC_HOMES, XC__C_STR, offsetof(xc_conf, sync_homes),
+     XC_CONF_PATH_MAX, 0, 0},
+    {"sync", "upstream", XC_CONF_SYNC_UPSTREAM, XC__C_STR, offsetof(xc_conf, sync_upstream),
+     sizeof(((xc_conf *)0)->sync_upstream), 0, 0},
+    {"sync", "cert", XC_CONF_SYNC_CERT, XC__C_STR, offsetof(xc_conf, sync_cert),
+     XC_CONF_PATH_MAX, 0, 0},
+    {"sync", "key", XC_CONF_SYNC_KEY, XC__C_STR, offsetof(xc_conf, sync_key), XC_CONF_PATH_MAX, 0,
+     0},
+    {"sync", "ca", XC_CONF_SYNC_CA, XC__C_STR, offsetof(xc_conf, sync_ca), XC_CONF_PATH_MAX, 0, 0},
+    {"sync", "interval", XC_CONF_SYNC_INTERVAL, XC__C_INT, offsetof(xc_conf, sync_interval), 0, 1,
+     86400},
+    {"sync", "batch", XC_CONF_SYNC_BATCH, XC__C_INT, offsetof(xc_conf, sync_batch), 0, 1, 2000},
 };
 
 #define XC__NKEYS (sizeof xc__keys / sizeof xc__keys[0])
@@ -65,6 +79,8 @@ void xc_conf_defaults(xc_conf *c) {
   c->conflict_years = 3;
   (void)xc_strlcpy(c->audit_hash, "sha256", sizeof c->audit_hash);
   c->audit_retention_days = 183;
+  c->sync_interval = 30;
+  c->sync_batch = 500;
 }
 
 int xc_conf_parse_size(const char *s, unsigned long long min, unsigned long long max,
@@ -120,7 +136,7 @@ int xc_conf_set(xc_conf *c, const char *section, const char *name, const char *v
     for (size_t i = 0; i < XC__NKEYS; i++) known_section |= strcmp(xc__keys[i].section, section) == 0;
     if (!known_section)
       return xc_err_set(err, XC_EINVALID_ARGUMENT,
-                        "unknown section [%s] (sections: server, tls, storage, log, pool, audit)",
+                        "unknown section [%s] (sections: server, tls, storage, log, pool, audit, sync)",
                         section);
     return xc_err_set(err, XC_EINVALID_ARGUMENT, "unknown key '%s' in [%s]", name, section);
   }

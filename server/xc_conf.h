@@ -9,6 +9,7 @@
  *   [log]     level (debug|info|warn|error), target (stderr|syslog)
  *   [pool]    conflict_years (1..50, default 3)
  *   [audit]   hash (sha256|sm3), retention_days, checkpoint_file
+ *   [sync]    name, homes, upstream, cert, key, ca, interval, batch
  *
  * A flag given on the command line overrides the file. Unknown sections or
  * keys, a key given twice and bad values are refused with "FILE:LINE: ...".
@@ -45,7 +46,15 @@ enum {
   XC_CONF_AUDIT_HASH = 1u << 13,
   XC_CONF_AUDIT_RETENTION = 1u << 14,
   XC_CONF_AUDIT_CHECKPOINTS = 1u << 15,
-  XC_CONF_CONFLICT_YEARS = 1u << 16
+  XC_CONF_CONFLICT_YEARS = 1u << 16,
+  XC_CONF_SYNC_NAME = 1u << 17,
+  XC_CONF_SYNC_HOMES = 1u << 18,
+  XC_CONF_SYNC_UPSTREAM = 1u << 19,
+  XC_CONF_SYNC_CERT = 1u << 20,
+  XC_CONF_SYNC_KEY = 1u << 21,
+  XC_CONF_SYNC_CA = 1u << 22,
+  XC_CONF_SYNC_INTERVAL = 1u << 23,
+  XC_CONF_SYNC_BATCH = 1u << 24
 };
 
 typedef struct xc_conf {
@@ -67,6 +76,15 @@ typedef struct xc_conf {
   char audit_hash[16];                     /* "sha256" or "sm3"; new stores only */
   long long audit_retention_days;          /* audit entries are kept this long */
   char audit_checkpoints[XC_CONF_PATH_MAX]; /* signed chain heads are appended here */
+  /* Federation (server/SYNC.md). */
+  char sync_name[64];                      /* this server's name in the homes map */
+  char sync_homes[XC_CONF_PATH_MAX];       /* the homes map */
+  char sync_upstream[256];                 /* HOST:PORT of the upstream server */
+  char sync_cert[XC_CONF_PATH_MAX];        /* this server's client certificate */
+  char sync_key[XC_CONF_PATH_MAX];
+  char sync_ca[XC_CONF_PATH_MAX];          /* the upstream's CA (default: [tls] ca) */
+  long long sync_interval;                 /* seconds between background syncs */
+  long long sync_batch;                    /* changes per push or pull */
 } xc_conf;
 
 /* Clears c and fills in the defaults (none of them counts as set). */

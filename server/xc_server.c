@@ -16,6 +16,7 @@
 #include <grpc/support/time.h>
 
 #include "xc_fiber.h"
+#include "xc_home.h"
 #include "xc_limits.h"
 #include "xc_log.h"
 #include "xc_msg.h"
@@ -489,6 +490,9 @@ static void xc__dispatch(xc_call *c, xc_peer_cache *peers) {
                       m->request->name);
     if (rc != XC_OK) goto done;
   }
+  /* Federation: an office writes only on its home server. */
+  rc = xc_home_admit(ctx, c->path, &err);
+  if (rc != XC_OK) goto done;
   rc = m->handler(ctx, req, &resp, &err);
   if (rc == XC_OK && m->kind != XC_METHOD_SERVER_STREAM && m->kind != XC_METHOD_BIDI_STREAM) {
     if (resp == NULL || resp->descriptor != m->response) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xc_home.h"
 #include "xc_msg.h"
 #include "xc_pagetoken.h"
 #include "xc_record.h"
@@ -170,6 +171,8 @@ int xc_service_update(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent, c
     goto done;
   }
   owner = xc_msg_get_str(stored, "owner");
+  rc = xc_home_check_replica(kind, id, owner, err);
+  if (rc != XC_OK) goto done;
   if (!xc_may_write_owned(&ctx->id, owner)) {
     rc = xc_err_set(err, XC_EPERMISSION_DENIED,
                     "%s may not change %s %s: it belongs to %s, and only the owner changes a "

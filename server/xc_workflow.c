@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "xc_clock.h"
+#include "xc_home.h"
 #include "xc_msg.h"
 #include "xc_record.h"
 #include "xc_text.h"
@@ -450,6 +451,7 @@ int xc_workflow_advance_round(xc_ctx *ctx, const Xuncha__V1__AdvanceRoundRequest
   memset(&a, 0, sizeof a);
   rc = xc__need_identity(ctx, err);
   if (rc == XC_OK) rc = xc__load_readable(ctx, XC_KIND_ROUND, req->id, "id", &m, err);
+  if (rc == XC_OK) rc = xc_home_check_replica(XC_KIND_ROUND, req->id, ((Xuncha__V1__Round *)m)->owner, err);
   if (rc != XC_OK) goto done;
   if (!xc_may_write_owned(&ctx->id, ((Xuncha__V1__Round *)m)->owner)) {
     rc = xc_err_set(err, XC_EPERMISSION_DENIED,
@@ -617,6 +619,13 @@ static int xc__append_fn(xc_txn *txn, void *c, xc_err *err) {
   if (rc == XC_OK)
     rc = xc_txn_create(txn, a->entry != NULL ? XC_KIND_PROGRESS : XC_KIND_VERIFICATION, child,
                        a->owner, a->author, &a->out_child, err);
+  if (rc == XC_OK && !xc_home_is_here(f->owner)) {
+    /* A replica: only its home server changes it, and does when the entry
+     * reaches it by sync (xc_workflow_rederive). */
+    a->out_parent = m;
+    m = NULL;
+    goto done;
+  }
   if (rc == XC_OK) rc = xc__rect_store(f, &r, err);
   if (rc == XC_OK) rc = xc_txn_update(txn, XC_KIND_FINDING, m, a->author, &a->out_parent, err);
 done:
@@ -917,6 +926,13 @@ static int xc__dispose_fn(xc_txn *txn, void *c, xc_err *err) {
   if (rc == XC_OK) rc = xc__set(child, "recipient", l->recipient, err);
   if (rc == XC_OK)
     rc = xc_txn_create(txn, XC_KIND_DISPOSITION, child, a->owner, a->author, &a->out_child, err);
+  if (rc == XC_OK && !xc_home_is_here(l->owner)) {
+    /* A replica lead: its home server derives its handling when the
+     * disposition reaches it by sync (xc_workflow_rederive). */
+    a->out_parent = m;
+    m = NULL;
+    goto done;
+  }
   if (rc == XC_OK) rc = xc__lead_store(l, &s, err);
   if (rc == XC_OK) rc = xc_txn_update(txn, XC_KIND_LEAD, m, a->author, &a->out_parent, err);
 done:
@@ -1005,6 +1021,28 @@ done:
 
 /* ------------------------------------------------------------------- void */
 
+/*
+ * Returns 1 unless `child` (a progress entry, verification or disposition)
+ * has a parent whose owner is at home on another server. A parent that
+ * cannot be read counts as here, so the usual error comes from the code
+ * that loads it.
+ */
+static int xc__parent_here(xc_txn *txn, xc_kind kind, const ProtobufCMessage *child) {
+  ProtobufCMessage *pm = NULL;
+  xc_err ignored;
+  int here = 1;
+  if (kind == XC_KIND_PROGRESS || kind == XC_KIND_VERIFICATION) {
+    if (xc_txn_get(txn, XC_KIND_FINDING, xc_msg_get_str(child, "finding_id"), &pm, &ignored) ==
+        XC_OK)
+      here = xc_home_is_here(xc_msg_get_str(pm, "owner"));
+  } else if (kind == XC_KIND_DISPOSITION) {
+    if (xc_txn_get(txn, XC_KIND_LEAD, xc_msg_get_str(child, "lead_id"), &pm, &ignored) == XC_OK)
+      here = xc_home_is_here(xc_msg_get_str(pm, "owner"));
+  }
+  xc_msg_free(pm);
+  return here;
+}
+
 typedef struct xc__void {
   xc_kind kind;
   const char *id, *etag, *reason, *author;
@@ -1053,7 +1091,9 @@ static int xc__void_fn(xc_txn *txn, void *c, xc_err *err) {
   rc = xc__set(m, "void_reason", a->reason, err);
   if (rc == XC_OK) rc = xc_txn_update(txn, a->kind, m, a->author, &a->out, err);
   if (rc != XC_OK) goto done;
-  /* A child's parent is re-derived from what is left, in this same write. */
+  /* A child's parent is re-derived from what is left, in this same write;
+   * a replica parent is left to its home server (xc_workflow_rederive). */
+  if (!xc__parent_here(txn, a->kind, m)) goto done;
   if (a->kind == XC_KIND_PROGRESS || a->kind == XC_KIND_VERIFICATION) {
     xc_wf_rect r;
     rc = xc_txn_get(txn, XC_KIND_FINDING, xc_msg_get_str(m, "finding_id"), &pm, err);
@@ -1110,6 +1150,8 @@ int xc_workflow_void(xc_ctx *ctx, const Xuncha__V1__VoidRecordRequest *req, Prot
   rc = xc__load_readable(ctx, a.kind, req->id, "id", &m, err);
   if (rc != XC_OK) goto done;
   owner = xc_msg_get_str(m, "owner");
+  rc = xc_home_check_replica(a.kind, req->id, owner, err);
+  if (rc != XC_OK) goto done;
   if (strcmp(owner, ctx->id.cn) != 0) {
     rc = xc_err_set(err, XC_EPERMISSION_DENIED,
                     "%s may not void %s %s: it belongs to %s, and only the owner voids a record",
@@ -1246,5 +1288,57 @@ int xc_workflow_stats(xc_ctx *ctx, const Xuncha__V1__RectificationStatsRequest *
 done:
   xc_snapshot_end(snap);
   xc_msg_free(s);
+  return rc;
+}
+
+int xc_workflow_rederive(xc_txn *txn, xc_kind kind, const ProtobufCMessage *child,
+                         const char *author, int *changed, xc_err *err) {
+  ProtobufCMessage *pm = NULL;
+  uint8_t *before = NULL, *after = NULL;
+  size_t before_len = 0, after_len = 0;
+  int rc = XC_OK;
+  *changed = 0;
+  if (kind == XC_KIND_PROGRESS || kind == XC_KIND_VERIFICATION)
+    rc = xc_txn_get(txn, XC_KIND_FINDING, xc_msg_get_str(child, "finding_id"), &pm, err);
+  else if (kind == XC_KIND_DISPOSITION)
+    rc = xc_txn_get(txn, XC_KIND_LEAD, xc_msg_get_str(child, "lead_id"), &pm, err);
+  else
+    goto done;
+  /* The parent may not have arrived (or may live elsewhere): nothing to
+   * derive here; its home server derives it. */
+  if (rc == XC_ENOT_FOUND) {
+    xc_err_clear(err);
+    rc = XC_OK;
+    goto done;
+  }
+  if (rc != XC_OK || !xc_home_is_here(xc_msg_get_str(pm, "owner"))) goto done;
+  before = xc_msg_pack(pm, 0, &before_len);
+  if (before == NULL) {
+    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+    goto done;
+  }
+  if (kind == XC_KIND_DISPOSITION) {
+    xc__lead_state s;
+    rc = xc__lead_replay(txn, (Xuncha__V1__Lead *)pm, &s, err);
+    if (rc == XC_OK) rc = xc__lead_store((Xuncha__V1__Lead *)pm, &s, err);
+  } else {
+    xc_wf_rect r;
+    rc = xc__rect_replay(txn, (Xuncha__V1__Finding *)pm, &r, err);
+    if (rc == XC_OK) rc = xc__rect_store((Xuncha__V1__Finding *)pm, &r, err);
+  }
+  if (rc != XC_OK) goto done;
+  after = xc_msg_pack(pm, 0, &after_len);
+  if (after == NULL) {
+    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+    goto done;
+  }
+  if (after_len == before_len && memcmp(after, before, after_len) == 0) goto done;
+  rc = xc_txn_update(txn, kind == XC_KIND_DISPOSITION ? XC_KIND_LEAD : XC_KIND_FINDING, pm,
+                     author, NULL, err);
+  if (rc == XC_OK) *changed = 1;
+done:
+  free(before);
+  free(after);
+  xc_msg_free(pm);
   return rc;
 }

@@ -100,4 +100,17 @@ int xc_workflow_void(xc_ctx *ctx, const Xuncha__V1__VoidRecordRequest *req, Prot
 int xc_workflow_stats(xc_ctx *ctx, const Xuncha__V1__RectificationStatsRequest *req,
                       ProtobufCMessage **out, xc_err *err) XC_WARN_UNUSED_RESULT;
 
+/*
+ * Federation: a progress entry, verification or disposition `child` of
+ * `kind` has just been stored from another server. If its parent (the
+ * finding or lead) is at home here, its derived state is recomputed from
+ * all its children in txn and stored when it changed (author recorded as
+ * updated_by; *changed = 1). A parent that is missing or at home elsewhere
+ * is left alone. XC_EFAILED_PRECONDITION when the children no longer make
+ * a valid sequence (two offices wrote conflicting steps): the caller keeps
+ * the parent as it was.
+ */
+int xc_workflow_rederive(xc_txn *txn, xc_kind kind, const ProtobufCMessage *child,
+                         const char *author, int *changed, xc_err *err) XC_WARN_UNUSED_RESULT;
+
 #endif /* XC_WORKFLOW_H */

@@ -216,7 +216,8 @@ static int xc__open_dbs(xc_store *s, xc_err *err) {
       (mrc = mdb_dbi_open(txn, "blob", MDB_CREATE, &s->dbi_blob)) != 0 ||
       (mrc = mdb_dbi_open(txn, "content", MDB_CREATE, &s->dbi_content)) != 0 ||
       (mrc = mdb_dbi_open(txn, "upload", MDB_CREATE, &s->dbi_upload)) != 0 ||
-      (mrc = mdb_dbi_open(txn, "counter", MDB_CREATE, &s->dbi_counter)) != 0) {
+      (mrc = mdb_dbi_open(txn, "counter", MDB_CREATE, &s->dbi_counter)) != 0 ||
+      (mrc = mdb_dbi_open(txn, "sync", MDB_CREATE, &s->dbi_sync)) != 0) {
     rc = xc__mdb_fail(NULL, mrc, err, "opening the index, request or change-log database");
     goto done;
   }

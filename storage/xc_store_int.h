@@ -78,6 +78,7 @@ struct xc_store {
   MDB_dbi dbi_counter; /* reports' maintained counts (xc_store_counter.c) */
   MDB_dbi dbi_audit;
   MDB_dbi dbi_audit_ckpt;
+  MDB_dbi dbi_sync;   /* federation cursors (xc_store_sync.c) */
   xc_audit_alg audit_alg; /* fixed at creation (meta "audit_alg") */
   const char *audit_hash_opt; /* xc_store_options.audit_hash, during open only */
   size_t max_key;    /* LMDB's key size limit (511) */
@@ -228,6 +229,25 @@ void xc__date_of_ms(int64_t ms, char out[11]);
  * be NULL). */
 int xc__store_write(xc_store *store, xc_write_fn fn, void *ctx, const xc_audit_entry *who,
                     xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Appends change `seq` to the change log: the record `id` of `kind` after
+ * the change (rec_len packed bytes, no format byte). origin is "" or NULL
+ * for a change made on this server, else the server it came from, with its
+ * sequence number there (federation, xc_store_sync.h).
+ */
+int xc__log_append(xc_txn *t, uint64_t seq, xc_kind kind, const char *id, const char *op,
+                   const char *etag, const char *author, const uint8_t *rec, size_t rec_len,
+                   const char *origin, uint64_t origin_seq, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Marks t broken after a failure that came after the job's first write. */
+void xc__txn_break(xc_txn *t, int rc, const xc_err *err);
+
+/* Packs rec behind the format byte. Returns the buffer (free it) or NULL. */
+uint8_t *xc__record_encode(const ProtobufCMessage *rec, size_t *len);
+
+/* Writes the etag of change-log seq (16 lowercase hex digits). */
+void xc__etag(uint64_t seq, char out[XC__ETAG_LEN + 1]);
 
 /* Notes that the running job created or updated record `id`. */
 void xc__txn_touch(xc_txn *t, const char *id);

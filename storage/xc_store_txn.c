@@ -30,7 +30,7 @@ static uint64_t xc__from_be(const uint8_t *p, size_t n) {
 }
 
 /* Writes the etag of change-log seq: 16 lowercase hex digits. */
-static void xc__etag(uint64_t seq, char out[XC__ETAG_LEN + 1]) {
+void xc__etag(uint64_t seq, char out[XC__ETAG_LEN + 1]) {
   (void)snprintf(out, XC__ETAG_LEN + 1, "%016llx", (unsigned long long)seq);
 }
 
@@ -38,7 +38,7 @@ static void xc__etag(uint64_t seq, char out[XC__ETAG_LEN + 1]) {
  * Marks t broken after a failure that came after this job's first write, so
  * the writer rolls the job back even if it goes on to report success.
  */
-static void xc__txn_break(xc_txn *t, int rc, const xc_err *err) {
+void xc__txn_break(xc_txn *t, int rc, const xc_err *err) {
   if (t->broken) return;
   t->broken = 1;
   if (err != NULL && err->code == rc)
@@ -104,10 +104,9 @@ int xc_txn_get(xc_txn *txn, xc_kind kind, const char *id, ProtobufCMessage **out
   return xc__get_by_id(txn->store, txn->txn, txn, kind, id, out, err);
 }
 
-/* Appends change `seq` to the change log. */
-static int xc__log_append(xc_txn *t, uint64_t seq, xc_kind kind, const char *id,
-                          const char *op, const char *etag, const char *author,
-                          const uint8_t *rec, size_t rec_len, xc_err *err) {
+int xc__log_append(xc_txn *t, uint64_t seq, xc_kind kind, const char *id, const char *op,
+                   const char *etag, const char *author, const uint8_t *rec, size_t rec_len,
+                   const char *origin, uint64_t origin_seq, xc_err *err) {
   Xuncha__V1__Change c = XUNCHA__V1__CHANGE__INIT;
   uint8_t key[8];
   uint8_t *buf = NULL;
@@ -126,6 +125,8 @@ static int xc__log_append(xc_txn *t, uint64_t seq, xc_kind kind, const char *id,
   c.author = (char *)author;
   c.record.data = (uint8_t *)rec;
   c.record.len = rec_len;
+  c.origin = (char *)(origin != NULL ? origin : "");
+  c.origin_seq = origin_seq;
   buf = xc_msg_pack(&c.base, 0, &len);
   if (buf == NULL) {
     rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
@@ -151,7 +152,7 @@ done:
 }
 
 /* Packs rec behind the format byte. Returns the buffer (free it) or NULL. */
-static uint8_t *xc__record_encode(const ProtobufCMessage *rec, size_t *len) {
+uint8_t *xc__record_encode(const ProtobufCMessage *rec, size_t *len) {
   uint8_t *buf = xc_msg_pack(rec, 1, len);
   if (buf != NULL) buf[0] = XC__RECORD_FORMAT;
   return buf;
@@ -267,7 +268,8 @@ int xc_txn_create(xc_txn *txn, xc_kind kind, ProtobufCMessage *rec, const char *
   if (rc != XC_OK) goto done;
   rc = xc__counter_apply(t, kind, NULL, rec, err);
   if (rc != XC_OK) goto done;
-  rc = xc__log_append(t, seq, kind, id, "create", etag, author, buf + 1, len - 1, err);
+  rc = xc__log_append(t, seq, kind, id, "create", etag, author, buf + 1, len - 1, NULL, 0,
+                      err);
   if (rc != XC_OK) goto done;
   t->seq = seq;
   xc__txn_touch(t, id);
@@ -362,7 +364,8 @@ int xc_txn_update(xc_txn *txn, xc_kind kind, ProtobufCMessage *rec, const char *
   if (rc != XC_OK) goto done;
   rc = xc__counter_apply(t, kind, stored, rec, err);
   if (rc != XC_OK) goto done;
-  rc = xc__log_append(t, seq, kind, id, "update", etag, author, buf + 1, len - 1, err);
+  rc = xc__log_append(t, seq, kind, id, "update", etag, author, buf + 1, len - 1, NULL, 0,
+                      err);
   if (rc != XC_OK) goto done;
   t->seq = seq;
   xc__txn_touch(t, id);
