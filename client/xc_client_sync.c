@@ -20,15 +20,15 @@
     return rc;                                                                                 \
   }
 
-XC__SYNC_RPC(xc_sync_push, "Push", Xuncha__V1__PushRequest, Xuncha__V1__PushResponse,
+XC__SYNC_RPC(xc_push_changes, "Push", Xuncha__V1__PushRequest, Xuncha__V1__PushResponse,
              xuncha__v1__push_response__descriptor)
-XC__SYNC_RPC(xc_sync_pull, "Pull", Xuncha__V1__PullRequest, Xuncha__V1__PullResponse,
+XC__SYNC_RPC(xc_pull_changes, "Pull", Xuncha__V1__PullRequest, Xuncha__V1__PullResponse,
              xuncha__v1__pull_response__descriptor)
-XC__SYNC_RPC(xc_sync_get_digest, "GetDigest", Xuncha__V1__DigestRequest,
+XC__SYNC_RPC(xc_get_digest, "GetDigest", Xuncha__V1__DigestRequest,
              Xuncha__V1__DigestResponse, xuncha__v1__digest_response__descriptor)
-XC__SYNC_RPC(xc_sync_now, "SyncNow", Xuncha__V1__SyncNowRequest, Xuncha__V1__SyncNowResponse,
+XC__SYNC_RPC(xc_start_sync, "SyncNow", Xuncha__V1__SyncNowRequest, Xuncha__V1__SyncNowResponse,
              xuncha__v1__sync_now_response__descriptor)
-XC__SYNC_RPC(xc_sync_get_status, "GetSyncStatus", Xuncha__V1__SyncStatusRequest,
+XC__SYNC_RPC(xc_get_sync_status, "GetSyncStatus", Xuncha__V1__SyncStatusRequest,
              Xuncha__V1__SyncStatus, xuncha__v1__sync_status__descriptor)
-XC__SYNC_RPC(xc_sync_verify, "VerifySync", Xuncha__V1__VerifySyncRequest,
+XC__SYNC_RPC(xc_verify_sync, "VerifySync", Xuncha__V1__VerifySyncRequest,
              Xuncha__V1__VerifySyncResponse, xuncha__v1__verify_sync_response__descriptor)

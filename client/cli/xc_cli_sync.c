@@ -149,25 +149,25 @@ static void xc__sy_parse(int argc, char **argv, xc__sy *a) {
 
 /* ------------------------------------------------------------ pure helpers */
 
-xc_sync_state xc_sync_watch_step(xc_sync_watch *w, const Xuncha__V1__PeerStatus *p) {
+xc_cli_sync_state xc_cli_sync_watch_step(xc_cli_sync_watch *w, const Xuncha__V1__PeerStatus *p) {
   uint64_t done;
-  if (p == NULL) return XC_SYNC_STATE_WAITING;
+  if (p == NULL) return XC_CLI_SYNC_STATE_WAITING;
   done = p->pushed + p->pulled;
   if (done < p->pushed) done = UINT64_MAX; /* cannot happen, but never wrap */
   if (done > w->done) w->done = done;
   if (w->total < w->done) w->total = w->done;
   if (p->running) {
     w->seen_running = 1;
-    return XC_SYNC_STATE_WAITING;
+    return XC_CLI_SYNC_STATE_WAITING;
   }
   if (!w->seen_running && p->last_attempt_ms == w->base_attempt_ms &&
       p->last_success_ms == w->base_success_ms)
-    return XC_SYNC_STATE_WAITING; /* the run has not started yet */
-  if (p->last_error != NULL && p->last_error[0] != '\0') return XC_SYNC_STATE_FAILED;
-  return XC_SYNC_STATE_DONE;
+    return XC_CLI_SYNC_STATE_WAITING; /* the run has not started yet */
+  if (p->last_error != NULL && p->last_error[0] != '\0') return XC_CLI_SYNC_STATE_FAILED;
+  return XC_CLI_SYNC_STATE_DONE;
 }
 
-int xc_sync_percent(uint64_t done, uint64_t total) {
+int xc_cli_sync_percent(uint64_t done, uint64_t total) {
   uint64_t pct;
   if (total == 0) return done == 0 ? 100 : 0;
   if (done >= total) return 100;
@@ -180,21 +180,21 @@ int xc_sync_percent(uint64_t done, uint64_t total) {
   return pct > 100 ? 100 : (int)pct;
 }
 
-void xc_sync_bar(char *buf, size_t size, uint64_t done, uint64_t total, int width) {
+void xc_cli_sync_bar(char *buf, size_t size, uint64_t done, uint64_t total, int width) {
   char cells[101];
   int pct, full;
   if (size == 0) return;
   if (width < 4) width = 4;
   if (width > 100) width = 100;
   if (total < done) total = done;
-  pct = xc_sync_percent(done, total);
+  pct = xc_cli_sync_percent(done, total);
   full = pct * width / 100;
   for (int i = 0; i < width; i++) cells[i] = i < full ? '#' : ' ';
   cells[width] = '\0';
   (void)snprintf(buf, size, "[%s] %3d%%  %" PRIu64 "/%" PRIu64, cells, pct, done, total);
 }
 
-void xc_sync_duration(int64_t ms, char *buf, size_t size) {
+void xc_cli_sync_duration(int64_t ms, char *buf, size_t size) {
   int64_t s;
   if (size == 0) return;
   if (ms <= 0) {
@@ -216,7 +216,7 @@ void xc_sync_duration(int64_t ms, char *buf, size_t size) {
     (void)snprintf(buf, size, "%" PRId64 "天%" PRId64 "小时", s / 86400, s % 86400 / 3600);
 }
 
-void xc_sync_local_time(int64_t ms, char *buf, size_t size) {
+void xc_cli_sync_local_time(int64_t ms, char *buf, size_t size) {
   time_t t;
   struct tm tm;
   if (size == 0) return;
@@ -229,7 +229,7 @@ void xc_sync_local_time(int64_t ms, char *buf, size_t size) {
     (void)snprintf(buf, size, "%" PRId64, ms);
 }
 
-const char *xc_sync_problem_words(const char *problem) {
+const char *xc_cli_sync_problem_words(const char *problem) {
   if (problem == NULL) return "";
   if (strcmp(problem, "missing here") == 0) return "本端缺少";
   if (strcmp(problem, "missing upstream") == 0) return "上级缺少";
@@ -237,7 +237,7 @@ const char *xc_sync_problem_words(const char *problem) {
   return problem;
 }
 
-const char *xc_sync_direction_words(const char *direction) {
+const char *xc_cli_sync_direction_words(const char *direction) {
   if (direction == NULL) return "";
   if (strcmp(direction, "upstream") == 0) return "上级";
   if (strcmp(direction, "downstream") == 0) return "下级";
@@ -288,18 +288,18 @@ typedef struct xc__prog {
   int drawn;
 } xc__prog;
 
-static void xc__prog_show(xc__prog *pg, const xc_sync_watch *w, const char *upstream) {
+static void xc__prog_show(xc__prog *pg, const xc_cli_sync_watch *w, const char *upstream) {
   char bar[160];
   int64_t now = xc__now_ms();
   if (pg->tty) {
-    xc_sync_bar(bar, sizeof bar, w->done, w->total, 30);
+    xc_cli_sync_bar(bar, sizeof bar, w->done, w->total, 30);
     (void)fprintf(pg->errf, "\r\033[K同步 → %s %s", upstream, bar);
     pg->drawn = 1;
   } else {
     if (pg->drawn && (w->done == pg->shown_done || now - pg->shown_at < XC__SYNC_LINE_MS))
       return;
     (void)fprintf(pg->errf, "同步进度: %" PRIu64 "/%" PRIu64 " (%d%%)\n", w->done, w->total,
-                  xc_sync_percent(w->done, w->total));
+                  xc_cli_sync_percent(w->done, w->total));
     pg->drawn = 1;
     pg->shown_done = w->done;
     pg->shown_at = now;
@@ -326,9 +326,9 @@ static int xc__now(xc_client *c, const xc__sy *a, FILE *out, FILE *errf, int *fa
   Xuncha__V1__SyncStatus *st = NULL;
   Xuncha__V1__SyncNowResponse *now = NULL;
   const Xuncha__V1__PeerStatus *up;
-  xc_sync_watch w;
+  xc_cli_sync_watch w;
   xc__prog pg;
-  xc_sync_state state = XC_SYNC_STATE_WAITING;
+  xc_cli_sync_state state = XC_CLI_SYNC_STATE_WAITING;
   char upstream[128] = "上级";
   int64_t start = xc__now_ms(), deadline = start + a->timeout_s * 1000;
   int rc;
@@ -338,7 +338,7 @@ static int xc__now(xc_client *c, const xc__sy *a, FILE *out, FILE *errf, int *fa
   pg.errf = errf;
   pg.tty = isatty(fileno(errf));
   *failed = 0;
-  rc = xc_sync_get_status(c, &sreq, &st, XC__SYNC_CALL_MS, err);
+  rc = xc_get_sync_status(c, &sreq, &st, XC__SYNC_CALL_MS, err);
   if (rc != XC_OK) goto done;
   up = xc__upstream(st);
   if (up != NULL) {
@@ -347,45 +347,45 @@ static int xc__now(xc_client *c, const xc__sy *a, FILE *out, FILE *errf, int *fa
   }
   xc_message_free(st);
   st = NULL;
-  rc = xc_sync_now(c, &nreq, &now, XC__SYNC_CALL_MS, err);
+  rc = xc_start_sync(c, &nreq, &now, XC__SYNC_CALL_MS, err);
   if (rc != XC_OK) goto done;
   if (now->upstream != NULL && now->upstream[0] != '\0')
     (void)xc_strlcpy(upstream, now->upstream, sizeof upstream);
   w.total = now->pending;
   if (!a->json)
     (void)fprintf(errf, "开始同步 → 上级 %s: 待同步 %" PRIu64 " 条\n", upstream, now->pending);
-  while (state == XC_SYNC_STATE_WAITING) {
+  while (state == XC_CLI_SYNC_STATE_WAITING) {
     int64_t left = deadline - xc__now_ms();
     if (left <= 0) break;
     xc__sleep_ms(left < XC_CLI_SYNC_POLL_MS ? left : XC_CLI_SYNC_POLL_MS);
     left = deadline - xc__now_ms();
     xc_message_free(st);
     st = NULL;
-    rc = xc_sync_get_status(c, &sreq, &st, left > 0 && left < XC__SYNC_CALL_MS ? left
+    rc = xc_get_sync_status(c, &sreq, &st, left > 0 && left < XC__SYNC_CALL_MS ? left
                                                                               : XC__SYNC_CALL_MS,
                             err);
     if (rc != XC_OK) goto done;
     up = xc__upstream(st);
-    state = xc_sync_watch_step(&w, up);
+    state = xc_cli_sync_watch_step(&w, up);
     if (!a->json) xc__prog_show(&pg, &w, upstream);
   }
   xc__prog_end(&pg);
   up = xc__upstream(st);
-  if (state == XC_SYNC_STATE_WAITING) {
+  if (state == XC_CLI_SYNC_STATE_WAITING) {
     *failed = 1;
     (void)fprintf(errf,
                   "xuncha: 同步未在 %lld 秒内结束 (已推送/拉取 %" PRIu64 "/%" PRIu64
                   " 条); 同步仍在后台进行, 见 'xuncha sync status'\n",
                   a->timeout_s, w.done, w.total);
-  } else if (state == XC_SYNC_STATE_FAILED) {
+  } else if (state == XC_CLI_SYNC_STATE_FAILED) {
     *failed = 1;
     (void)fprintf(errf, "xuncha: 同步失败 (上级 %s): %s\n", upstream, up->last_error);
   }
   if (a->json && st != NULL) {
     rc = xc__print_json(out, &st->base, err);
-  } else if (state == XC_SYNC_STATE_DONE) {
+  } else if (state == XC_CLI_SYNC_STATE_DONE) {
     char took[48];
-    xc_sync_duration(xc__now_ms() - start, took, sizeof took);
+    xc_cli_sync_duration(xc__now_ms() - start, took, sizeof took);
     (void)fprintf(out,
                   "同步完成 → 上级 %s: 已推送 %" PRIu64 " 条, 已拉取 %" PRIu64
                   " 条, 待同步 %" PRIu64 " 条, 用时 %s\n",
@@ -408,7 +408,7 @@ static int xc__status(xc_client *c, const xc__sy *a, FILE *out, xc_err *err) {
   Xuncha__V1__SyncStatus *st = NULL;
   const char **cells = NULL;
   char (*text)[4][64] = NULL;
-  int rc = xc_sync_get_status(c, &req, &st, 0, err);
+  int rc = xc_get_sync_status(c, &req, &st, 0, err);
   if (rc != XC_OK) goto done;
   if (a->json) {
     rc = xc__print_json(out, &st->base, err);
@@ -433,14 +433,14 @@ static int xc__status(xc_client *c, const xc__sy *a, FILE *out, xc_err *err) {
   for (size_t i = 0; i < st->n_peers; i++) {
     const Xuncha__V1__PeerStatus *p = st->peers[i];
     const char **row = cells + i * NC;
-    xc_sync_local_time(p->last_success_ms, text[i][0], sizeof text[i][0]);
+    xc_cli_sync_local_time(p->last_success_ms, text[i][0], sizeof text[i][0]);
     (void)snprintf(text[i][1], sizeof text[i][1], "%" PRIu64, p->pending);
     if (p->pending == 0 && p->lag_ms <= 0)
       (void)snprintf(text[i][2], sizeof text[i][2], "无");
     else
-      xc_sync_duration(p->lag_ms, text[i][2], sizeof text[i][2]);
+      xc_cli_sync_duration(p->lag_ms, text[i][2], sizeof text[i][2]);
     (void)snprintf(text[i][3], sizeof text[i][3], "%" PRIu64, p->acked_seq);
-    row[0] = xc_sync_direction_words(p->direction);
+    row[0] = xc_cli_sync_direction_words(p->direction);
     row[1] = p->peer;
     row[2] = p->address != NULL && p->address[0] != '\0' ? p->address : "-";
     row[3] = p->running ? "同步中" : "空闲";
@@ -500,7 +500,7 @@ static int xc__verify(xc_client *c, const xc__sy *a, FILE *out, int *differs, xc
   int rc;
   *differs = 0;
   req.max_differences = (uint32_t)a->max_diffs;
-  rc = xc_sync_verify(c, &req, &r, a->timeout_s * 1000, err);
+  rc = xc_verify_sync(c, &req, &r, a->timeout_s * 1000, err);
   if (rc != XC_OK) goto done;
   *differs = !r->clean;
   if (a->json) {
@@ -553,7 +553,7 @@ static int xc__verify(xc_client *c, const xc__sy *a, FILE *out, int *differs, xc
       const Xuncha__V1__RecordDifference *d = r->differences[i];
       cells[i * 3] = d->origin[0] != '\0' ? d->origin : "(本服务器)";
       cells[i * 3 + 1] = d->id;
-      cells[i * 3 + 2] = xc_sync_problem_words(d->problem);
+      cells[i * 3 + 2] = xc_cli_sync_problem_words(d->problem);
     }
     (void)fprintf(out, "\n差异记录:\n");
     rc = xc_render_table(out, dcols, 3, cells, r->n_differences, err);

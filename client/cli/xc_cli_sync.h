@@ -40,24 +40,24 @@ int xc_cli_sync_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn 
 void xc_cli_sync_usage(FILE *out);
 
 /* Where a run watched by `sync now` stands after one status poll. */
-typedef enum xc_sync_state {
-  XC_SYNC_STATE_WAITING, /* not started yet, or under way */
-  XC_SYNC_STATE_DONE,    /* ended without error */
-  XC_SYNC_STATE_FAILED   /* ended with last_error set */
-} xc_sync_state;
+typedef enum xc_cli_sync_state {
+  XC_CLI_SYNC_STATE_WAITING, /* not started yet, or under way */
+  XC_CLI_SYNC_STATE_DONE,    /* ended without error */
+  XC_CLI_SYNC_STATE_FAILED   /* ended with last_error set */
+} xc_cli_sync_state;
 
 /*
  * What `sync now` remembers between polls. Fill base_* from the upstream
  * peer's status read before SyncNow (zeros if there was none) and total
- * from SyncNowResponse.pending; xc_sync_watch_step keeps the rest.
+ * from SyncNowResponse.pending; xc_cli_sync_watch_step keeps the rest.
  */
-typedef struct xc_sync_watch {
+typedef struct xc_cli_sync_watch {
   int64_t base_attempt_ms; /* last_attempt_ms before SyncNow */
   int64_t base_success_ms; /* last_success_ms before SyncNow */
   uint64_t total;          /* changes to move: pending at the start, or more */
   uint64_t done;           /* pushed + pulled at the last poll */
   int seen_running;        /* a poll saw running = true */
-} xc_sync_watch;
+} xc_cli_sync_watch;
 
 /*
  * Takes one poll of the upstream peer (p may be NULL: the server listed no
@@ -67,35 +67,35 @@ typedef struct xc_sync_watch {
  * an idle peer before the run starts is not mistaken for a finished run.
  * done grows to pushed + pulled; total grows to at least done.
  */
-xc_sync_state xc_sync_watch_step(xc_sync_watch *w, const Xuncha__V1__PeerStatus *p);
+xc_cli_sync_state xc_cli_sync_watch_step(xc_cli_sync_watch *w, const Xuncha__V1__PeerStatus *p);
 
 /* done out of total in whole percent, 0 to 100 (total 0: 100 if done is
  * also 0 else 0 — nothing to move counts as complete). */
-int xc_sync_percent(uint64_t done, uint64_t total);
+int xc_cli_sync_percent(uint64_t done, uint64_t total);
 
 /*
  * Writes a progress bar "[######      ]  50%  1500/3000" of `width` cells
  * (4 to 100; others are clamped) into buf.
  */
-void xc_sync_bar(char *buf, size_t size, uint64_t done, uint64_t total, int width);
+void xc_cli_sync_bar(char *buf, size_t size, uint64_t done, uint64_t total, int width);
 
 /*
  * Writes a duration in words, to the two largest units: "0秒", "850毫秒",
  * "42秒", "3分5秒", "2小时4分", "3天1小时". Negative counts as 0.
  */
-void xc_sync_duration(int64_t ms, char *buf, size_t size);
+void xc_cli_sync_duration(int64_t ms, char *buf, size_t size);
 
 /* Writes ms since the epoch as local "YYYY-MM-DD HH:MM:SS", or "从未" for
  * 0 (never). */
-void xc_sync_local_time(int64_t ms, char *buf, size_t size);
+void xc_cli_sync_local_time(int64_t ms, char *buf, size_t size);
 
 /* The words for a RecordDifference.problem ("missing here" → "本端缺少",
  * "missing upstream" → "上级缺少", "differs" → "内容不一致"); an unknown
  * problem is returned as given. Never NULL (NULL gives ""). */
-const char *xc_sync_problem_words(const char *problem);
+const char *xc_cli_sync_problem_words(const char *problem);
 
 /* The words for a PeerStatus.direction: "上级" (upstream), "下级"
  * (downstream); an unknown direction is returned as given. */
-const char *xc_sync_direction_words(const char *direction);
+const char *xc_cli_sync_direction_words(const char *direction);
 
 #endif /* XC_CLI_SYNC_H */

@@ -38,9 +38,11 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
+import time
 import traceback
 
 import grpc
@@ -156,21 +158,33 @@ def scenario(c, fed, pb, spb):
     r1 = county_on_county.x("Rounds", "CreateRound", pb.CreateRoundRequest(round=pb.Round(
         region_code="110105", term=3, number=1, kind=pb.ROUND_KIND_REGULAR,
         title="区委第三届第一轮巡察", target_ids=[t1.id])), "Round")
+    # Leads go to directory entries: the county's commission is the
+    # county's record, synced up with the rest.
+    county_on_county.x("Directory", "CreateDirectoryEntry", pb.CreateDirectoryEntryRequest(
+        entry=pb.DirectoryEntry(region_code="110105", name="区纪委监委",
+                                kind=pb.DIRECTORY_KIND_DISCIPLINE_COMMISSION,
+                                identity="agency:110105:jw")), "DirectoryEntry")
     findings = []
     for i in range(3):
         findings.append(county_on_county.x("Findings", "CreateFinding", pb.CreateFindingRequest(
             finding=pb.Finding(round_id=r1.id, target_id=t1.id, title="问题%d" % i,
                                area=pb.FINDING_AREA_CONDUCT, tags=["四风"])), "Finding"))
+    time.sleep(0.3)  # so the oldest unacknowledged change has an age
     p = cli(fed.args.xuncha, fed.certdir, fed.county, "county", "sync", "status", "--json")
     try:
         js = json.loads(p.stdout)
         ups = [x for x in js.get("peers", []) if x.get("direction") == "upstream"]
-        pend = int(ups[0].get("pending", 0)) if ups else -1
+        pend, lag = int(ups[0].get("pending", 0)), int(ups[0].get("lag_ms", 0))
     except (ValueError, KeyError, IndexError):
-        js, pend = None, -1
-    c.ok(p.returncode == 0 and pend >= 5,
-         "xuncha sync status --json: the upstream has >= 5 pending before the sync (%d; %s)"
-         % (pend, (p.stderr or p.stdout)[-200:]))
+        js, pend, lag = None, -1, -1
+    c.ok(p.returncode == 0 and pend >= 6,
+         "xuncha sync status --json: the upstream has >= 6 pending before the sync (%d; %s)"
+         % (pend, p.stderr.strip()[-200:]))
+    c.ok(lag >= 300, "... and a lag of at least the 300 ms since they were made (%d ms)" % lag)
+    p = cli(fed.args.xuncha, fed.certdir, fed.county, "county", "sync", "status")
+    row = [ln for ln in p.stdout.splitlines() if CITY in ln]
+    c.ok(row and re.search(r"\s%d\s" % pend, row[0]) and "待同步" in p.stdout,
+         "xuncha sync status: the upstream row shows the %d pending (%r)" % (pend, row))
     out = fed.sync(c, fed.county, "county", "county → city")
     c.ok("同步完成" in out.stdout, "sync now says 同步完成 (%r)" % out.stdout[-200:])
     for rec, kind in [(t1, "target"), (r1, "round")] + [(f, "finding") for f in findings]:
@@ -195,6 +209,10 @@ def scenario(c, fed, pb, spb):
     er = city_on_city.x("Rounds", "CreateRound", pb.CreateRoundRequest(round=pb.Round(
         region_code="110105", term=12, number=4, kind=pb.ROUND_KIND_ELEVATED,
         title="市委提级巡察区发改委", target_ids=[t1.id])), "Round")
+    city_on_city.x("Directory", "CreateDirectoryEntry", pb.CreateDirectoryEntryRequest(
+        entry=pb.DirectoryEntry(region_code="1101", name="市纪委监委",
+                                kind=pb.DIRECTORY_KIND_DISCIPLINE_COMMISSION,
+                                identity="agency:1101:jw")), "DirectoryEntry")
     lead_city = city_on_city.x("Leads", "CreateLead", pb.CreateLeadRequest(lead=pb.Lead(
         round_id=er.id, target_id=t1.id, category=pb.LEAD_CATEGORY_DISCIPLINE,
         recipient="agency:1101:jw", summary="涉嫌违规收受礼金",

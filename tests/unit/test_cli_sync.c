@@ -51,21 +51,21 @@ static Xuncha__V1__PeerStatus peer(int running, int64_t attempt, int64_t success
 }
 
 static void test_watch_waits_for_the_run_to_start(void) {
-  xc_sync_watch w;
+  xc_cli_sync_watch w;
   Xuncha__V1__PeerStatus idle = peer(0, 1000, 900, 0, 0, "");
   memset(&w, 0, sizeof w);
   w.base_attempt_ms = 1000;
   w.base_success_ms = 900;
   w.total = 50;
   /* The idle peer of before SyncNow is not a finished run. */
-  CU_ASSERT_EQUAL(xc_sync_watch_step(&w, &idle), XC_SYNC_STATE_WAITING);
-  CU_ASSERT_EQUAL(xc_sync_watch_step(&w, NULL), XC_SYNC_STATE_WAITING);
+  CU_ASSERT_EQUAL(xc_cli_sync_watch_step(&w, &idle), XC_CLI_SYNC_STATE_WAITING);
+  CU_ASSERT_EQUAL(xc_cli_sync_watch_step(&w, NULL), XC_CLI_SYNC_STATE_WAITING);
   CU_ASSERT_EQUAL(w.seen_running, 0);
   CU_ASSERT_EQUAL(w.total, 50);
 }
 
 static void test_watch_done_after_running(void) {
-  xc_sync_watch w;
+  xc_cli_sync_watch w;
   Xuncha__V1__PeerStatus p1 = peer(1, 2000, 900, 20, 1, "");
   Xuncha__V1__PeerStatus p2 = peer(1, 2000, 900, 45, 3, "");
   /* A run that succeeds within one millisecond of the old values: seen
@@ -75,12 +75,12 @@ static void test_watch_done_after_running(void) {
   w.base_attempt_ms = 1000;
   w.base_success_ms = 900;
   w.total = 50;
-  CU_ASSERT_EQUAL(xc_sync_watch_step(&w, &p1), XC_SYNC_STATE_WAITING);
+  CU_ASSERT_EQUAL(xc_cli_sync_watch_step(&w, &p1), XC_CLI_SYNC_STATE_WAITING);
   CU_ASSERT_EQUAL(w.done, 21);
-  CU_ASSERT_EQUAL(xc_sync_watch_step(&w, &p2), XC_SYNC_STATE_WAITING);
+  CU_ASSERT_EQUAL(xc_cli_sync_watch_step(&w, &p2), XC_CLI_SYNC_STATE_WAITING);
   CU_ASSERT_EQUAL(w.done, 48);
   CU_ASSERT_EQUAL(w.total, 50);
-  CU_ASSERT_EQUAL(xc_sync_watch_step(&w, &p3), XC_SYNC_STATE_DONE);
+  CU_ASSERT_EQUAL(xc_cli_sync_watch_step(&w, &p3), XC_CLI_SYNC_STATE_DONE);
   /* Pulled changes are not in "pending": the total grows to cover them. */
   CU_ASSERT_EQUAL(w.done, 60);
   CU_ASSERT_EQUAL(w.total, 60);
@@ -89,83 +89,83 @@ static void test_watch_done_after_running(void) {
 static void test_watch_done_without_seeing_it_run(void) {
   /* A short run can start and end between two polls: the changed last
    * success says it happened. */
-  xc_sync_watch w;
+  xc_cli_sync_watch w;
   Xuncha__V1__PeerStatus p = peer(0, 1000, 3000, 5, 0, "");
   memset(&w, 0, sizeof w);
   w.base_attempt_ms = 1000;
   w.base_success_ms = 900;
-  CU_ASSERT_EQUAL(xc_sync_watch_step(&w, &p), XC_SYNC_STATE_DONE);
+  CU_ASSERT_EQUAL(xc_cli_sync_watch_step(&w, &p), XC_CLI_SYNC_STATE_DONE);
   /* A first run ever (both bases 0) that ended. */
   memset(&w, 0, sizeof w);
   p = peer(0, 4000, 4100, 0, 0, "");
-  CU_ASSERT_EQUAL(xc_sync_watch_step(&w, &p), XC_SYNC_STATE_DONE);
+  CU_ASSERT_EQUAL(xc_cli_sync_watch_step(&w, &p), XC_CLI_SYNC_STATE_DONE);
 }
 
 static void test_watch_failed(void) {
-  xc_sync_watch w;
+  xc_cli_sync_watch w;
   Xuncha__V1__PeerStatus p = peer(0, 5000, 900, 7, 0, "cannot reach 127.0.0.1:9 (UNAVAILABLE)");
   memset(&w, 0, sizeof w);
   w.base_attempt_ms = 1000;
   w.base_success_ms = 900;
-  CU_ASSERT_EQUAL(xc_sync_watch_step(&w, &p), XC_SYNC_STATE_FAILED);
+  CU_ASSERT_EQUAL(xc_cli_sync_watch_step(&w, &p), XC_CLI_SYNC_STATE_FAILED);
   /* An old error from before SyncNow does not end the wait by itself. */
   memset(&w, 0, sizeof w);
   w.base_attempt_ms = 5000;
   w.base_success_ms = 900;
-  CU_ASSERT_EQUAL(xc_sync_watch_step(&w, &p), XC_SYNC_STATE_WAITING);
+  CU_ASSERT_EQUAL(xc_cli_sync_watch_step(&w, &p), XC_CLI_SYNC_STATE_WAITING);
 }
 
 static void test_percent(void) {
-  CU_ASSERT_EQUAL(xc_sync_percent(0, 0), 100);
-  CU_ASSERT_EQUAL(xc_sync_percent(0, 10), 0);
-  CU_ASSERT_EQUAL(xc_sync_percent(1, 3), 33);
-  CU_ASSERT_EQUAL(xc_sync_percent(2, 3), 66);
-  CU_ASSERT_EQUAL(xc_sync_percent(3, 3), 100);
-  CU_ASSERT_EQUAL(xc_sync_percent(7, 3), 100);
-  CU_ASSERT_EQUAL(xc_sync_percent(5, 0), 0);
+  CU_ASSERT_EQUAL(xc_cli_sync_percent(0, 0), 100);
+  CU_ASSERT_EQUAL(xc_cli_sync_percent(0, 10), 0);
+  CU_ASSERT_EQUAL(xc_cli_sync_percent(1, 3), 33);
+  CU_ASSERT_EQUAL(xc_cli_sync_percent(2, 3), 66);
+  CU_ASSERT_EQUAL(xc_cli_sync_percent(3, 3), 100);
+  CU_ASSERT_EQUAL(xc_cli_sync_percent(7, 3), 100);
+  CU_ASSERT_EQUAL(xc_cli_sync_percent(5, 0), 0);
   /* No overflow with huge counts. */
-  CU_ASSERT_EQUAL(xc_sync_percent(UINT64_MAX / 2, UINT64_MAX), 49);
-  CU_ASSERT_EQUAL(xc_sync_percent(UINT64_MAX - 1, UINT64_MAX), 99);
+  CU_ASSERT_EQUAL(xc_cli_sync_percent(UINT64_MAX / 2, UINT64_MAX), 49);
+  CU_ASSERT_EQUAL(xc_cli_sync_percent(UINT64_MAX - 1, UINT64_MAX), 99);
 }
 
 static void test_bar(void) {
   char buf[200];
-  xc_sync_bar(buf, sizeof buf, 1500, 3000, 10);
+  xc_cli_sync_bar(buf, sizeof buf, 1500, 3000, 10);
   CU_ASSERT_STRING_EQUAL(buf, "[#####     ]  50%  1500/3000");
-  xc_sync_bar(buf, sizeof buf, 0, 0, 4);
+  xc_cli_sync_bar(buf, sizeof buf, 0, 0, 4);
   CU_ASSERT_STRING_EQUAL(buf, "[####] 100%  0/0");
   /* done past total: the total grows, the bar is full. */
-  xc_sync_bar(buf, sizeof buf, 12, 10, 4);
+  xc_cli_sync_bar(buf, sizeof buf, 12, 10, 4);
   CU_ASSERT_STRING_EQUAL(buf, "[####] 100%  12/12");
   /* Width clamped to 4 .. 100. */
-  xc_sync_bar(buf, sizeof buf, 0, 5, 1);
+  xc_cli_sync_bar(buf, sizeof buf, 0, 5, 1);
   CU_ASSERT_STRING_EQUAL(buf, "[    ]   0%  0/5");
-  xc_sync_bar(buf, sizeof buf, 5, 5, 1000);
+  xc_cli_sync_bar(buf, sizeof buf, 5, 5, 1000);
   CU_ASSERT_EQUAL(strchr(buf, ']') - buf, 101);
   /* A short buffer is cut, never overrun. */
   memset(buf, 'x', sizeof buf);
-  xc_sync_bar(buf, 8, 1, 2, 30);
+  xc_cli_sync_bar(buf, 8, 1, 2, 30);
   CU_ASSERT_EQUAL(strlen(buf), 7);
   CU_ASSERT_EQUAL(buf[8], 'x');
 }
 
 static void test_duration(void) {
   char buf[64];
-  xc_sync_duration(0, buf, sizeof buf);
+  xc_cli_sync_duration(0, buf, sizeof buf);
   CU_ASSERT_STRING_EQUAL(buf, "0秒");
-  xc_sync_duration(-5, buf, sizeof buf);
+  xc_cli_sync_duration(-5, buf, sizeof buf);
   CU_ASSERT_STRING_EQUAL(buf, "0秒");
-  xc_sync_duration(850, buf, sizeof buf);
+  xc_cli_sync_duration(850, buf, sizeof buf);
   CU_ASSERT_STRING_EQUAL(buf, "850毫秒");
-  xc_sync_duration(42999, buf, sizeof buf);
+  xc_cli_sync_duration(42999, buf, sizeof buf);
   CU_ASSERT_STRING_EQUAL(buf, "42秒");
-  xc_sync_duration(185000, buf, sizeof buf);
+  xc_cli_sync_duration(185000, buf, sizeof buf);
   CU_ASSERT_STRING_EQUAL(buf, "3分5秒");
-  xc_sync_duration((2 * 3600 + 4 * 60 + 59) * 1000LL, buf, sizeof buf);
+  xc_cli_sync_duration((2 * 3600 + 4 * 60 + 59) * 1000LL, buf, sizeof buf);
   CU_ASSERT_STRING_EQUAL(buf, "2小时4分");
-  xc_sync_duration((3 * 86400 + 3600 + 7) * 1000LL, buf, sizeof buf);
+  xc_cli_sync_duration((3 * 86400 + 3600 + 7) * 1000LL, buf, sizeof buf);
   CU_ASSERT_STRING_EQUAL(buf, "3天1小时");
-  xc_sync_duration(INT64_MAX, buf, sizeof buf);
+  xc_cli_sync_duration(INT64_MAX, buf, sizeof buf);
   CU_ASSERT_PTR_NOT_NULL(strstr(buf, "天"));
 }
 
@@ -174,14 +174,14 @@ static void test_local_time(void) {
   char *old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
   setenv("TZ", "Asia/Shanghai", 1);
   tzset();
-  xc_sync_local_time(0, buf, sizeof buf);
+  xc_cli_sync_local_time(0, buf, sizeof buf);
   CU_ASSERT_STRING_EQUAL(buf, "从未");
   /* 2026-11-26T16:00:00Z is midnight in Beijing. */
-  xc_sync_local_time(1795708800000LL, buf, sizeof buf);
+  xc_cli_sync_local_time(1795708800000LL, buf, sizeof buf);
   CU_ASSERT_STRING_EQUAL(buf, "2026-11-27 00:00:00");
   setenv("TZ", "UTC", 1);
   tzset();
-  xc_sync_local_time(1795708800999LL, buf, sizeof buf);
+  xc_cli_sync_local_time(1795708800999LL, buf, sizeof buf);
   CU_ASSERT_STRING_EQUAL(buf, "2026-11-26 16:00:00");
   if (old != NULL) {
     setenv("TZ", old, 1);
@@ -193,14 +193,14 @@ static void test_local_time(void) {
 }
 
 static void test_words(void) {
-  CU_ASSERT_STRING_EQUAL(xc_sync_problem_words("missing here"), "本端缺少");
-  CU_ASSERT_STRING_EQUAL(xc_sync_problem_words("missing upstream"), "上级缺少");
-  CU_ASSERT_STRING_EQUAL(xc_sync_problem_words("differs"), "内容不一致");
-  CU_ASSERT_STRING_EQUAL(xc_sync_problem_words("something new"), "something new");
-  CU_ASSERT_STRING_EQUAL(xc_sync_problem_words(NULL), "");
-  CU_ASSERT_STRING_EQUAL(xc_sync_direction_words("upstream"), "上级");
-  CU_ASSERT_STRING_EQUAL(xc_sync_direction_words("downstream"), "下级");
-  CU_ASSERT_STRING_EQUAL(xc_sync_direction_words(NULL), "");
+  CU_ASSERT_STRING_EQUAL(xc_cli_sync_problem_words("missing here"), "本端缺少");
+  CU_ASSERT_STRING_EQUAL(xc_cli_sync_problem_words("missing upstream"), "上级缺少");
+  CU_ASSERT_STRING_EQUAL(xc_cli_sync_problem_words("differs"), "内容不一致");
+  CU_ASSERT_STRING_EQUAL(xc_cli_sync_problem_words("something new"), "something new");
+  CU_ASSERT_STRING_EQUAL(xc_cli_sync_problem_words(NULL), "");
+  CU_ASSERT_STRING_EQUAL(xc_cli_sync_direction_words("upstream"), "上级");
+  CU_ASSERT_STRING_EQUAL(xc_cli_sync_direction_words("downstream"), "下级");
+  CU_ASSERT_STRING_EQUAL(xc_cli_sync_direction_words(NULL), "");
 }
 
 static void test_command_line(void) {

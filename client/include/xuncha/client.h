@@ -312,22 +312,22 @@ XC_EXTERN int xc_archive_verify(xc_client *c, xc_archive_problem_fn on_problem, 
  * SyncNow returns at once: watch the run with GetSyncStatus (the peer whose
  * direction is "upstream": running, pending, pushed, pulled, last_error).
  */
-XC_EXTERN int xc_sync_push(xc_client *c, const Xuncha__V1__PushRequest *req,
+XC_EXTERN int xc_push_changes(xc_client *c, const Xuncha__V1__PushRequest *req,
                            Xuncha__V1__PushResponse **out, int64_t timeout_ms,
                            xc_err *err) XC_WARN_UNUSED_RESULT;
-XC_EXTERN int xc_sync_pull(xc_client *c, const Xuncha__V1__PullRequest *req,
+XC_EXTERN int xc_pull_changes(xc_client *c, const Xuncha__V1__PullRequest *req,
                            Xuncha__V1__PullResponse **out, int64_t timeout_ms,
                            xc_err *err) XC_WARN_UNUSED_RESULT;
-XC_EXTERN int xc_sync_get_digest(xc_client *c, const Xuncha__V1__DigestRequest *req,
+XC_EXTERN int xc_get_digest(xc_client *c, const Xuncha__V1__DigestRequest *req,
                                  Xuncha__V1__DigestResponse **out, int64_t timeout_ms,
                                  xc_err *err) XC_WARN_UNUSED_RESULT;
-XC_EXTERN int xc_sync_now(xc_client *c, const Xuncha__V1__SyncNowRequest *req,
+XC_EXTERN int xc_start_sync(xc_client *c, const Xuncha__V1__SyncNowRequest *req,
                           Xuncha__V1__SyncNowResponse **out, int64_t timeout_ms,
                           xc_err *err) XC_WARN_UNUSED_RESULT;
-XC_EXTERN int xc_sync_get_status(xc_client *c, const Xuncha__V1__SyncStatusRequest *req,
+XC_EXTERN int xc_get_sync_status(xc_client *c, const Xuncha__V1__SyncStatusRequest *req,
                                  Xuncha__V1__SyncStatus **out, int64_t timeout_ms,
                                  xc_err *err) XC_WARN_UNUSED_RESULT;
-XC_EXTERN int xc_sync_verify(xc_client *c, const Xuncha__V1__VerifySyncRequest *req,
+XC_EXTERN int xc_verify_sync(xc_client *c, const Xuncha__V1__VerifySyncRequest *req,
                              Xuncha__V1__VerifySyncResponse **out, int64_t timeout_ms,
                              xc_err *err) XC_WARN_UNUSED_RESULT;
 
