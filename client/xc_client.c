@@ -42,6 +42,9 @@
 #define XC__MAX_METHOD_BYTES 128
 /* Methods whose registered-call handle is cached; others use plain calls. */
 #define XC__MAX_METHODS 32
+/* First and longest pause before reconnecting to a server that failed, ms. */
+#define XC__RECONNECT_FIRST_MS 100
+#define XC__RECONNECT_MAX_MS 1000
 
 /* One cached registration: the path outlives the channel's use of it. */
 typedef struct xc__method {
@@ -215,7 +218,7 @@ int xc_client_create(const xc_client_options *opt, xc_client **out, xc_err *err)
     /* Passing the private CA is essential: with NULL, gRPC would trust the
        system bundle named by GRPC_DEFAULT_SSL_ROOTS_FILE_PATH instead. */
     grpc_ssl_pem_key_cert_pair pair = {key, cert};
-    grpc_arg args[4];
+    grpc_arg args[6];
     grpc_channel_args chargs;
     size_t n = 0;
     creds = grpc_ssl_credentials_create(ca, &pair, NULL, NULL);
@@ -234,6 +237,18 @@ int xc_client_create(const xc_client_options *opt, xc_client **out, xc_err *err)
     args[n].type = GRPC_ARG_STRING;
     args[n].key = (char *)GRPC_ARG_PRIMARY_USER_AGENT_STRING;
     args[n++].value.string = (char *)"libxuncha/" XC_VERSION;
+    /* gRPC's reconnect backoff grows to two minutes by default, and it is
+       kept per subchannel, which channels with the same args share: a
+       client created afresh after a failure would inherit it, so a server
+       that restarts (or a link that comes back) would stay "unreachable"
+       for up to two minutes. One second at most keeps reconnecting cheap
+       and recovery prompt (federation retries its upstream this way). */
+    args[n].type = GRPC_ARG_INTEGER;
+    args[n].key = (char *)GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
+    args[n++].value.integer = XC__RECONNECT_FIRST_MS;
+    args[n].type = GRPC_ARG_INTEGER;
+    args[n].key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
+    args[n++].value.integer = XC__RECONNECT_MAX_MS;
     if (opt->server_name_override != NULL && opt->server_name_override[0] != '\0') {
       args[n].type = GRPC_ARG_STRING;
       args[n].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
@@ -347,7 +362,10 @@ static int xc__wait_ready(xc_client *c, grpc_completion_queue *cq, gpr_timespec 
                         "cannot reach %s over TLS within the deadline: check the address, that "
                         "xunchad runs, and that your certificate is signed by the server's CA",
                         c->server);
-    st = grpc_channel_check_connectivity_state(c->channel, 0);
+    /* try_to_connect again: a connection that came up and dropped between
+       two looks leaves the channel IDLE, and an IDLE channel nobody asks
+       to connect stays IDLE until the deadline. */
+    st = grpc_channel_check_connectivity_state(c->channel, 1);
   }
   return XC_OK;
 }

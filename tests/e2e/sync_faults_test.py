@@ -3,13 +3,17 @@
 
 A county server syncs to a city server through a TCP proxy the test runs
 (127.0.0.1, threads; it can cut every connection and refuse new ones for a
-while). The county holds a few thousand findings, with updates and voids,
-made in waves. At least MIN_FAULTS times in one run the test starts a sync,
-waits until GetSyncStatus shows it running with changes pending, and then, at
-a random point, kills the county (kill -9), kills the city (kill -9) or cuts
-the link; what was killed is started again on the same data. The county runs
-with --sync-batch 200 and --sync-interval 1, so batches are small and
-frequent and most faults land mid-batch.
+while, or hold every byte). The county holds several thousand findings, with
+updates and voids, made in waves while the proxy holds the link (so each
+wave is pending as a whole, two batches or more). At least MIN_FAULTS times
+in one run the test starts a sync, waits until GetSyncStatus shows it
+running with changes pending, and then, at a random point within the next
+60 ms, kills the county (kill -9), kills the city (kill -9) or cuts the
+link; what was killed is started again on the same data, and the next round
+begins once a sync has succeeded again (checked: within 20 s of every
+fault). The county runs with --sync-batch 200 and --sync-interval 1, so
+batches are small and frequent and most faults land mid-batch (the run
+reports how many found the sync running with changes pending).
 
 After a final complete sync, both servers must hold exactly the records the
 test made: the same id set as the test's own list (none lost, none
@@ -29,6 +33,7 @@ import os
 import random
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -46,7 +51,7 @@ MAX_FAULTS = 26          # and at most
 FAULT_BUDGET_S = 150.0   # the fault rounds stop starting after this
 FINAL_SYNC_S = 60.0      # the final complete sync must end within this
 INITIAL = 1500           # findings made before the first fault
-WAVE = (120, 40, 8)      # per round: new findings, updates, voids
+WAVE = (300, 60, 8)      # per round: new findings, updates, voids (two batches or more)
 WORKERS = 16             # concurrent calls while making a wave
 
 
@@ -59,6 +64,7 @@ class Proxy:
         self.lock = threading.Lock()
         self.conns = set()
         self.refuse_until = 0.0
+        self.paused = False
         self.stopping = False
         self.accepted = 0
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -76,6 +82,9 @@ class Proxy:
 
     def _accept_loop(self):
         while not self.stopping:
+            if self.paused:
+                time.sleep(0.005)  # new connections wait in the listen backlog
+                continue
             try:
                 down, _ = self.lsock.accept()
             except socket.timeout:
@@ -107,6 +116,8 @@ class Proxy:
                 data = src.recv(65536)
                 if not data:
                     break
+                while self.paused and not self.stopping:
+                    time.sleep(0.005)
                 dst.sendall(data)
         except OSError:
             pass
@@ -137,6 +148,14 @@ class Proxy:
             conns = list(self.conns)
         for s in conns:
             self._drop(s)
+
+    def pause(self):
+        """Holds every byte (and new connections) until resume(): calls
+        stall rather than fail."""
+        self.paused = True
+
+    def resume(self):
+        self.paused = False
 
     def refusing(self):
         with self.lock:
@@ -256,10 +275,37 @@ def faults(c, args, pb, spb, rng, city, county, proxy, certdir, apis):
         region_code="110105", term=3, number=2, kind=pb.ROUND_KIND_REGULAR,
         title="区委第三届第二轮巡察", target_ids=[t.id])), "Round")
     t0 = time.monotonic()
-    make_wave(county_api, pb, ledger, rng, r.id, t.id, INITIAL, 0, 0, "init")
+    proxy.pause()  # the first fault then lands in a sync of the whole backlog
+    try:
+        make_wave(county_api, pb, ledger, rng, r.id, t.id, INITIAL, 0, 0, "init")
+    finally:
+        proxy.resume()
     print("made %d findings in %.1f s" % (INITIAL, time.monotonic() - t0))
 
+    def recovered(since_ms, timeout=20.0):
+        """Waits until a sync has succeeded after since_ms (wall clock):
+        the link is open and both sides work again. Starts a sync whenever
+        none runs, so recovery does not wait for the interval."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proxy.refusing():
+                time.sleep(0.05)
+                continue
+            try:
+                p = county_api.upstream_peer()
+                if p is not None and not p.running:
+                    if p.last_error == "" and p.last_success_ms >= since_ms:
+                        return True
+                    county_api.x("Sync", "SyncNow", spb.SyncNowRequest(), "SyncNowResponse",
+                                 timeout=5)
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+        return False
+
     kills = {"county": 0, "city": 0, "link": 0}
+    unrecovered = 0  # rounds that began before a sync had succeeded again
+    fault_ms = 0
     mid = 0        # faults whose last poll before them saw running with pending > 0
     waited_out = 0  # rounds where no running sync was seen before the fault
     start = time.monotonic()
@@ -267,9 +313,19 @@ def faults(c, args, pb, spb, rng, city, county, proxy, certdir, apis):
     while n < MAX_FAULTS and (n < MIN_FAULTS or time.monotonic() - start < FAULT_BUDGET_S):
         if time.monotonic() - start > FAULT_BUDGET_S * 1.4:
             break  # too slow a machine: report fewer faults rather than run on
+        if n > 0 and not recovered(fault_ms):
+            unrecovered += 1
+            print("  no successful sync within 20 s of fault %d" % n)
         if n > 0:
-            make_wave(county_api, pb, ledger, rng, r.id, t.id, WAVE[0], WAVE[1], WAVE[2],
-                      "w%d" % n)
+            # The link holds still while the wave is made, so the background
+            # sync (every second) cannot push it piecemeal: the run after
+            # resume() finds the whole wave pending and needs several batches.
+            proxy.pause()
+            try:
+                make_wave(county_api, pb, ledger, rng, r.id, t.id, WAVE[0], WAVE[1], WAVE[2],
+                          "w%d" % n)
+            finally:
+                proxy.resume()
         try:
             county_api.x("Sync", "SyncNow", spb.SyncNowRequest(), "SyncNowResponse",
                          timeout=5)
@@ -296,12 +352,14 @@ def faults(c, args, pb, spb, rng, city, county, proxy, certdir, apis):
             city.kill()
         else:
             proxy.cut(rng.uniform(0.2, 1.5))
+        fault_ms = int(time.time() * 1000)
         kills[what] += 1
         mid += in_window
         n += 1
-        print("fault %2d: %-6s %s (pending %s, pushed %s)"
+        print("fault %2d: %-6s %s (pending %s, pushed %s%s)"
               % (n, what, "mid-run" if in_window else "after the run" if seen else "no run seen",
-                 p.pending if p else "?", p.pushed if p else "?"))
+                 p.pending if p else "?", p.pushed if p else "?",
+                 "; last error: " + p.last_error[:90] if p and p.last_error else ""))
         if what == "county":
             county.start()
             county_api.close()
@@ -313,6 +371,7 @@ def faults(c, args, pb, spb, rng, city, county, proxy, certdir, apis):
 
     print("faults: %r, %d of %d mid-run, %d rounds saw no running sync first"
           % (kills, mid, n, waited_out))
+    c.eq(unrecovered, 0, "after every fault a sync succeeded again within 20 s")
     c.ok(n >= MIN_FAULTS, "at least %d faults injected (%d)" % (MIN_FAULTS, n))
     c.ok(mid * 2 > n, "most faults landed while a sync was running with changes pending "
          "(%d of %d)" % (mid, n))
@@ -323,18 +382,53 @@ def faults(c, args, pb, spb, rng, city, county, proxy, certdir, apis):
         time.sleep(0.05)
     deadline = time.monotonic() + FINAL_SYNC_S
     done = p = None
+    began_ms = int(time.time() * 1000)
+    trigger = True
     while time.monotonic() < deadline:
         try:
-            county_api.x("Sync", "SyncNow", spb.SyncNowRequest(), "SyncNowResponse", timeout=5)
+            if trigger:
+                county_api.x("Sync", "SyncNow", spb.SyncNowRequest(), "SyncNowResponse",
+                             timeout=5)
+                trigger = False
+            time.sleep(0.2)
             p = county_api.upstream_peer()
-            if p is not None and not p.running and p.pending == 0 and p.last_error == "":
+            if p is None or p.running:
+                continue
+            if p.pending == 0 and p.last_error == "" and p.last_success_ms >= began_ms:
                 done = p
                 break
+            # A run ended with changes left or an error: start another.
+            trigger = True
         except grpc.RpcError as e:
             print("  final sync: %s %s" % (e.code(), e.details()))
-        time.sleep(0.2)
-    c.ok(done is not None, "the final sync completes within %.0f s (last: pending %s, "
-         "error %r)" % (FINAL_SYNC_S, p.pending if p else "?", p.last_error if p else "?"))
+            time.sleep(0.2)
+    if not c.ok(done is not None, "the final sync completes within %.0f s (last: running %s, "
+                "pending %s, error %r)" % (FINAL_SYNC_S, p.running if p else "?",
+                                           p.pending if p else "?",
+                                           p.last_error if p else "?")):
+        # Is the link through the proxy usable by a fresh client? (Push with
+        # no changes only asks for the acknowledged seq: it writes nothing.)
+        probe = Api(proxy.addr, certdir, "county", pb, spb)
+        try:
+            r = probe.x("Sync", "Push", spb.PushRequest(server=COUNTY), "PushResponse",
+                        timeout=5)
+            print("  diagnosis: a fresh client reaches the city through the proxy (proxy → "
+                  "127.0.0.1:%d, city on %d; the city holds the county's log up to %d): the "
+                  "county's own sync is stuck" % (proxy.target_port, city.port, r.acked_seq))
+        except grpc.RpcError as e:
+            print("  diagnosis: a fresh client cannot reach the city through the proxy either "
+                  "(%s %s; proxy → %d, city on %d)" % (e.code(), e.details(),
+                                                        proxy.target_port, city.port))
+        finally:
+            probe.close()
+        if os.environ.get("XC_SYNC_FAULT_STACKS") and shutil.which("gdb"):
+            p = subprocess.run(["gdb", "-p", str(county.proc.pid), "-batch", "-ex",
+                                "thread apply all bt 12"], capture_output=True, text=True,
+                               timeout=60)
+            # The threads in xunchad's own code, not the idle workers.
+            threads = ["Thread " + t for t in p.stdout.split("\nThread ")[1:]
+                       if " xc_" in t and "xc__worker_main" not in t]
+            print("--- county threads ---\n%s\n---" % "\n".join(threads)[-12000:])
 
     print("both sides against the test's own list")
     city_api = api(city, "city")
