@@ -311,6 +311,7 @@ static void xc__prog_end(xc__prog *pg) {
   if (pg->tty && pg->drawn) {
     (void)fputs("\r\033[K", pg->errf);
     (void)fflush(pg->errf);
+    pg->drawn = 0;
   }
 }
 
