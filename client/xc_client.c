@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@
 #define XC__MAX_METHOD_BYTES 128
 /* Methods whose registered-call handle is cached; others use plain calls. */
 #define XC__MAX_METHODS 32
+/* How often a waiting call looks whether xc_client_cancel was called, ms. */
+#define XC__CANCEL_POLL_MS 100
 /* First and longest pause before reconnecting to a server that failed, ms. */
 #define XC__RECONNECT_FIRST_MS 100
 #define XC__RECONNECT_MAX_MS 1000
@@ -59,6 +62,7 @@ struct xc_client {
   pthread_mutex_t lock; /* guards methods and n_methods */
   size_t n_methods;
   xc__method methods[XC__MAX_METHODS];
+  atomic_int cancelled; /* set by xc_client_cancel, never cleared */
 };
 
 /*
@@ -202,6 +206,7 @@ int xc_client_create(const xc_client_options *opt, xc_client **out, xc_err *err)
     rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory creating the client");
     goto done;
   }
+  atomic_init(&c->cancelled, 0);
   if (pthread_mutex_init(&c->lock, NULL) != 0) {
     free(c);
     c = NULL;
@@ -280,6 +285,24 @@ done:
   return rc;
 }
 
+void xc_client_cancel(xc_client *c) {
+  if (c != NULL) atomic_store(&c->cancelled, 1);
+}
+
+/* XC_ECANCELLED with its message when c was cancelled, else XC_OK. */
+static int xc__cancelled(xc_client *c, xc_err *err) {
+  if (!atomic_load(&c->cancelled)) return XC_OK;
+  return xc_err_set(err, XC_ECANCELLED, "the call to %s was cancelled: the client is closing",
+                    c->server);
+}
+
+/* The earlier of deadline and XC__CANCEL_POLL_MS from now. */
+static gpr_timespec xc__poll_until(gpr_timespec deadline) {
+  gpr_timespec soon = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                   gpr_time_from_millis(XC__CANCEL_POLL_MS, GPR_TIMESPAN));
+  return gpr_time_cmp(soon, deadline) < 0 ? soon : deadline;
+}
+
 void xc_client_destroy(xc_client *c) {
   if (c == NULL) return;
   /* The channel uses the cached method paths until it is gone. */
@@ -348,16 +371,23 @@ static int xc__wait_ready(xc_client *c, grpc_completion_queue *cq, gpr_timespec 
   grpc_connectivity_state st = grpc_channel_check_connectivity_state(c->channel, 1);
   while (st != GRPC_CHANNEL_READY) {
     grpc_event ev;
+    int rc;
     if (st == GRPC_CHANNEL_TRANSIENT_FAILURE || st == GRPC_CHANNEL_SHUTDOWN)
       return xc_err_set(err, XC_EUNAVAILABLE,
                         "cannot reach %s over TLS: check the address, that xunchad runs, and "
                         "that your certificate is signed by the server's CA (connection failed)",
                         c->server);
-    grpc_channel_watch_connectivity_state(c->channel, st, deadline, cq, (void *)&st);
-    /* The watch always completes: on a state change (success) or at the
-       deadline (failure). */
+    rc = xc__cancelled(c, err);
+    if (rc != XC_OK) return rc;
+    /* Watch in short steps, so xc_client_cancel is seen while a
+       connection hangs (a silent peer, a stalled link). */
+    grpc_channel_watch_connectivity_state(c->channel, st, xc__poll_until(deadline), cq,
+                                          (void *)&st);
+    /* The watch always completes: on a state change (success) or when its
+       step ends (failure). */
     ev = grpc_completion_queue_pluck(cq, (void *)&st, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-    if (ev.type != GRPC_OP_COMPLETE || !ev.success)
+    if (ev.type != GRPC_OP_COMPLETE ||
+        (!ev.success && gpr_time_cmp(gpr_now(GPR_CLOCK_MONOTONIC), deadline) >= 0))
       return xc_err_set(err, XC_EDEADLINE_EXCEEDED,
                         "cannot reach %s over TLS within the deadline: check the address, that "
                         "xunchad runs, and that your certificate is signed by the server's CA",
@@ -431,6 +461,8 @@ int xc_client_call(xc_client *c, const char *method, const ProtobufCMessage *req
     goto done;
   }
   if (timeout_ms == 0) timeout_ms = c->default_timeout_ms;
+  rc = xc__cancelled(c, err);
+  if (rc != XC_OK) goto done;
 
   {
     size_t len = protobuf_c_message_get_packed_size(req);
@@ -499,8 +531,19 @@ int xc_client_call(xc_client *c, const char *method, const ProtobufCMessage *req
                       (int)ce);
       goto done;
     }
-    /* The call's deadline ends the batch; the wait itself needs no limit. */
-    ev = grpc_completion_queue_pluck(cq, (void *)c, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    /* The call's deadline ends the batch; the wait looks every
+       XC__CANCEL_POLL_MS whether the client was cancelled, and then
+       cancels the call, which ends the batch at once. */
+    for (int asked = 0;;) {
+      ev = grpc_completion_queue_pluck(cq, (void *)c, xc__poll_until(gpr_inf_future(
+                                                          GPR_CLOCK_MONOTONIC)),
+                                       NULL);
+      if (ev.type != GRPC_QUEUE_TIMEOUT) break;
+      if (!asked && atomic_load(&c->cancelled)) {
+        (void)grpc_call_cancel(call, NULL);
+        asked = 1;
+      }
+    }
     if (ev.type != GRPC_OP_COMPLETE) {
       rc = xc_err_set(err, XC_EINTERNAL, "the call to %s ended without completing", method);
       goto done;
@@ -511,7 +554,9 @@ int xc_client_call(xc_client *c, const char *method, const ProtobufCMessage *req
     char msg[XC_ERR_MSG_MAX];
     int code = xc_code_from_grpc((int)status);
     xc__slice_to_str(details, msg, sizeof msg);
-    if (code == XC_EUNAVAILABLE ||
+    if (code == XC_ECANCELLED && atomic_load(&c->cancelled)) {
+      rc = xc__cancelled(c, err);
+    } else if (code == XC_EUNAVAILABLE ||
         (code == XC_EDEADLINE_EXCEEDED &&
          grpc_channel_check_connectivity_state(c->channel, 0) != GRPC_CHANNEL_READY)) {
       /* The transport gives no reason a person can act on (a TLS rejection

@@ -19,6 +19,9 @@
 #include <stdlib.h>
 #include <ftw.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -900,6 +903,80 @@ static int make_certs(void) {
 
 /* ---------------------------------------------------------------- library */
 
+/* A call on a client in another thread, for xc_client_cancel. */
+typedef struct cancel_call {
+  xc_client *c;
+  int rc;
+  xc_err err;
+  double took;
+} cancel_call;
+
+static void *cancel_call_main(void *arg) {
+  cancel_call *cc = arg;
+  Xuncha__V1__GetTargetRequest req = XUNCHA__V1__GET_TARGET_REQUEST__INIT;
+  Xuncha__V1__Target *out = NULL;
+  double t0 = now_s();
+  req.id = (char *)"t_1";
+  cc->rc = xc_get_target(cc->c, &req, &out, 20000, &cc->err);
+  cc->took = now_s() - t0;
+  xc_message_free(out);
+  return NULL;
+}
+
+/* A peer that takes TCP connections (the kernel's backlog) and never says a
+ * word: the TLS handshake hangs, as with a stalled link. xc_client_cancel
+ * must end the waiting call long before its 20 s deadline, and later calls
+ * at once. */
+static void test_call_cancel(void) {
+  struct sockaddr_in sa;
+  socklen_t len = sizeof sa;
+  char server[32];
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  xc_client_options opt;
+  xc_client *c = NULL;
+  cancel_call cc;
+  pthread_t th;
+  xc_err err;
+  Xuncha__V1__GetTargetRequest req = XUNCHA__V1__GET_TARGET_REQUEST__INIT;
+  Xuncha__V1__Target *out = NULL;
+  double t0;
+  CU_ASSERT_FATAL(fd >= 0);
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+  CU_ASSERT_FATAL(listen(fd, 8) == 0);
+  CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+  snprintf(server, sizeof server, "127.0.0.1:%d", (int)ntohs(sa.sin_port));
+  memset(&opt, 0, sizeof opt);
+  opt.server = server;
+  opt.ca_file = g_ca;
+  opt.cert_file = g_client_cert;
+  opt.key_file = g_client_key;
+  CU_ASSERT_EQUAL_FATAL(xc_client_create(&opt, &c, &err), XC_OK);
+  memset(&cc, 0, sizeof cc);
+  cc.c = c;
+  CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, cancel_call_main, &cc), 0);
+  {
+    struct timespec ts = {0, 300 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  xc_client_cancel(c);
+  CU_ASSERT_EQUAL(pthread_join(th, NULL), 0);
+  CU_ASSERT_EQUAL(cc.rc, XC_ECANCELLED);
+  CU_ASSERT_PTR_NOT_NULL(strstr(cc.err.msg, "cancelled"));
+  CU_ASSERT(cc.took < 3.0);
+  t0 = now_s();
+  req.id = (char *)"t_1";
+  CU_ASSERT_EQUAL(xc_get_target(c, &req, &out, 20000, &err), XC_ECANCELLED);
+  CU_ASSERT_PTR_NULL(out);
+  CU_ASSERT(now_s() - t0 < 0.5);
+  xc_client_cancel(c); /* again: harmless */
+  xc_client_cancel(NULL);
+  xc_client_destroy(c);
+  close(fd);
+}
+
 static void test_client_missing_ca(void) {
   xc_client_options opt;
   xc_client *c = (xc_client *)&opt; /* must be reset to NULL */
@@ -1474,6 +1551,7 @@ int main(void) {
       !CU_add_test(s, "config errors", test_config_errors) ||
       !CU_add_test(s, "client missing CA", test_client_missing_ca) ||
       !CU_add_test(s, "call closed port", test_call_closed_port) ||
+      !CU_add_test(s, "call cancelled while connecting", test_call_cancel) ||
       !CU_add_test(s, "library calls", test_library_calls) ||
       !CU_add_test(s, "cli against fake server", test_cli_against_fake_server) ||
       !CU_add_test(s, "cli closed port", test_cli_closed_port)) {

@@ -69,6 +69,16 @@ typedef struct xc_client_options {
 XC_EXTERN int xc_client_create(const xc_client_options *opt, xc_client **out,
                                xc_err *err) XC_WARN_UNUSED_RESULT;
 
+/*
+ * Cancels the client for good: calls in progress on it (in any thread) end
+ * within about 100 ms with XC_ECANCELLED, whatever their deadline, and
+ * later calls fail at once with XC_ECANCELLED. For shutting down a program
+ * whose other threads may be waiting on a server that does not answer; the
+ * caller still destroys the client once those calls have returned. NULL is
+ * accepted. Safe to call from any thread, more than once.
+ */
+XC_EXTERN void xc_client_cancel(xc_client *c);
+
 /* Closes the channel and frees the client. NULL is accepted. */
 XC_EXTERN void xc_client_destroy(xc_client *c);
 
