@@ -133,8 +133,7 @@ int xc__sync_pull(xc_ctx *ctx, const ProtobufCMessage *req_msg, ProtobufCMessage
   /* Asking for what follows after_seq says everything up to it arrived. */
   rc = xc_sync_note_pull(ctx->store, req->server, req->after_seq, err);
   if (rc == XC_OK)
-    rc = xc_sync_collect_pull(ctx->store, req->server, req->after_seq, req->max_changes, &out,
-                              err);
+    rc = xc_sync_collect_pull(ctx->store, req, &out, err);
   if (rc != XC_OK) goto done;
   rc = xc__sync_reply(ctx, &out->base, resp, err);
   out = NULL;

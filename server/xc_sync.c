@@ -182,8 +182,10 @@ static int xc__apply_fn(xc_txn *txn, void *arg, xc_err *err) {
     rc = xc_txn_sync_get(txn, name, &have, err);
     if (rc != XC_OK) break;
     /* Each origin's changes arrive in its own order, whatever the path, so
-     * one number per origin says which of them are here already. */
-    if (c->origin_seq <= have) {
+     * one number per origin says which of them are here already. A record
+     * of a snapshot (origin_seq 0) has no number: it is stored unless this
+     * very version is here, and moves no origin's number. */
+    if (c->origin_seq != 0 && c->origin_seq <= have) {
       a->skipped++;
       continue;
     }
@@ -192,13 +194,13 @@ static int xc__apply_fn(xc_txn *txn, void *arg, xc_err *err) {
     if (xc_home_enabled() && xc__owned_here(c)) {
       xc_log(XC_LOG_WARN, "sync: ignored %s %s from %s: its owner is at home here", c->kind,
              c->id, origin);
-      rc = xc_txn_sync_put(txn, name, c->origin_seq, err);
+      if (c->origin_seq != 0) rc = xc_txn_sync_put(txn, name, c->origin_seq, err);
       a->skipped++;
       continue;
     }
     rc = xc_txn_replicate(txn, kind, c->record.data, c->record.len, origin, c->origin_seq,
                           &changed, err);
-    if (rc == XC_OK) rc = xc_txn_sync_put(txn, name, c->origin_seq, err);
+    if (rc == XC_OK && c->origin_seq != 0) rc = xc_txn_sync_put(txn, name, c->origin_seq, err);
     if (rc != XC_OK) break;
     a->applied++;
     if (changed && (kind == XC_KIND_PROGRESS || kind == XC_KIND_VERIFICATION ||
@@ -223,8 +225,14 @@ static int xc__apply_fn(xc_txn *txn, void *arg, xc_err *err) {
       xc_msg_free(child);
     }
   }
-  if (rc == XC_OK && a->cursor_name != NULL)
-    rc = xc_txn_sync_put(txn, a->cursor_name, a->cursor_value, err);
+  /* A cursor only moves forward: a late retry of an older batch (its
+   * changes all skipped above) must not move it back. */
+  if (rc == XC_OK && a->cursor_name != NULL) {
+    uint64_t cur = 0;
+    rc = xc_txn_sync_get(txn, a->cursor_name, &cur, err);
+    if (rc == XC_OK && a->cursor_value > cur)
+      rc = xc_txn_sync_put(txn, a->cursor_name, a->cursor_value, err);
+  }
   if (rc == XC_OK && a->time_name != NULL)
     rc = xc_txn_sync_put(txn, a->time_name, (uint64_t)xc_txn_now_ms(txn), err);
   return rc;
@@ -288,6 +296,8 @@ typedef struct xc__pull {
   xc_err err;
 } xc__pull;
 
+static int xc__pull_keep(xc__pull *p, Xuncha__V1__Change *c, const char *origin);
+
 static int xc__pull_visit(void *arg, ProtobufCMessage *msg) {
   xc__pull *p = arg;
   Xuncha__V1__Change *c = (Xuncha__V1__Change *)msg;
@@ -313,8 +323,13 @@ static int xc__pull_visit(void *arg, ProtobufCMessage *msg) {
     return 0;
   }
   if (c->origin_seq == 0) c->origin_seq = c->seq;
-  if (xc_msg_set_str(msg, "origin", origin) != XC_OK) {
-    xc_msg_free(msg);
+  return xc__pull_keep(p, c, origin);
+}
+
+/* Appends c to the pull's changes (taking it), with its origin filled in. */
+static int xc__pull_keep(xc__pull *p, Xuncha__V1__Change *c, const char *origin) {
+  if (xc_msg_set_str(&c->base, "origin", origin) != XC_OK) {
+    xc_msg_free(&c->base);
     (void)xc_err_set(&p->err, XC_ERESOURCE_EXHAUSTED, "out of memory");
     p->failed = 1;
     return XC_ERESOURCE_EXHAUSTED;
@@ -324,17 +339,113 @@ static int xc__pull_visit(void *arg, ProtobufCMessage *msg) {
   return 0;
 }
 
-int xc_sync_collect_pull(xc_store *store, const char *puller, uint64_t after_seq, uint32_t max,
+/* What a snapshot page walks. */
+typedef struct xc__snap {
+  xc__pull *p;
+  char last_id[XC_ID_MAX];
+  size_t looked;
+  int full;
+} xc__snap;
+
+/* Visits one stored record for a snapshot page: the records a pull would
+ * have brought, as changes with origin_seq 0. */
+static int xc__snap_visit(void *arg, xc_kind kind, const char *id, size_t id_len,
+                          const uint8_t *packed, size_t len) {
+  xc__snap *sn = arg;
+  xc__pull *p = sn->p;
+  ProtobufCMessage *rec = NULL;
+  Xuncha__V1__Change *c = NULL;
+  const char *origin;
+  int rc = 0;
+  const uint8_t *op = NULL;
+  size_t olen = 0;
+  char owner[XC_MAX_CN_BYTES + 1];
+  /* Full, or looked at enough for one reply: the next page starts after
+   * the last record looked at. */
+  if (p->n == p->max || (p->bytes > 0 && p->bytes + len > XC_SYNC_MAX_BATCH_BYTES) ||
+      sn->looked == XC_SYNC_PULL_SCAN) {
+    sn->full = 1;
+    return 1;
+  }
+  if (id_len >= sizeof sn->last_id) return 0;
+  sn->looked++;
+  memcpy(sn->last_id, id, id_len);
+  sn->last_id[id_len] = '\0';
+  /* The owner alone says whether the puller made the record itself. */
+  if (!xc__wire_str(packed, len, 3, &op, &olen) || olen > XC_MAX_CN_BYTES) return 0;
+  memcpy(owner, op, olen);
+  owner[olen] = '\0';
+  origin = xc_home_of(owner);
+  if (origin == NULL || xc_home_within(origin, p->puller)) return 0;
+  rec = protobuf_c_message_unpack(xc_kind_descriptor(kind), NULL, len, packed);
+  if (rec == NULL || !xc__relevant(kind, rec, p->puller)) goto done;
+  c = malloc(sizeof *c);
+  if (c == NULL) goto oom;
+  xuncha__v1__change__init(c);
+  c->record.data = malloc(len > 0 ? len : 1);
+  if (c->record.data == NULL) goto oom;
+  if (len > 0) memcpy(c->record.data, packed, len);
+  c->record.len = len;
+  if (xc_msg_set_str(&c->base, "kind", xc_kind_name(kind)) != XC_OK ||
+      xc_msg_set_str(&c->base, "id", sn->last_id) != XC_OK ||
+      xc_msg_set_str(&c->base, "op", "snapshot") != XC_OK ||
+      xc_msg_set_str(&c->base, "etag", xc_msg_get_str(rec, "etag")) != XC_OK)
+    goto oom;
+  c->time_ms = xc_msg_get_int(rec, "update_time_ms");
+  rc = xc__pull_keep(p, c, origin);
+  c = NULL;
+  goto done;
+oom:
+  (void)xc_err_set(&p->err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+  p->failed = 1;
+  rc = XC_ERESOURCE_EXHAUSTED;
+done:
+  xc_msg_free(c ? &c->base : NULL);
+  xc_msg_free(rec);
+  return rc;
+}
+
+/* Fills one snapshot page into p, from after `after` (NULL: the start);
+ * sets *next to where the next page starts ("" when done). */
+static int xc__snapshot_page(xc_snapshot *snap, xc__pull *p, const char *after,
+                             char next[XC_ID_MAX], xc_err *err) {
+  xc__snap sn;
+  xc_kind start = (xc_kind)0;
+  int rc = XC_OK;
+  memset(&sn, 0, sizeof sn);
+  sn.p = p;
+  next[0] = '\0';
+  if (after != NULL && after[0] != '\0') {
+    start = xc_workflow_kind_of_id(after);
+    if (start == XC_KIND_COUNT)
+      return xc_err_set(err, XC_EINVALID_ARGUMENT, "snapshot_after is not a record id");
+  }
+  for (int k = (int)start; rc == XC_OK && k < XC_KIND_COUNT && !sn.full; k++) {
+    if (!xc_kind_used((xc_kind)k)) continue;
+    rc = xc_snapshot_scan_raw(snap, (xc_kind)k, k == (int)start ? after : NULL, xc__snap_visit,
+                              &sn, err);
+    if (p->failed) rc = xc_err_set(err, p->err.code, "%s", p->err.msg);
+  }
+  if (rc == XC_OK && sn.full) (void)xc_strlcpy(next, sn.last_id, XC_ID_MAX);
+  return rc;
+}
+
+int xc_sync_collect_pull(xc_store *store, const Xuncha__V1__PullRequest *req,
                          Xuncha__V1__PullResponse **out, xc_err *err) {
   xc_snapshot *snap = NULL;
   Xuncha__V1__PullResponse *resp = NULL;
   xc__pull p;
   uint64_t first = 0, entries = 0, last;
+  uint64_t after_seq = req->after_seq;
+  uint32_t max = req->max_changes;
+  char next[XC_ID_MAX];
+  int snapshot = 0;
   int rc;
   *out = NULL;
   memset(&p, 0, sizeof p);
+  next[0] = '\0';
   if (max == 0 || max > XC_SYNC_MAX_BATCH) max = max == 0 ? XC_SYNC_DEFAULT_BATCH : XC_SYNC_MAX_BATCH;
-  p.puller = puller;
+  p.puller = req->server;
   p.max = max;
   p.upto = after_seq;
   p.v = calloc(max, sizeof *p.v);
@@ -346,41 +457,64 @@ int xc_sync_collect_pull(xc_store *store, const char *puller, uint64_t after_seq
   if (rc == XC_OK) rc = xc_snapshot_log_info(snap, &first, &entries, err);
   if (rc != XC_OK) goto done;
   last = xc_snapshot_last_change(snap);
-  if (after_seq < last && (entries == 0 || after_seq + 1 < first)) {
-    rc = xc_err_set(err, XC_EFAILED_PRECONDITION,
-                    "the change log of %s no longer holds the changes after %llu (it starts at "
-                    "%llu): server %s must be re-seeded from a backup of %s",
-                    xc_home_self(), (unsigned long long)after_seq, (unsigned long long)first,
-                    puller, xc_home_self());
-    goto done;
-  }
   if (after_seq > last) {
     rc = xc_err_set(err, XC_EFAILED_PRECONDITION,
                     "%s asks for changes after %llu, but this server's log ends at %llu: was "
                     "this server restored from an older backup?",
-                    puller, (unsigned long long)after_seq, (unsigned long long)last);
+                    req->server, (unsigned long long)after_seq, (unsigned long long)last);
     goto done;
   }
-  rc = xc_snapshot_changes(snap, after_seq, xc__pull_visit, &p, err);
-  if (p.failed) rc = xc_err_set(err, p.err.code, "%s", p.err.msg);
-  if (rc != XC_OK) goto done;
-  resp = malloc(sizeof *resp);
-  if (resp == NULL) {
-    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
-    goto done;
+  /* The log no longer reaches back to after_seq: send the records as they
+   * are now, page by page, then go on from the log at the snapshot's seq. */
+  snapshot = req->snapshot_seq != 0 ||
+             (after_seq < last && (entries == 0 || after_seq + 1 < first));
+  if (snapshot) {
+    uint64_t seq = req->snapshot_seq != 0 ? req->snapshot_seq : last;
+    if (seq > last) {
+      rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "snapshot_seq %llu is past this log's end",
+                      (unsigned long long)seq);
+      goto done;
+    }
+    rc = xc__snapshot_page(snap, &p, req->snapshot_after, next, err);
+    if (rc != XC_OK) goto done;
+    resp = malloc(sizeof *resp);
+    if (resp == NULL) {
+      rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+      goto done;
+    }
+    xuncha__v1__pull_response__init(resp);
+    resp->snapshot = 1;
+    resp->snapshot_seq = seq;
+    resp->upto_seq = next[0] == '\0' ? seq : after_seq;
+    resp->last_seq = last;
+    if (xc_msg_set_str(&resp->base, "snapshot_after", next) != XC_OK) {
+      rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+      goto done;
+    }
+  } else {
+    rc = xc_snapshot_changes(snap, after_seq, xc__pull_visit, &p, err);
+    if (p.failed) rc = xc_err_set(err, p.err.code, "%s", p.err.msg);
+    if (rc != XC_OK) goto done;
+    resp = malloc(sizeof *resp);
+    if (resp == NULL) {
+      rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+      goto done;
+    }
+    xuncha__v1__pull_response__init(resp);
+    /* Nothing examined: the reply covers the log up to where it ends. */
+    resp->upto_seq = p.scanned == 0 ? last : p.upto;
+    resp->last_seq = last;
   }
-  xuncha__v1__pull_response__init(resp);
   resp->changes = p.v;
   resp->n_changes = p.n;
   p.v = NULL;
   p.n = 0;
-  /* Nothing examined: the reply covers the log up to where it ends. */
-  resp->upto_seq = p.scanned == 0 && p.upto == after_seq ? last : p.upto;
-  resp->last_seq = last;
   *out = resp;
+  resp = NULL;
 done:
   for (size_t i = 0; i < p.n; i++) xc_msg_free(&p.v[i]->base);
   free(p.v);
+  xc_msg_free(resp ? &resp->base : NULL);
   xc_snapshot_end(snap);
   return rc;
 }
@@ -397,8 +531,15 @@ typedef struct xc__prune_bound {
 static void xc__bound_child(void *arg, const char *name) {
   xc__prune_bound *b = arg;
   char vname[XC_SYNC_KEY_MAX + 1];
-  uint64_t v = 0;
+  uint64_t v = 0, when = 0;
   if (b->rc != XC_OK) return;
+  if (xc__vname(vname, "peer/", name, "/pull_time") != 0) return;
+  b->rc = xc_txn_sync_get(b->txn, vname, &when, b->err);
+  /* A downstream that never pulled, or not for XC_SYNC_PEER_RETENTION_MS,
+   * does not hold the log back: it catches up from a snapshot. */
+  if (b->rc != XC_OK || when == 0 ||
+      (int64_t)when < xc_txn_now_ms(b->txn) - XC_SYNC_PEER_RETENTION_MS)
+    return;
   if (xc__vname(vname, "peer/", name, "/pulled") != 0) return;
   b->rc = xc_txn_sync_get(b->txn, vname, &v, b->err);
   if (b->rc == XC_OK && v < b->bound) b->bound = v;

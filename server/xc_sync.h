@@ -43,6 +43,9 @@
 /* Differences VerifySync names at most, and by default. */
 #define XC_SYNC_MAX_DIFFERENCES 1000
 #define XC_SYNC_DEFAULT_DIFFERENCES 100
+/* A downstream that has not pulled for this long no longer holds back
+ * pruning; when it comes back it catches up from a snapshot. */
+#define XC_SYNC_PEER_RETENTION_MS (30LL * 24 * 3600 * 1000)
 /* Deadline of one call to the upstream. */
 #define XC_SYNC_CALL_TIMEOUT_MS 120000
 /* Sync interval bounds, in seconds. */
@@ -88,15 +91,17 @@ int xc_sync_apply(xc_store *store, Xuncha__V1__Change *const *changes, size_t n,
     XC_WARN_UNUSED_RESULT;
 
 /*
- * Builds the reply to a Pull by downstream `puller`: the changes of this
- * log after after_seq that were made outside the puller's part of the
- * federation and concern its region (leads only when their agency is at
- * home on it), at most max (0: the default batch) and
+ * Builds the reply to a Pull by downstream req->server: the changes of
+ * this log after req->after_seq that were made outside the puller's part
+ * of the federation and concern its region (leads only when their agency
+ * is at home on it), at most req->max_changes (0: the default batch) and
  * XC_SYNC_MAX_BATCH_BYTES, looking at no more than XC_SYNC_PULL_SCAN
- * entries. XC_EFAILED_PRECONDITION when entries after after_seq were
- * pruned already. The caller owns *out.
+ * entries. When the log no longer holds the changes after after_seq (or
+ * req continues a snapshot), a page of the current records instead
+ * (PullResponse.snapshot). XC_EFAILED_PRECONDITION when after_seq is past
+ * the end of this log. The caller owns *out.
  */
-int xc_sync_collect_pull(xc_store *store, const char *puller, uint64_t after_seq, uint32_t max,
+int xc_sync_collect_pull(xc_store *store, const Xuncha__V1__PullRequest *req,
                          Xuncha__V1__PullResponse **out, xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /*
