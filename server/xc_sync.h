@@ -129,6 +129,40 @@ int xc_sync_digest(xc_store *store, const char *asker, char *const *origins, siz
                    const char *list_origin, const char *after_id,
                    Xuncha__V1__DigestResponse **out, xc_err *err) XC_WARN_UNUSED_RESULT;
 
+/* ------------------------------------- document content (xc_sync_content.c) */
+
+/* The most content references one HasContent call may carry. */
+#define XC_SYNC_MAX_CONTENT_REFS XC_SYNC_MAX_BATCH
+
+typedef struct xc_client xc_client;
+
+/* Sets held[i] for each ref: 1 when this store holds that content. */
+int xc_sync_has_content(xc_store *store, Xuncha__V1__ContentRef *const *refs, size_t n,
+                        protobuf_c_boolean *held, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Stores one chunk a downstream sends (PutContent). At the last chunk the
+ * stored chunks are hashed and become the content only if size and digest
+ * match (XC_EDATA_LOSS otherwise, and they are dropped). *complete is 1
+ * when the content is held now.
+ */
+int xc_sync_put_content(xc_store *store, const Xuncha__V1__PutContentRequest *req, int *complete,
+                        xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Reads one chunk of a held content (GetContent). The caller owns *out. */
+int xc_sync_get_content(xc_store *store, const Xuncha__V1__GetContentRequest *req,
+                        Xuncha__V1__GetContentResponse **out, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Engine: before pushing changes, sends the upstream the content of their
+ * documents it lacks. */
+int xc_sync_send_contents(xc_store *store, xc_client *cl, Xuncha__V1__Change *const *changes,
+                          size_t n, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Engine: before applying pulled changes, fetches the content of their
+ * documents this store lacks. */
+int xc_sync_fetch_contents(xc_store *store, xc_client *cl, Xuncha__V1__Change *const *changes,
+                           size_t n, xc_err *err) XC_WARN_UNUSED_RESULT;
+
 /* ---------------------------------------------- the engine (xc_sync_engine.c) */
 
 typedef struct xc_sync_options {

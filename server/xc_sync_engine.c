@@ -204,6 +204,9 @@ static int xc__push_all(xc_client *cl, xc_err *err) {
     xc_snapshot_end(snap);
     if (b.failed) rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
     if (rc != XC_OK) goto done;
+    /* Content first, so the upstream never holds a document without it. */
+    rc = xc_sync_send_contents(xc__e.store, cl, b.v, b.n, err);
+    if (rc != XC_OK) goto done;
     q.changes = b.v;
     q.n_changes = b.n;
     q.upto_seq = b.upto;
@@ -281,7 +284,8 @@ static int xc__pull_all(xc_client *cl, xc_err *err) {
                       xc_home_upstream());
       break;
     }
-    if (r->upto_seq > after || r->n_changes > 0)
+    if (r->n_changes > 0) rc = xc_sync_fetch_contents(xc__e.store, cl, r->changes, r->n_changes, err);
+    if (rc == XC_OK && (r->upto_seq > after || r->n_changes > 0))
       rc = xc_sync_apply(xc__e.store, r->changes, r->n_changes, cursor, r->upto_seq, NULL,
                          r->n_changes > 0 ? &who : NULL, &applied, &skipped, err);
     if (rc != XC_OK) break;
