@@ -47,7 +47,7 @@
  * pruning; when it comes back it catches up from a snapshot. */
 #define XC_SYNC_PEER_RETENTION_MS (30LL * 24 * 3600 * 1000)
 /* Deadline of one call to the upstream. */
-#define XC_SYNC_CALL_TIMEOUT_MS 120000
+#define XC_SYNC_CALL_TIMEOUT_MS 60000
 /* Sync interval bounds, in seconds. */
 #define XC_SYNC_MIN_INTERVAL 1
 #define XC_SYNC_MAX_INTERVAL 86400
