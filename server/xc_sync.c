@@ -37,17 +37,6 @@ static int xc__vname(char out[XC_SYNC_KEY_MAX + 1], const char *a, const char *b
   return n < 0 || n > XC_SYNC_KEY_MAX ? -1 : 0;
 }
 
-/* Copies the region code out of "office:<code>" or "agency:<code>:<unit>". */
-static void xc__who_region(const char *who, char out[XC_REGION_MAX_DIGITS + 1]) {
-  size_t n = 0;
-  out[0] = '\0';
-  if (who == NULL || (strncmp(who, "office:", 7) != 0 && strncmp(who, "agency:", 7) != 0)) return;
-  who += 7;
-  while (who[n] >= '0' && who[n] <= '9' && n < XC_REGION_MAX_DIGITS) n++;
-  memcpy(out, who, n);
-  out[n] = '\0';
-}
-
 int xc_sync_check_peer(const xc_identity *who, const char *server, xc_err *err) {
   const char *region = xc_home_region_of(server);
   if (!xc_home_enabled())
@@ -114,7 +103,7 @@ int xc_sync_check_push(const char *pusher, Xuncha__V1__Change *const *changes, s
                       i, c->id != NULL ? c->id : "", id);
       break;
     }
-    xc__who_region(owner, oregion);
+    xc_home_who_region(owner, oregion);
     home = xc_home_of(owner);
     if (oregion[0] == '\0' || !xc_region_within(oregion, pregion) ||
         (region != NULL && region[0] != '\0' && !xc_region_within(region, pregion))) {
