@@ -1839,6 +1839,52 @@ static Xuncha__V1__Finding *get_finding(xc_store *s, const char *id) {
   return (Xuncha__V1__Finding *)m;
 }
 
+/* The county makes a target, a round and a finding through the handlers
+ * (self must be the county). */
+static void county_world(xc_store *county, ref *t, ref *round, ref *f) {
+  xc_err err;
+  xc_ctx c = ctx_of(county, "office:310104");
+  Xuncha__V1__CreateTargetRequest treq = XUNCHA__V1__CREATE_TARGET_REQUEST__INIT;
+  Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
+  Xuncha__V1__CreateRoundRequest rreq = XUNCHA__V1__CREATE_ROUND_REQUEST__INIT;
+  Xuncha__V1__Round rd = XUNCHA__V1__ROUND__INIT;
+  Xuncha__V1__CreateFindingRequest freq = XUNCHA__V1__CREATE_FINDING_REQUEST__INIT;
+  Xuncha__V1__Finding ff = XUNCHA__V1__FINDING__INIT;
+  Xuncha__V1__Rectification rect = XUNCHA__V1__RECTIFICATION__INIT;
+  ProtobufCMessage *out = NULL;
+  char *tids[1];
+  tt.region_code = "310104001";
+  tt.name = "甲街道";
+  tt.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_STREET;
+  treq.target = &tt;
+  must(call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
+  keep(t, out);
+  xc_msg_free(out);
+  tids[0] = t->id;
+  rd.region_code = "310104";
+  rd.term = 3;
+  rd.number = 1;
+  rd.kind = XUNCHA__V1__ROUND_KIND__ROUND_KIND_REGULAR;
+  rd.title = "常规巡察";
+  rd.target_ids = tids;
+  rd.n_target_ids = 1;
+  rreq.round = &rd;
+  must(call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
+  keep(round, out);
+  xc_msg_free(out);
+  ff.round_id = round->id;
+  ff.target_id = t->id;
+  ff.title = "问题";
+  ff.area = XUNCHA__V1__FINDING_AREA__FINDING_AREA_DISCIPLINE;
+  rect.mode = XUNCHA__V1__RECTIFICATION_MODE__RECTIFICATION_MODE_BY_DEADLINE;
+  rect.deadline = "2099-12-31";
+  ff.rectification = &rect;
+  freq.finding = &ff;
+  must(call(&c, "/xuncha.v1.Findings/CreateFinding", &freq, &out, &err), &err, "finding");
+  keep(f, out);
+  xc_msg_free(out);
+}
+
 static void test_progress_rederive(void) {
   enum { OPEN = 1, PLAN = 2 };
   xc_store *county = open_store(), *city = open_store();
@@ -1851,50 +1897,8 @@ static void test_progress_rederive(void) {
   batch up;
   xc_err err;
 
-  /* The county makes a target, a round and a finding through the handlers. */
   be(COUNTY);
-  {
-    xc_ctx c = ctx_of(county, "office:310104");
-    Xuncha__V1__CreateTargetRequest treq = XUNCHA__V1__CREATE_TARGET_REQUEST__INIT;
-    Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
-    Xuncha__V1__CreateRoundRequest rreq = XUNCHA__V1__CREATE_ROUND_REQUEST__INIT;
-    Xuncha__V1__Round rd = XUNCHA__V1__ROUND__INIT;
-    Xuncha__V1__CreateFindingRequest freq = XUNCHA__V1__CREATE_FINDING_REQUEST__INIT;
-    Xuncha__V1__Finding ff = XUNCHA__V1__FINDING__INIT;
-    Xuncha__V1__Rectification rect = XUNCHA__V1__RECTIFICATION__INIT;
-    ProtobufCMessage *out = NULL;
-    char *tids[1];
-    tt.region_code = "310104001";
-    tt.name = "甲街道";
-    tt.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_STREET;
-    treq.target = &tt;
-    must(call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
-    keep(&t, out);
-    xc_msg_free(out);
-    tids[0] = t.id;
-    rd.region_code = "310104";
-    rd.term = 3;
-    rd.number = 1;
-    rd.kind = XUNCHA__V1__ROUND_KIND__ROUND_KIND_REGULAR;
-    rd.title = "常规巡察";
-    rd.target_ids = tids;
-    rd.n_target_ids = 1;
-    rreq.round = &rd;
-    must(call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
-    keep(&round, out);
-    xc_msg_free(out);
-    ff.round_id = round.id;
-    ff.target_id = t.id;
-    ff.title = "问题";
-    ff.area = XUNCHA__V1__FINDING_AREA__FINDING_AREA_DISCIPLINE;
-    rect.mode = XUNCHA__V1__RECTIFICATION_MODE__RECTIFICATION_MODE_BY_DEADLINE;
-    rect.deadline = "2099-12-31";
-    ff.rectification = &rect;
-    freq.finding = &ff;
-    must(call(&c, "/xuncha.v1.Findings/CreateFinding", &freq, &out, &err), &err, "finding");
-    keep(&f, out);
-    xc_msg_free(out);
-  }
+  county_world(county, &t, &round, &f);
   fc = get_finding(county, f.id);
   CU_ASSERT_EQUAL_FATAL(fc->rectification->status, OPEN);
   xc_msg_free(&fc->base);
@@ -1988,6 +1992,206 @@ static void test_progress_rederive(void) {
   xc_store_close(city);
 }
 
+
+/* Two offices wrote steps that do not follow each other: the county moved
+ * its finding to 整改中 while the city, on its older replica, submitted a
+ * plan. The entry is stored at the county; the finding stays as it was. */
+static void test_progress_conflict(void) {
+  enum { PROG = 3 };
+  xc_store *county = open_store(), *city = open_store();
+  ref t, round, f, fcity;
+  uint8_t *before = NULL, *now = NULL;
+  size_t lb = 0, ln = 0;
+  Xuncha__V1__PullResponse *r;
+  Xuncha__V1__Finding *fc;
+  uint32_t applied = 0, skipped = 0;
+  batch up;
+  xc_err err;
+
+  be(COUNTY);
+  county_world(county, &t, &round, &f);
+  collect(county, 0, 100, &up);
+  be(CITY);
+  CU_ASSERT_EQUAL(apply_ok(city, COUNTY, &up, NULL), 3);
+  batch_free(&up);
+  fcity = f;
+  /* The county: plan, then progress. */
+  be(COUNTY);
+  {
+    xc_ctx c = ctx_of(county, "office:310104");
+    int steps[2] = {XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PLAN,
+                    XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PROGRESS};
+    for (int i = 0; i < 2; i++) {
+      Xuncha__V1__AppendProgressRequest req = XUNCHA__V1__APPEND_PROGRESS_REQUEST__INIT;
+      Xuncha__V1__ProgressEntry e = XUNCHA__V1__PROGRESS_ENTRY__INIT;
+      Xuncha__V1__AppendProgressResponse *out = NULL;
+      e.finding_id = f.id;
+      e.step = (Xuncha__V1__ProgressStep)steps[i];
+      e.text = "县里整改";
+      req.entry = &e;
+      req.finding_etag = f.etag;
+      must(call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err, "progress");
+      keep(&f, &out->finding->base);
+      xc_msg_free(&out->base);
+    }
+  }
+  fc = get_finding(county, f.id);
+  CU_ASSERT_EQUAL(fc->rectification->status, PROG);
+  xc_msg_free(&fc->base);
+  /* Later (ids are time-ordered), the city's plan on its stale replica. */
+  usleep(5000);
+  be(CITY);
+  {
+    xc_ctx c = ctx_of(city, "office:3101");
+    Xuncha__V1__AppendProgressRequest req = XUNCHA__V1__APPEND_PROGRESS_REQUEST__INIT;
+    Xuncha__V1__ProgressEntry e = XUNCHA__V1__PROGRESS_ENTRY__INIT;
+    Xuncha__V1__AppendProgressResponse *out = NULL;
+    e.finding_id = fcity.id;
+    e.step = XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PLAN;
+    e.text = "市里督办";
+    req.entry = &e;
+    req.finding_etag = fcity.etag;
+    must(call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err, "city progress");
+    xc_msg_free(&out->base);
+  }
+  r = pull(city, COUNTY, 0, 0, 0, NULL);
+  CU_ASSERT_EQUAL_FATAL(r->n_changes, 1);
+  be(COUNTY);
+  before = raw_of(county, f.id, &lb);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(before);
+  CU_ASSERT_EQUAL(xc_sync_apply(county, r->changes, r->n_changes, "pull/" CITY, r->upto_seq, NULL,
+                                NULL, &applied, &skipped, &err),
+                  XC_OK);
+  CU_ASSERT_EQUAL(applied, 1);
+  now = raw_of(county, r->changes[0]->id, &ln);
+  CU_ASSERT_PTR_NOT_NULL(now); /* the entry is kept */
+  free(now);
+  now = raw_of(county, f.id, &ln);
+  CU_ASSERT(now != NULL && ln == lb && memcmp(now, before, lb) == 0);
+  CU_ASSERT_EQUAL(sync_value(county, "pull/" CITY), r->upto_seq);
+  free(now);
+  free(before);
+  xc_msg_free(&r->base);
+  xc_store_close(county);
+  xc_store_close(city);
+}
+
+/* Records of another server are read-only replicas: the handlers refuse
+ * changes to them with FAILED_PRECONDITION naming the owner's server,
+ * even for the owner's own certificate. */
+static void test_replica_refusals(void) {
+  xc_store *county = open_store(), *city = open_store();
+  ref t, round, f;
+  batch up;
+  uint64_t seq;
+  xc_err err;
+
+  be(COUNTY);
+  county_world(county, &t, &round, &f);
+  collect(county, 0, 100, &up);
+  be(CITY);
+  CU_ASSERT_EQUAL(apply_ok(city, COUNTY, &up, NULL), 3);
+  batch_free(&up);
+  seq = last_seq(city);
+  {
+    const char *who[] = {"office:310104", "office:3101"};
+    for (int i = 0; i < 2; i++) {
+      xc_ctx c = ctx_of(city, who[i]);
+      Xuncha__V1__UpdateTargetRequest ureq = XUNCHA__V1__UPDATE_TARGET_REQUEST__INIT;
+      Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
+      Xuncha__V1__VoidRecordRequest vreq = XUNCHA__V1__VOID_RECORD_REQUEST__INIT;
+      Xuncha__V1__AdvanceRoundRequest areq = XUNCHA__V1__ADVANCE_ROUND_REQUEST__INIT;
+      ProtobufCMessage *out = NULL;
+      char *mask[] = {"note"};
+      tt.id = t.id;
+      tt.etag = t.etag;
+      tt.note = "改";
+      ureq.target = &tt;
+      ureq.update_mask = mask;
+      ureq.n_update_mask = 1;
+      CU_ASSERT_EQUAL(call(&c, "/xuncha.v1.Targets/UpdateTarget", &ureq, &out, &err),
+                      XC_EFAILED_PRECONDITION);
+      CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "read-only replica"));
+      CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, COUNTY));
+      CU_ASSERT_PTR_NULL(out);
+      vreq.id = f.id;
+      vreq.etag = f.etag;
+      vreq.reason = "重复录入";
+      CU_ASSERT_EQUAL(call(&c, "/xuncha.v1.Records/VoidRecord", &vreq, &out, &err),
+                      XC_EFAILED_PRECONDITION);
+      CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, COUNTY));
+      xc_msg_free(out);
+      out = NULL;
+      areq.id = round.id;
+      areq.etag = round.etag;
+      areq.to = XUNCHA__V1__ROUND_STAGE__ROUND_STAGE_ON_SITE;
+      CU_ASSERT_EQUAL(call(&c, "/xuncha.v1.Rounds/AdvanceRound", &areq, &out, &err),
+                      XC_EFAILED_PRECONDITION);
+      CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, COUNTY));
+      xc_msg_free(out);
+    }
+  }
+  CU_ASSERT_EQUAL(last_seq(city), seq);
+  /* On its home server the owner changes it. */
+  be(COUNTY);
+  {
+    xc_ctx c = ctx_of(county, "office:310104");
+    Xuncha__V1__UpdateTargetRequest ureq = XUNCHA__V1__UPDATE_TARGET_REQUEST__INIT;
+    Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
+    ProtobufCMessage *out = NULL;
+    char *mask[] = {"note"};
+    tt.id = t.id;
+    tt.etag = t.etag;
+    tt.note = "改";
+    ureq.target = &tt;
+    ureq.update_mask = mask;
+    ureq.n_update_mask = 1;
+    must(call(&c, "/xuncha.v1.Targets/UpdateTarget", &ureq, &out, &err), &err, "update at home");
+    xc_msg_free(out);
+  }
+  xc_store_close(county);
+  xc_store_close(city);
+}
+
+/* A batch is one write: one refused change leaves nothing of the batch. */
+static void test_apply_atomic(void) {
+  xc_store *county = open_store(), *city = open_store();
+  char cid[XC_ID_MAX];
+  Xuncha__V1__Change *v[2];
+  uint32_t a = 7, s = 7;
+  batch b;
+  xc_err err;
+
+  be(COUNTY);
+  put_targets(county, "office:310104", "310104001", 1, NULL);
+  collect(county, 0, 10, &b);
+  CU_ASSERT_EQUAL_FATAL(b.n, 1);
+  be(CITY);
+  put_target(city, "office:3101", "310104001", cid);
+  /* A county record under the id of one of the city's. */
+  v[0] = b.v[0];
+  v[1] = fake_change(cid, "office:310104", "310104001", COUNTY, 2);
+  CU_ASSERT_EQUAL(push_apply(city, COUNTY, v, 2, 2, &a, &s, &err), XC_EFAILED_PRECONDITION);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, cid));
+  CU_ASSERT_EQUAL(a, 0);
+  CU_ASSERT_EQUAL(last_seq(city), 1);
+  CU_ASSERT_EQUAL(sync_value(city, "origin/" COUNTY), 0);
+  CU_ASSERT_EQUAL(sync_value(city, "peer/" COUNTY "/pushed"), 0);
+  {
+    size_t len = 0;
+    uint8_t *none = raw_of(city, b.v[0]->id, &len);
+    CU_ASSERT_PTR_NULL(none);
+    free(none);
+  }
+  /* The good change alone goes in. */
+  CU_ASSERT_EQUAL(push_apply(city, COUNTY, v, 1, 1, &a, &s, &err), XC_OK);
+  CU_ASSERT_EQUAL(a, 1);
+  xc_msg_free(&v[1]->base);
+  batch_free(&b);
+  xc_store_close(county);
+  xc_store_close(city);
+}
+
 /* ================================================================= main */
 
 int main(void) {
@@ -2013,6 +2217,9 @@ int main(void) {
   CU_add_test(s, "pruning by the upstream's acknowledgement", test_prune_upstream);
   CU_add_test(s, "digests per origin and record lists", test_digest);
   CU_add_test(s, "progress on a replica re-derives the home finding", test_progress_rederive);
+  CU_add_test(s, "conflicting steps keep the home finding", test_progress_conflict);
+  CU_add_test(s, "replicas refuse changes through the handlers", test_replica_refusals);
+  CU_add_test(s, "a batch with one refused change writes nothing", test_apply_atomic);
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_basic_run_tests();
   failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
