@@ -981,10 +981,19 @@ static void test_home_admit(void) {
   static const char *const writes[] = {
       "/xuncha.v1.Targets/CreateTarget", "/xuncha.v1.Findings/UpdateFinding",
       "/xuncha.v1.Records/VoidRecord", "/xuncha.v1.Findings/AppendProgress",
-      "/xuncha.v1.Rounds/AdvanceRound", "/xuncha.v1.Leads/RecordDisposition"};
+      "/xuncha.v1.Rounds/AdvanceRound", "/xuncha.v1.Leads/RecordDisposition",
+      "/xuncha.v1.Findings/VerifyRectification", "/xuncha.v1.Findings/RevokeVerification",
+      "/xuncha.v1.Directory/CreateDirectoryEntry", "/xuncha.v1.Terms/CreateTerm",
+      "/xuncha.v1.Pool/UpdateInspector", "/xuncha.v1.Import/ImportRecords",
+      "/xuncha.v1.Archive/UploadDocument", "/xuncha.v1.Archive/UpdateDocument"};
   static const char *const reads[] = {"/xuncha.v1.Targets/GetTarget",
                                       "/xuncha.v1.Findings/ListFindings",
-                                      "/xuncha.v1.Reports/GetSummary"};
+                                      "/xuncha.v1.Reports/GetSummary",
+                                      "/xuncha.v1.Leads/ListDispositions",
+                                      "/xuncha.v1.Pool/SuggestInspectors",
+                                      "/xuncha.v1.Archive/DownloadDocument",
+                                      "/xuncha.v1.Sync/Push",
+                                      "/xuncha.v1.Sync/Pull"};
   xc_ctx other = id_ctx("office:310105"), town = id_ctx("office:310104001"),
          own = id_ctx("office:310104"), village = id_ctx("office:310104002"),
          jw = id_ctx("agency:310104:jw"), cityjw = id_ctx("agency:3101:jw"),
