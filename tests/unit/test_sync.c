@@ -2201,6 +2201,134 @@ static void test_apply_atomic(void) {
   xc_store_close(city);
 }
 
+
+/* A city lead sent to the county's 纪委: it goes down to the county (its
+ * agency is at home there), the agency records its handling there, the
+ * disposition goes up, and the city derives the lead's state from it. */
+static void test_disposition_flow(void) {
+  enum { PENDING = 1, TALK = 2 };
+  xc_store *county = open_store(), *city = open_store();
+  ref t, round, lead;
+  Xuncha__V1__PullResponse *r;
+  uint32_t applied = 0, skipped = 0;
+  char disp_id[XC_ID_MAX] = "";
+  batch up;
+  xc_err err;
+
+  /* The county lists its 纪委 in the directory; the entry goes up. */
+  be(COUNTY);
+  {
+    xc_ctx c = ctx_of(county, "office:310104");
+    Xuncha__V1__CreateDirectoryEntryRequest req = XUNCHA__V1__CREATE_DIRECTORY_ENTRY_REQUEST__INIT;
+    Xuncha__V1__DirectoryEntry d = XUNCHA__V1__DIRECTORY_ENTRY__INIT;
+    ProtobufCMessage *out = NULL;
+    d.region_code = "310104";
+    d.name = "区纪委监委";
+    d.kind = XUNCHA__V1__DIRECTORY_KIND__DIRECTORY_KIND_DISCIPLINE_COMMISSION;
+    d.identity = "agency:310104:jw";
+    req.entry = &d;
+    must(call(&c, "/xuncha.v1.Directory/CreateDirectoryEntry", &req, &out, &err), &err, "entry");
+    xc_msg_free(out);
+  }
+  collect(county, 0, 100, &up);
+  be(CITY);
+  CU_ASSERT_EQUAL(apply_ok(city, COUNTY, &up, NULL), 1);
+  batch_free(&up);
+  /* The city's round on a county target sends a lead to the county's 纪委. */
+  {
+    xc_ctx c = ctx_of(city, "office:3101");
+    Xuncha__V1__CreateTargetRequest treq = XUNCHA__V1__CREATE_TARGET_REQUEST__INIT;
+    Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
+    Xuncha__V1__CreateRoundRequest rreq = XUNCHA__V1__CREATE_ROUND_REQUEST__INIT;
+    Xuncha__V1__Round rd = XUNCHA__V1__ROUND__INIT;
+    Xuncha__V1__CreateLeadRequest lreq = XUNCHA__V1__CREATE_LEAD_REQUEST__INIT;
+    Xuncha__V1__Lead l = XUNCHA__V1__LEAD__INIT;
+    ProtobufCMessage *out = NULL;
+    char *tids[1];
+    tt.region_code = "310104001";
+    tt.name = "甲街道";
+    tt.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_STREET;
+    treq.target = &tt;
+    must(call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
+    keep(&t, out);
+    xc_msg_free(out);
+    tids[0] = t.id;
+    rd.region_code = "310104";
+    rd.term = 8;
+    rd.number = 2;
+    rd.kind = XUNCHA__V1__ROUND_KIND__ROUND_KIND_REGULAR;
+    rd.title = "提级巡察";
+    rd.target_ids = tids;
+    rd.n_target_ids = 1;
+    rreq.round = &rd;
+    must(call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
+    keep(&round, out);
+    xc_msg_free(out);
+    l.round_id = round.id;
+    l.target_id = t.id;
+    l.category = XUNCHA__V1__LEAD_CATEGORY__LEAD_CATEGORY_DISCIPLINE;
+    l.recipient = "agency:310104:jw";
+    l.summary = "线索";
+    lreq.lead = &l;
+    must(call(&c, "/xuncha.v1.Leads/CreateLead", &lreq, &out, &err), &err, "lead");
+    keep(&lead, out);
+    CU_ASSERT_EQUAL(((Xuncha__V1__Lead *)out)->disposal, PENDING);
+    xc_msg_free(out);
+  }
+  r = pull(city, COUNTY, 0, 0, 0, NULL);
+  CU_ASSERT_EQUAL(r->n_changes, 3); /* target, round, lead; not the entry */
+  be(COUNTY);
+  must(xc_sync_apply(county, r->changes, r->n_changes, "pull/" CITY, r->upto_seq, NULL, NULL,
+                     &applied, &skipped, &err),
+       &err, "apply pull");
+  xc_msg_free(&r->base);
+  CU_ASSERT_EQUAL(same_records(city, county, CITY), 3);
+  /* The agency records its handling on the county's replica. */
+  {
+    xc_ctx c = ctx_of(county, "agency:310104:jw");
+    Xuncha__V1__RecordDispositionRequest req = XUNCHA__V1__RECORD_DISPOSITION_REQUEST__INIT;
+    Xuncha__V1__LeadDisposition d = XUNCHA__V1__LEAD_DISPOSITION__INIT;
+    Xuncha__V1__RecordDispositionResponse *out = NULL;
+    d.lead_id = lead.id;
+    d.disposal = XUNCHA__V1__LEAD_DISPOSAL__LEAD_DISPOSAL_TALK_INQUIRY;
+    req.disposition = &d;
+    req.lead_etag = lead.etag;
+    must(call(&c, "/xuncha.v1.Leads/RecordDisposition", &req, &out, &err), &err, "disposition");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    xc_strlcpy(disp_id, out->disposition->id, sizeof disp_id);
+    /* The replica lead is the city's to change. */
+    CU_ASSERT_STRING_EQUAL(out->lead->etag, lead.etag);
+    xc_msg_free(&out->base);
+  }
+  collect(county, 1, 100, &up);
+  CU_ASSERT_EQUAL_FATAL(up.n, 1);
+  CU_ASSERT_STRING_EQUAL(up.v[0]->id, disp_id);
+  be(CITY);
+  CU_ASSERT_EQUAL(xc_sync_check_push(COUNTY, up.v, up.n, &err), XC_OK);
+  CU_ASSERT_EQUAL(apply_ok(city, COUNTY, &up, NULL), 1);
+  batch_free(&up);
+  {
+    xc_snapshot *snap = NULL;
+    Xuncha__V1__Lead *l = NULL;
+    must(xc_snapshot_begin(city, &snap, &err), &err, "snapshot");
+    must(xc_snapshot_get(snap, XC_KIND_LEAD, lead.id, (ProtobufCMessage **)&l, &err), &err, "lead");
+    xc_snapshot_end(snap);
+    CU_ASSERT_EQUAL(l->disposal, TALK);
+    CU_ASSERT_STRING_NOT_EQUAL(l->etag, lead.etag);
+    xc_msg_free(&l->base);
+  }
+  /* The lead's new state comes back down to the agency's server. */
+  r = pull(city, COUNTY, 0, 0, 0, NULL);
+  be(COUNTY);
+  must(xc_sync_apply(county, r->changes, r->n_changes, "pull/" CITY, r->upto_seq, NULL, NULL,
+                     &applied, &skipped, &err),
+       &err, "apply pull");
+  xc_msg_free(&r->base);
+  CU_ASSERT_EQUAL(same_records(city, county, CITY), 3);
+  xc_store_close(county);
+  xc_store_close(city);
+}
+
 /* ================================================================= main */
 
 int main(void) {
@@ -2229,6 +2357,7 @@ int main(void) {
   CU_add_test(s, "conflicting steps keep the home finding", test_progress_conflict);
   CU_add_test(s, "replicas refuse changes through the handlers", test_replica_refusals);
   CU_add_test(s, "a batch with one refused change writes nothing", test_apply_atomic);
+  CU_add_test(s, "a city lead's disposition at the county's agency", test_disposition_flow);
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_basic_run_tests();
   failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
