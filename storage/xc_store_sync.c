@@ -210,7 +210,8 @@ int xc_snapshot_sync_values(xc_snapshot *snap, const char *prefix, xc_sync_value
   k.mv_data = (void *)(prefix != NULL ? prefix : "");
   for (mrc = mdb_cursor_get(cur, &k, &v, plen > 0 ? MDB_SET_RANGE : MDB_FIRST); mrc == 0;
        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) break;
+    /* No prefix (NULL or ""): every value; memcmp must not see NULL. */
+    if (plen > 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)) break;
     /* Names longer than the limit or values of another size are not ours. */
     if (k.mv_size > XC_SYNC_KEY_MAX || v.mv_size != 8) continue;
     memcpy(name, k.mv_data, k.mv_size);
