@@ -105,8 +105,12 @@ int xc_sync_check_push(const char *pusher, Xuncha__V1__Change *const *changes, s
     }
     xc_home_who_region(owner, oregion);
     home = xc_home_of(owner);
+    /* A disposition carries its lead's region, which may lie above the
+     * pusher (a city lead sent to the county's commission); it is judged by
+     * its owner, and xc__apply_fn checks that the lead was sent to it. */
     if (oregion[0] == '\0' || !xc_region_within(oregion, pregion) ||
-        (region != NULL && region[0] != '\0' && !xc_region_within(region, pregion))) {
+        (kind != XC_KIND_DISPOSITION && region != NULL && region[0] != '\0' &&
+         !xc_region_within(region, pregion))) {
       rc = xc_err_set(err, XC_EPERMISSION_DENIED,
                       "%s %s (owner %s, region %s) is outside the jurisdiction of %s (region "
                       "%s): the batch is refused and nothing was written",
@@ -152,6 +156,37 @@ typedef struct xc__apply {
   uint32_t applied, skipped;
 } xc__apply;
 
+/*
+ * Checks a replicated disposition against the lead it disposes of, as held
+ * here: only the agency the lead was sent to records its handling (as
+ * RecordDisposition requires), so a server cannot change the state of a
+ * lead that was never sent to one of its agencies. XC_EPERMISSION_DENIED
+ * otherwise, or XC_EFAILED_PRECONDITION when the lead is not held here.
+ */
+static int xc__disposition_sent(xc_txn *txn, const Xuncha__V1__Change *c, xc_err *err) {
+  ProtobufCMessage *d = NULL, *lead = NULL;
+  int rc;
+  d = protobuf_c_message_unpack(&xuncha__v1__lead_disposition__descriptor, NULL, c->record.len,
+                                c->record.data);
+  if (d == NULL)
+    return xc_err_set(err, XC_EINVALID_ARGUMENT, "disposition %.40s does not decode", c->id);
+  rc = xc_txn_get(txn, XC_KIND_LEAD, xc_msg_get_str(d, "lead_id"), &lead, err);
+  if (rc == XC_ENOT_FOUND)
+    rc = xc_err_set(err, XC_EFAILED_PRECONDITION,
+                    "disposition %s is of lead %s, which is not held here", c->id,
+                    xc_msg_get_str(d, "lead_id"));
+  if (rc == XC_OK &&
+      strcmp(xc_msg_get_str(lead, "recipient"), xc_msg_get_str(d, "owner")) != 0)
+    rc = xc_err_set(err, XC_EPERMISSION_DENIED,
+                    "disposition %s was recorded by %s, but lead %s was sent to %s: only its "
+                    "recipient records a lead's handling",
+                    c->id, xc_msg_get_str(d, "owner"), xc_msg_get_str(lead, "id"),
+                    xc_msg_get_str(lead, "recipient"));
+  xc_msg_free(lead);
+  xc_msg_free(d);
+  return rc;
+}
+
 static int xc__apply_fn(xc_txn *txn, void *arg, xc_err *err) {
   xc__apply *a = arg;
   char name[XC_SYNC_KEY_MAX + 1];
@@ -187,6 +222,8 @@ static int xc__apply_fn(xc_txn *txn, void *arg, xc_err *err) {
       a->skipped++;
       continue;
     }
+    if (kind == XC_KIND_DISPOSITION) rc = xc__disposition_sent(txn, c, err);
+    if (rc != XC_OK) break;
     rc = xc_txn_replicate(txn, kind, c->record.data, c->record.len, origin, c->origin_seq,
                           &changed, err);
     if (rc == XC_OK && c->origin_seq != 0) rc = xc_txn_sync_put(txn, name, c->origin_seq, err);
@@ -249,32 +286,82 @@ int xc_sync_apply(xc_store *store, Xuncha__V1__Change *const *changes, size_t n,
 
 /* ------------------------------------------------------------- relevance */
 
+/* Returns 1 if round `round_id` concerns region prefix pregion: its own
+ * region lies inside, or one of its targets does (a city-wide round that
+ * inspects a county's units). */
+static int xc__round_touches(xc_snapshot *snap, const ProtobufCMessage *round, const char *round_id,
+                             const char *pregion) {
+  ProtobufCMessage *own = NULL;
+  const Xuncha__V1__Round *r;
+  xc_err ignored;
+  int touches = 0;
+  if (round == NULL) {
+    if (snap == NULL || xc_snapshot_get(snap, XC_KIND_ROUND, round_id, &own, &ignored) != XC_OK)
+      return 0;
+    round = own;
+  }
+  r = (const Xuncha__V1__Round *)round;
+  touches = xc_region_within(r->region_code, pregion);
+  for (size_t i = 0; !touches && snap != NULL && i < r->n_target_ids; i++) {
+    ProtobufCMessage *t = NULL;
+    if (xc_snapshot_get(snap, XC_KIND_TARGET, r->target_ids[i], &t, &ignored) == XC_OK)
+      touches = xc_region_within(xc_msg_get_str(t, "region_code"), pregion);
+    xc_msg_free(t);
+  }
+  xc_msg_free(own);
+  return touches;
+}
+
 /*
- * Returns 1 if record rec of kind, made at `origin` (outside the puller's
- * part of the federation), belongs on server `puller`: leads only where
- * their agency is at home, dispositions where their lead's owner is at home
- * (or below), documents of leads never, everything else by region.
+ * Returns 1 if record rec of kind, made outside the puller's part of the
+ * federation, belongs on server `puller`:
+ *   - leads only where their agency is at home;
+ *   - dispositions where their lead's owner is at home, or below;
+ *   - rounds and their groups (and documents filed on a round) when the
+ *     round concerns the puller's region: its own region or a target's;
+ *   - directory entries of the puller's region and of the offices and
+ *     agencies above it (a county sends leads to the city's commission);
+ *   - documents of leads never;
+ *   - everything else by its region code.
+ * snap (may be NULL: rounds then count by their own region only) is for
+ * looking up a round's targets.
  */
-static int xc__relevant(xc_kind kind, const ProtobufCMessage *rec, const char *puller) {
+static int xc__relevant(xc_snapshot *snap, xc_kind kind, const ProtobufCMessage *rec,
+                        const char *puller) {
   const char *pregion = xc_home_region_of(puller);
   const char *region = xc_msg_get_str(rec, "region_code");
   if (pregion == NULL) return 0;
-  if (kind == XC_KIND_LEAD) {
-    const char *home = xc_home_of(xc_msg_get_str(rec, "recipient"));
-    return home != NULL && strcmp(home, puller) == 0;
-  }
-  if (kind == XC_KIND_DISPOSITION) {
-    const char *home = xc_home_of(xc_msg_get_str(rec, "lead_owner"));
-    return home != NULL && xc_home_within(home, puller);
-  }
-  if (kind == XC_KIND_DOCUMENT) {
-    const char *att = xc_msg_get_str(rec, "attached_id");
-    if (att != NULL && att[0] == 'l') return 0;
+  switch (kind) {
+    case XC_KIND_LEAD: {
+      const char *home = xc_home_of(xc_msg_get_str(rec, "recipient"));
+      return home != NULL && strcmp(home, puller) == 0;
+    }
+    case XC_KIND_DISPOSITION: {
+      const char *home = xc_home_of(xc_msg_get_str(rec, "lead_owner"));
+      return home != NULL && xc_home_within(home, puller);
+    }
+    case XC_KIND_ROUND:
+      return xc__round_touches(snap, rec, NULL, pregion);
+    case XC_KIND_GROUP:
+      return xc_region_within(region, pregion) ||
+             xc__round_touches(snap, NULL, xc_msg_get_str(rec, "round_id"), pregion);
+    case XC_KIND_DIRECTORY:
+      return region != NULL && region[0] != '\0' &&
+             (xc_region_within(region, pregion) || xc_region_within(pregion, region));
+    case XC_KIND_DOCUMENT: {
+      const char *att = xc_msg_get_str(rec, "attached_id");
+      if (att != NULL && att[0] == 'l') return 0;
+      if (att != NULL && att[0] == 'r' && xc__round_touches(snap, NULL, att, pregion)) return 1;
+      break;
+    }
+    default:
+      break;
   }
   return region != NULL && region[0] != '\0' && xc_region_within(region, pregion);
 }
 
 typedef struct xc__pull {
+  xc_snapshot *snap; /* for the lookups of xc__relevant */
   const char *puller;
   uint32_t max;
   size_t scanned, bytes;
@@ -304,7 +391,7 @@ static int xc__pull_visit(void *arg, ProtobufCMessage *msg) {
   p->upto = c->seq;
   if (kind != XC_KIND_COUNT && !xc_home_within(origin, p->puller)) {
     rec = protobuf_c_message_unpack(xc_kind_descriptor(kind), NULL, c->record.len, c->record.data);
-    keep = rec != NULL && xc__relevant(kind, rec, p->puller);
+    keep = rec != NULL && xc__relevant(p->snap, kind, rec, p->puller);
   }
   xc_msg_free(rec);
   if (!keep) {
@@ -367,7 +454,7 @@ static int xc__snap_visit(void *arg, xc_kind kind, const char *id, size_t id_len
   origin = xc_home_of(owner);
   if (origin == NULL || xc_home_within(origin, p->puller)) return 0;
   rec = protobuf_c_message_unpack(xc_kind_descriptor(kind), NULL, len, packed);
-  if (rec == NULL || !xc__relevant(kind, rec, p->puller)) goto done;
+  if (rec == NULL || !xc__relevant(p->snap, kind, rec, p->puller)) goto done;
   c = malloc(sizeof *c);
   if (c == NULL) goto oom;
   xuncha__v1__change__init(c);
@@ -445,6 +532,7 @@ int xc_sync_collect_pull(xc_store *store, const Xuncha__V1__PullRequest *req,
   rc = xc_snapshot_begin(store, &snap, err);
   if (rc == XC_OK) rc = xc_snapshot_log_info(snap, &first, &entries, err);
   if (rc != XC_OK) goto done;
+  p.snap = snap;
   last = xc_snapshot_last_change(snap);
   if (after_seq > last) {
     rc = xc_err_set(err, XC_EFAILED_PRECONDITION,
@@ -648,6 +736,7 @@ typedef struct xc__odig {
 } xc__odig;
 
 typedef struct xc__dig {
+  xc_snapshot *snap;
   const char *asker;
   xc__odig *o;
   size_t n_o;
@@ -661,13 +750,13 @@ typedef struct xc__dig {
 } xc__dig;
 
 /* Returns 1 if the record (of origin `origin`) is one `asker` should hold. */
-static int xc__asker_holds(xc_kind kind, const char *origin, const uint8_t *packed, size_t len,
-                           const char *asker) {
+static int xc__asker_holds(xc_snapshot *snap, xc_kind kind, const char *origin,
+                           const uint8_t *packed, size_t len, const char *asker) {
   ProtobufCMessage *rec;
   int keep;
   if (asker == NULL || xc_home_within(origin, asker)) return 1;
   rec = protobuf_c_message_unpack(xc_kind_descriptor(kind), NULL, len, packed);
-  keep = rec != NULL && xc__relevant(kind, rec, asker);
+  keep = rec != NULL && xc__relevant(snap, kind, rec, asker);
   xc_msg_free(rec);
   return keep;
 }
@@ -694,7 +783,7 @@ static int xc__dig_visit(void *arg, xc_kind kind, const char *id, size_t id_len,
       if (strcmp(d->o[i].origin, origin) == 0) od = &d->o[i];
     if (od == NULL) return 0;
   }
-  if (!xc__asker_holds(kind, origin, packed, len, d->asker)) return 0;
+  if (!xc__asker_holds(d->snap, kind, origin, packed, len, d->asker)) return 0;
   if (EVP_Digest(packed, len, h, &hl, EVP_sha256(), NULL) != 1) {
     d->rc = xc_err_set(&d->err, XC_EINTERNAL, "SHA-256 failed");
     return d->rc;
@@ -784,6 +873,7 @@ int xc_sync_digest(xc_store *store, const char *asker, char *const *origins, siz
     }
   }
   rc = xc_snapshot_begin(store, &snap, err);
+  d.snap = snap;
   for (int k = (int)start_kind; rc == XC_OK && k < XC_KIND_COUNT && !d.page_full; k++) {
     if (!xc_kind_used((xc_kind)k)) continue;
     rc = xc_snapshot_scan_raw(snap, (xc_kind)k, k == (int)start_kind ? after_id : NULL,
