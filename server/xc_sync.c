@@ -286,50 +286,25 @@ int xc_sync_apply(xc_store *store, Xuncha__V1__Change *const *changes, size_t n,
 
 /* ------------------------------------------------------------- relevance */
 
-/* Returns 1 if round `round_id` concerns region prefix pregion: its own
- * region lies inside, or one of its targets does (a city-wide round that
- * inspects a county's units). */
-static int xc__round_touches(xc_snapshot *snap, const ProtobufCMessage *round, const char *round_id,
-                             const char *pregion) {
-  ProtobufCMessage *own = NULL;
-  const Xuncha__V1__Round *r;
-  xc_err ignored;
-  int touches = 0;
-  if (round == NULL) {
-    if (snap == NULL || xc_snapshot_get(snap, XC_KIND_ROUND, round_id, &own, &ignored) != XC_OK)
-      return 0;
-    round = own;
-  }
-  r = (const Xuncha__V1__Round *)round;
-  touches = xc_region_within(r->region_code, pregion);
-  for (size_t i = 0; !touches && snap != NULL && i < r->n_target_ids; i++) {
-    ProtobufCMessage *t = NULL;
-    if (xc_snapshot_get(snap, XC_KIND_TARGET, r->target_ids[i], &t, &ignored) == XC_OK)
-      touches = xc_region_within(xc_msg_get_str(t, "region_code"), pregion);
-    xc_msg_free(t);
-  }
-  xc_msg_free(own);
-  return touches;
-}
-
 /*
  * Returns 1 if record rec of kind, made outside the puller's part of the
  * federation, belongs on server `puller`:
  *   - leads only where their agency is at home;
  *   - dispositions where their lead's owner is at home, or below;
- *   - rounds and their groups (and documents filed on a round) when the
- *     round concerns the puller's region: its own region or a target's;
  *   - directory entries of the puller's region and of the offices and
  *     agencies above it (a county sends leads to the city's commission);
  *   - documents of leads never;
- *   - everything else by its region code.
- * snap (may be NULL: rounds then count by their own region only) is for
- * looking up a round's targets.
+ *   - everything else by its region code, as the read rule goes: an office
+ *     reads what lies inside its region, so a city-wide round (region of
+ *     the city) stays above even when it inspects a county's units, while
+ *     its findings on those units come down.
+ * snap is kept for rules that need to look records up (none now).
  */
 static int xc__relevant(xc_snapshot *snap, xc_kind kind, const ProtobufCMessage *rec,
                         const char *puller) {
   const char *pregion = xc_home_region_of(puller);
   const char *region = xc_msg_get_str(rec, "region_code");
+  (void)snap;
   if (pregion == NULL) return 0;
   switch (kind) {
     case XC_KIND_LEAD: {
@@ -340,18 +315,12 @@ static int xc__relevant(xc_snapshot *snap, xc_kind kind, const ProtobufCMessage 
       const char *home = xc_home_of(xc_msg_get_str(rec, "lead_owner"));
       return home != NULL && xc_home_within(home, puller);
     }
-    case XC_KIND_ROUND:
-      return xc__round_touches(snap, rec, NULL, pregion);
-    case XC_KIND_GROUP:
-      return xc_region_within(region, pregion) ||
-             xc__round_touches(snap, NULL, xc_msg_get_str(rec, "round_id"), pregion);
     case XC_KIND_DIRECTORY:
       return region != NULL && region[0] != '\0' &&
              (xc_region_within(region, pregion) || xc_region_within(pregion, region));
     case XC_KIND_DOCUMENT: {
       const char *att = xc_msg_get_str(rec, "attached_id");
       if (att != NULL && att[0] == 'l') return 0;
-      if (att != NULL && att[0] == 'r' && xc__round_touches(snap, NULL, att, pregion)) return 1;
       break;
     }
     default:
