@@ -222,6 +222,9 @@ static const xc_method xc__methods[] = {
     XC__WORKER("SyncNow", sync_now_request, sync_now_response, xc__sync_now),
     XC__WORKER("GetSyncStatus", sync_status_request, sync_status, xc__sync_status),
     XC__WORKER("VerifySync", verify_sync_request, verify_sync_response, xc__sync_verify),
+    XC__WORKER("HasContent", has_content_request, has_content_response, xc__sync_has_content),
+    XC__WORKER("PutContent", put_content_request, put_content_response, xc__sync_put_content),
+    XC__WORKER("GetContent", get_content_request, get_content_response, xc__sync_get_content),
 };
 
 const xc_method *xc_methods(size_t *count) {

@@ -104,5 +104,8 @@ XC__HANDLER(xc__sync_get_digest);
 XC__HANDLER(xc__sync_now);
 XC__HANDLER(xc__sync_status);
 XC__HANDLER(xc__sync_verify);
+XC__HANDLER(xc__sync_has_content);
+XC__HANDLER(xc__sync_put_content);
+XC__HANDLER(xc__sync_get_content);
 
 #endif /* XC_HANDLERS_H */

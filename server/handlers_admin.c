@@ -12,6 +12,7 @@
 
 #include "handlers.h"
 #include "xc_msg.h"
+#include "xc_sync.h"
 #include "xc_stats.h"
 #include "xuncha/v1/admin.pb-c.h"
 
@@ -97,6 +98,31 @@ static int xc__storage_stats(xc_store *store, Xuncha__V1__StorageStats **out, xc
   return XC_OK;
 }
 
+/* Federation peers (server/SYNC.md): how many changes each is behind, and
+ * for the upstream how old the oldest of them is. Empty for a lone server. */
+static int xc__sync_stats(xc_store *store, Xuncha__V1__Stats *st, xc_err *err) {
+  Xuncha__V1__SyncStatus *ss = NULL;
+  int rc = xc_sync_status(store, &ss, err);
+  if (rc != XC_OK) return rc;
+  st->sync = calloc(ss->n_peers ? ss->n_peers : 1, sizeof *st->sync);
+  if (st->sync == NULL) rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+  for (size_t i = 0; rc == XC_OK && i < ss->n_peers; i++) {
+    Xuncha__V1__PeerSync *p = malloc(sizeof *p);
+    if (p == NULL) {
+      rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+      break;
+    }
+    xuncha__v1__peer_sync__init(p);
+    st->sync[st->n_sync++] = p;
+    p->lag_changes = ss->peers[i]->pending;
+    p->lag_ms = ss->peers[i]->lag_ms;
+    if (xc_msg_set_str(&p->base, "peer", ss->peers[i]->peer) != XC_OK)
+      rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+  }
+  xc_msg_free(&ss->base);
+  return rc;
+}
+
 XC__HANDLER(xc__admin_get_stats) {
   Xuncha__V1__Stats *st = NULL;
   xc_stats_row *rows = NULL;
@@ -140,8 +166,8 @@ XC__HANDLER(xc__admin_get_stats) {
       goto done;
     }
   }
-  /* No federation yet: sync stays an empty list. */
   rc = xc__storage_stats(ctx->store, &st->storage, err);
+  if (rc == XC_OK) rc = xc__sync_stats(ctx->store, st, err);
   if (rc != XC_OK) goto done;
   *resp = &st->base;
   st = NULL;

@@ -133,8 +133,7 @@ int xc__sync_pull(xc_ctx *ctx, const ProtobufCMessage *req_msg, ProtobufCMessage
   /* Asking for what follows after_seq says everything up to it arrived. */
   rc = xc_sync_note_pull(ctx->store, req->server, req->after_seq, err);
   if (rc == XC_OK)
-    rc = xc_sync_collect_pull(ctx->store, req->server, req->after_seq, req->max_changes, &out,
-                              err);
+    rc = xc_sync_collect_pull(ctx->store, req, &out, err);
   if (rc != XC_OK) goto done;
   rc = xc__sync_reply(ctx, &out->base, resp, err);
   out = NULL;
@@ -218,6 +217,81 @@ int xc__sync_verify(xc_ctx *ctx, const ProtobufCMessage *req_msg, ProtobufCMessa
     rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "max_differences is at most %d",
                     XC_SYNC_MAX_DIFFERENCES);
   if (rc == XC_OK) rc = xc_sync_verify(ctx->store, req->max_differences, &out, err);
+  if (rc != XC_OK) goto done;
+  rc = xc__sync_reply(ctx, &out->base, resp, err);
+  out = NULL;
+done:
+  xc_msg_free(out ? &out->base : NULL);
+  return rc;
+}
+
+int xc__sync_has_content(xc_ctx *ctx, const ProtobufCMessage *req_msg, ProtobufCMessage **resp,
+                         xc_err *err) {
+  const Xuncha__V1__HasContentRequest *req = (const Xuncha__V1__HasContentRequest *)req_msg;
+  Xuncha__V1__HasContentResponse *out = NULL;
+  int rc;
+  *resp = NULL;
+  rc = xc__need_id(ctx, err);
+  if (rc == XC_OK) rc = xc_sync_check_peer(&ctx->id, req->server, err);
+  if (rc == XC_OK && req->n_refs > XC_SYNC_MAX_CONTENT_REFS)
+    rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "at most %d content references per call",
+                    XC_SYNC_MAX_CONTENT_REFS);
+  if (rc != XC_OK) goto done;
+  out = malloc(sizeof *out);
+  if (out == NULL) {
+    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+    goto done;
+  }
+  xuncha__v1__has_content_response__init(out);
+  out->held = calloc(req->n_refs > 0 ? req->n_refs : 1, sizeof *out->held);
+  if (out->held == NULL) {
+    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+    goto done;
+  }
+  out->n_held = req->n_refs;
+  rc = xc_sync_has_content(ctx->store, req->refs, req->n_refs, out->held, err);
+  if (rc != XC_OK) goto done;
+  rc = xc__sync_reply(ctx, &out->base, resp, err);
+  out = NULL;
+done:
+  xc_msg_free(out ? &out->base : NULL);
+  return rc;
+}
+
+int xc__sync_put_content(xc_ctx *ctx, const ProtobufCMessage *req_msg, ProtobufCMessage **resp,
+                         xc_err *err) {
+  const Xuncha__V1__PutContentRequest *req = (const Xuncha__V1__PutContentRequest *)req_msg;
+  Xuncha__V1__PutContentResponse *out = NULL;
+  int complete = 0;
+  int rc;
+  *resp = NULL;
+  rc = xc__need_id(ctx, err);
+  if (rc == XC_OK) rc = xc_sync_check_peer(&ctx->id, req->server, err);
+  if (rc == XC_OK) rc = xc_sync_put_content(ctx->store, req, &complete, err);
+  if (rc != XC_OK) goto done;
+  out = malloc(sizeof *out);
+  if (out == NULL) {
+    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+    goto done;
+  }
+  xuncha__v1__put_content_response__init(out);
+  out->complete = complete;
+  rc = xc__sync_reply(ctx, &out->base, resp, err);
+  out = NULL;
+done:
+  xc_msg_free(out ? &out->base : NULL);
+  return rc;
+}
+
+int xc__sync_get_content(xc_ctx *ctx, const ProtobufCMessage *req_msg, ProtobufCMessage **resp,
+                         xc_err *err) {
+  const Xuncha__V1__GetContentRequest *req = (const Xuncha__V1__GetContentRequest *)req_msg;
+  Xuncha__V1__GetContentResponse *out = NULL;
+  int rc;
+  *resp = NULL;
+  rc = xc__need_id(ctx, err);
+  if (rc == XC_OK) rc = xc_sync_check_peer(&ctx->id, req->server, err);
+  if (rc == XC_OK) rc = xc_sync_get_content(ctx->store, req, &out, err);
   if (rc != XC_OK) goto done;
   rc = xc__sync_reply(ctx, &out->base, resp, err);
   out = NULL;

@@ -131,7 +131,7 @@ done:
 
 /* ------------------------------------------------------------- hashing */
 
-static const EVP_MD *xc__md(int algorithm) {
+const EVP_MD *xc_archive_md(int algorithm) {
   if (algorithm == XUNCHA__V1__HASH_ALGORITHM__HASH_ALGORITHM_SHA256) return EVP_sha256();
   if (algorithm == XUNCHA__V1__HASH_ALGORITHM__HASH_ALGORITHM_SM3) return EVP_sm3();
   return NULL;
@@ -153,7 +153,7 @@ static void xc__hex(const uint8_t *p, size_t n, char *out) {
 }
 
 /* Parses 64 hex digits; 0 or -1. */
-static int xc__unhex(const char *s, uint8_t out[XC_DIGEST_LEN]) {
+int xc_archive_unhex(const char *s, uint8_t out[XC_DIGEST_LEN]) {
   if (s == NULL || strlen(s) != 2 * XC_DIGEST_LEN) return -1;
   for (size_t i = 0; i < XC_DIGEST_LEN; i++) {
     int v = 0;
@@ -285,7 +285,7 @@ XC__HANDLER(xc__upload_document) {
   }
   fw.algorithm = r->hash_algorithm != 0 ? (int)r->hash_algorithm
                                         : XUNCHA__V1__HASH_ALGORITHM__HASH_ALGORITHM_SHA256;
-  if (xc__md(fw.algorithm) == NULL) {
+  if (xc_archive_md(fw.algorithm) == NULL) {
     rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "hash_algorithm %d is not SHA256 or SM3",
                     (int)r->hash_algorithm);
     goto done;
@@ -320,7 +320,7 @@ XC__HANDLER(xc__upload_document) {
     goto done;
   }
   md = EVP_MD_CTX_new();
-  if (md == NULL || EVP_DigestInit_ex(md, xc__md(fw.algorithm), NULL) != 1) {
+  if (md == NULL || EVP_DigestInit_ex(md, xc_archive_md(fw.algorithm), NULL) != 1) {
     rc = xc_err_set(err, XC_EINTERNAL, "cannot start the %s digest", xc__algo_name(fw.algorithm));
     goto done;
   }
@@ -460,8 +460,8 @@ static int xc__read_content(xc_store *store, const xc_content_info *info, uint8_
   uint64_t total = 0;
   int rc = XC_OK;
   *bytes = 0;
-  if (md == NULL || xc__md(info->algorithm) == NULL ||
-      EVP_DigestInit_ex(md, xc__md(info->algorithm), NULL) != 1) {
+  if (md == NULL || xc_archive_md(info->algorithm) == NULL ||
+      EVP_DigestInit_ex(md, xc_archive_md(info->algorithm), NULL) != 1) {
     rc = xc_err_set(err, XC_EDATA_LOSS, "content with unknown hash algorithm %d",
                     info->algorithm);
     goto done;
@@ -524,7 +524,7 @@ static int xc__doc_content(xc_store *store, const Xuncha__V1__Document *d, xc_co
   xc_snapshot *snap = NULL;
   uint8_t digest[XC_DIGEST_LEN];
   int rc;
-  if (xc__unhex(d->content_hash, digest) != 0)
+  if (xc_archive_unhex(d->content_hash, digest) != 0)
     return xc_err_set(err, XC_EDATA_LOSS, "document %s has no valid content hash", d->id);
   rc = xc_snapshot_begin(store, &snap, err);
   if (rc == XC_OK) rc = xc_snapshot_content(snap, (int)d->hash_algorithm, digest, info, err);
@@ -614,7 +614,7 @@ static int xc__verify_doc_visit(void *c, ProtobufCMessage *rec) {
   const Xuncha__V1__Document *d = (const Xuncha__V1__Document *)rec;
   uint8_t digest[XC_DIGEST_LEN];
   size_t i = 0;
-  if (xc__unhex(d->content_hash, digest) != 0 || !xc_archive_may_read(v->who, d)) goto done;
+  if (xc_archive_unhex(d->content_hash, digest) != 0 || !xc_archive_may_read(v->who, d)) goto done;
   for (i = 0; i < v->n_bad; i++)
     if (v->bad[i].info.algorithm == (int)d->hash_algorithm &&
         memcmp(v->bad[i].info.digest, digest, XC_DIGEST_LEN) == 0)

@@ -64,4 +64,11 @@ int xc_pool_check_group(const Xuncha__V1__Group *g, const xc_identity *who, cons
 /* Returns 1 if s is one of group g's inspector ids. */
 int xc_pool_group_has(const Xuncha__V1__Group *g, const char *s);
 
+/* Decodes a lowercase or uppercase hex digest of XC_DIGEST_LEN bytes.
+ * Returns 0, or -1 when s is not exactly that. */
+int xc_archive_unhex(const char *s, uint8_t out[XC_DIGEST_LEN]);
+
+/* The OpenSSL digest of a HashAlgorithm (SHA256 or SM3), else NULL. */
+const struct evp_md_st *xc_archive_md(int algorithm);
+
 #endif /* XC_ARCHIVE_H */

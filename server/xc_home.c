@@ -194,15 +194,12 @@ const char *xc_home_of_region(const char *region) {
   return i >= 0 ? xc__homes[i].name : NULL;
 }
 
-/* Copies the region code of "office:<code>" or "agency:<code>:<unit>"
- * into out; "" when who has neither form. */
-static void xc__who_region(const char *who, char out[XC_REGION_MAX_DIGITS + 1]) {
+void xc_home_who_region(const char *who, char out[XC_REGION_MAX_DIGITS + 1]) {
   const char *p = NULL;
   size_t n = 0;
   out[0] = '\0';
   if (who == NULL) return;
-  if (strncmp(who, "office:", 7) == 0) p = who + 7;
-  else if (strncmp(who, "agency:", 7) == 0) p = who + 7;
+  if (strncmp(who, "office:", 7) == 0 || strncmp(who, "agency:", 7) == 0) p = who + 7;
   if (p == NULL) return;
   while (p[n] >= '0' && p[n] <= '9' && n < XC_REGION_MAX_DIGITS) n++;
   if (p[n] != '\0' && p[n] != ':') return;
@@ -213,7 +210,7 @@ static void xc__who_region(const char *who, char out[XC_REGION_MAX_DIGITS + 1]) 
 const char *xc_home_of(const char *who) {
   char region[XC_REGION_MAX_DIGITS + 1];
   if (xc__self < 0) return "";
-  xc__who_region(who, region);
+  xc_home_who_region(who, region);
   return xc_home_of_region(region);
 }
 

@@ -67,6 +67,10 @@ const char *xc_home_of_region(const char *region);
  */
 const char *xc_home_of(const char *who);
 
+/* Copies the region code of "office:<code>" or "agency:<code>:<unit>" into
+ * out; "" when who has neither form. */
+void xc_home_who_region(const char *who, char out[XC_REGION_MAX_DIGITS + 1]);
+
 /* Returns 1 if `who` is at home on this server (always 1 without a map). */
 int xc_home_is_here(const char *who);
 

@@ -104,6 +104,31 @@ done:
   return rc;
 }
 
+/*
+ * Federation (server/SYNC.md): a lead is held on its owner's home server,
+ * the servers above it, and the server its agency is at home on. If the
+ * agency's server is none of the first, moving the lead to another agency
+ * would leave that server holding a lead no longer sent there (nothing is
+ * ever deleted, and a lead never flows down to it again), so such a lead
+ * keeps its recipient: to send it elsewhere, void it and transfer a new one.
+ */
+static int xc__lead_stays(const ProtobufCMessage *stored, const ProtobufCMessage *merged,
+                          xc_err *err) {
+  const char *was = xc_msg_get_str(stored, "recipient");
+  const char *now = xc_msg_get_str(merged, "recipient");
+  const char *was_home, *owner_home;
+  if (!xc_home_enabled() || strcmp(was, now) == 0) return XC_OK;
+  was_home = xc_home_of(was);
+  owner_home = xc_home_of(xc_msg_get_str(stored, "owner"));
+  if (was_home == NULL || owner_home == NULL || xc_home_within(owner_home, was_home))
+    return XC_OK;
+  return xc_err_set(err, XC_EFAILED_PRECONDITION,
+                    "lead.recipient cannot move from %s to %s: the lead went to server %s for "
+                    "%s alone, and that copy cannot be taken back; void this lead and transfer "
+                    "a new one to %s",
+                    was, now, was_home, was, now);
+}
+
 int xc_service_get(xc_ctx *ctx, xc_kind kind, const char *id, ProtobufCMessage **out, xc_err *err) {
   xc_snapshot *snap = NULL;
   ProtobufCMessage *rec = NULL;
@@ -206,6 +231,7 @@ int xc_service_update(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent, c
     rc = xc_validate_record(kind, merged, XC_VALIDATE_UPDATE, &ctx->id, &lk, today, err);
   }
   if (rc == XC_OK) rc = xc_workflow_check_refs(kind, merged, stored, snap, err);
+  if (rc == XC_OK && kind == XC_KIND_LEAD) rc = xc__lead_stays(stored, merged, err);
   xc_snapshot_end(snap);
   snap = NULL;
   if (rc != XC_OK) goto done;

@@ -37,17 +37,6 @@ static int xc__vname(char out[XC_SYNC_KEY_MAX + 1], const char *a, const char *b
   return n < 0 || n > XC_SYNC_KEY_MAX ? -1 : 0;
 }
 
-/* Copies the region code out of "office:<code>" or "agency:<code>:<unit>". */
-static void xc__who_region(const char *who, char out[XC_REGION_MAX_DIGITS + 1]) {
-  size_t n = 0;
-  out[0] = '\0';
-  if (who == NULL || (strncmp(who, "office:", 7) != 0 && strncmp(who, "agency:", 7) != 0)) return;
-  who += 7;
-  while (who[n] >= '0' && who[n] <= '9' && n < XC_REGION_MAX_DIGITS) n++;
-  memcpy(out, who, n);
-  out[n] = '\0';
-}
-
 int xc_sync_check_peer(const xc_identity *who, const char *server, xc_err *err) {
   const char *region = xc_home_region_of(server);
   if (!xc_home_enabled())
@@ -114,10 +103,14 @@ int xc_sync_check_push(const char *pusher, Xuncha__V1__Change *const *changes, s
                       i, c->id != NULL ? c->id : "", id);
       break;
     }
-    xc__who_region(owner, oregion);
+    xc_home_who_region(owner, oregion);
     home = xc_home_of(owner);
+    /* A disposition carries its lead's region, which may lie above the
+     * pusher (a city lead sent to the county's commission); it is judged by
+     * its owner, and xc__apply_fn checks that the lead was sent to it. */
     if (oregion[0] == '\0' || !xc_region_within(oregion, pregion) ||
-        (region != NULL && region[0] != '\0' && !xc_region_within(region, pregion))) {
+        (kind != XC_KIND_DISPOSITION && region != NULL && region[0] != '\0' &&
+         !xc_region_within(region, pregion))) {
       rc = xc_err_set(err, XC_EPERMISSION_DENIED,
                       "%s %s (owner %s, region %s) is outside the jurisdiction of %s (region "
                       "%s): the batch is refused and nothing was written",
@@ -163,6 +156,37 @@ typedef struct xc__apply {
   uint32_t applied, skipped;
 } xc__apply;
 
+/*
+ * Checks a replicated disposition against the lead it disposes of, as held
+ * here: only the agency the lead was sent to records its handling (as
+ * RecordDisposition requires), so a server cannot change the state of a
+ * lead that was never sent to one of its agencies. XC_EPERMISSION_DENIED
+ * otherwise, or XC_EFAILED_PRECONDITION when the lead is not held here.
+ */
+static int xc__disposition_sent(xc_txn *txn, const Xuncha__V1__Change *c, xc_err *err) {
+  ProtobufCMessage *d = NULL, *lead = NULL;
+  int rc;
+  d = protobuf_c_message_unpack(&xuncha__v1__lead_disposition__descriptor, NULL, c->record.len,
+                                c->record.data);
+  if (d == NULL)
+    return xc_err_set(err, XC_EINVALID_ARGUMENT, "disposition %.40s does not decode", c->id);
+  rc = xc_txn_get(txn, XC_KIND_LEAD, xc_msg_get_str(d, "lead_id"), &lead, err);
+  if (rc == XC_ENOT_FOUND)
+    rc = xc_err_set(err, XC_EFAILED_PRECONDITION,
+                    "disposition %s is of lead %s, which is not held here", c->id,
+                    xc_msg_get_str(d, "lead_id"));
+  if (rc == XC_OK &&
+      strcmp(xc_msg_get_str(lead, "recipient"), xc_msg_get_str(d, "owner")) != 0)
+    rc = xc_err_set(err, XC_EPERMISSION_DENIED,
+                    "disposition %s was recorded by %s, but lead %s was sent to %s: only its "
+                    "recipient records a lead's handling",
+                    c->id, xc_msg_get_str(d, "owner"), xc_msg_get_str(lead, "id"),
+                    xc_msg_get_str(lead, "recipient"));
+  xc_msg_free(lead);
+  xc_msg_free(d);
+  return rc;
+}
+
 static int xc__apply_fn(xc_txn *txn, void *arg, xc_err *err) {
   xc__apply *a = arg;
   char name[XC_SYNC_KEY_MAX + 1];
@@ -182,8 +206,10 @@ static int xc__apply_fn(xc_txn *txn, void *arg, xc_err *err) {
     rc = xc_txn_sync_get(txn, name, &have, err);
     if (rc != XC_OK) break;
     /* Each origin's changes arrive in its own order, whatever the path, so
-     * one number per origin says which of them are here already. */
-    if (c->origin_seq <= have) {
+     * one number per origin says which of them are here already. A record
+     * of a snapshot (origin_seq 0) has no number: it is stored unless this
+     * very version is here, and moves no origin's number. */
+    if (c->origin_seq != 0 && c->origin_seq <= have) {
       a->skipped++;
       continue;
     }
@@ -192,13 +218,15 @@ static int xc__apply_fn(xc_txn *txn, void *arg, xc_err *err) {
     if (xc_home_enabled() && xc__owned_here(c)) {
       xc_log(XC_LOG_WARN, "sync: ignored %s %s from %s: its owner is at home here", c->kind,
              c->id, origin);
-      rc = xc_txn_sync_put(txn, name, c->origin_seq, err);
+      if (c->origin_seq != 0) rc = xc_txn_sync_put(txn, name, c->origin_seq, err);
       a->skipped++;
       continue;
     }
+    if (kind == XC_KIND_DISPOSITION) rc = xc__disposition_sent(txn, c, err);
+    if (rc != XC_OK) break;
     rc = xc_txn_replicate(txn, kind, c->record.data, c->record.len, origin, c->origin_seq,
                           &changed, err);
-    if (rc == XC_OK) rc = xc_txn_sync_put(txn, name, c->origin_seq, err);
+    if (rc == XC_OK && c->origin_seq != 0) rc = xc_txn_sync_put(txn, name, c->origin_seq, err);
     if (rc != XC_OK) break;
     a->applied++;
     if (changed && (kind == XC_KIND_PROGRESS || kind == XC_KIND_VERIFICATION ||
@@ -223,8 +251,14 @@ static int xc__apply_fn(xc_txn *txn, void *arg, xc_err *err) {
       xc_msg_free(child);
     }
   }
-  if (rc == XC_OK && a->cursor_name != NULL)
-    rc = xc_txn_sync_put(txn, a->cursor_name, a->cursor_value, err);
+  /* A cursor only moves forward: a late retry of an older batch (its
+   * changes all skipped above) must not move it back. */
+  if (rc == XC_OK && a->cursor_name != NULL) {
+    uint64_t cur = 0;
+    rc = xc_txn_sync_get(txn, a->cursor_name, &cur, err);
+    if (rc == XC_OK && a->cursor_value > cur)
+      rc = xc_txn_sync_put(txn, a->cursor_name, a->cursor_value, err);
+  }
   if (rc == XC_OK && a->time_name != NULL)
     rc = xc_txn_sync_put(txn, a->time_name, (uint64_t)xc_txn_now_ms(txn), err);
   return rc;
@@ -253,31 +287,50 @@ int xc_sync_apply(xc_store *store, Xuncha__V1__Change *const *changes, size_t n,
 /* ------------------------------------------------------------- relevance */
 
 /*
- * Returns 1 if record rec of kind, made at `origin` (outside the puller's
- * part of the federation), belongs on server `puller`: leads only where
- * their agency is at home, dispositions where their lead's owner is at home
- * (or below), documents of leads never, everything else by region.
+ * Returns 1 if record rec of kind, made outside the puller's part of the
+ * federation, belongs on server `puller`:
+ *   - leads only where their agency is at home;
+ *   - dispositions where their lead's owner is at home, or below;
+ *   - directory entries of the puller's region and of the offices and
+ *     agencies above it (a county sends leads to the city's commission);
+ *   - documents of leads never;
+ *   - everything else by its region code, as the read rule goes: an office
+ *     reads what lies inside its region, so a city-wide round (region of
+ *     the city) stays above even when it inspects a county's units, while
+ *     its findings on those units come down.
+ * snap is kept for rules that need to look records up (none now).
  */
-static int xc__relevant(xc_kind kind, const ProtobufCMessage *rec, const char *puller) {
+static int xc__relevant(xc_snapshot *snap, xc_kind kind, const ProtobufCMessage *rec,
+                        const char *puller) {
   const char *pregion = xc_home_region_of(puller);
   const char *region = xc_msg_get_str(rec, "region_code");
+  (void)snap;
   if (pregion == NULL) return 0;
-  if (kind == XC_KIND_LEAD) {
-    const char *home = xc_home_of(xc_msg_get_str(rec, "recipient"));
-    return home != NULL && strcmp(home, puller) == 0;
-  }
-  if (kind == XC_KIND_DISPOSITION) {
-    const char *home = xc_home_of(xc_msg_get_str(rec, "lead_owner"));
-    return home != NULL && xc_home_within(home, puller);
-  }
-  if (kind == XC_KIND_DOCUMENT) {
-    const char *att = xc_msg_get_str(rec, "attached_id");
-    if (att != NULL && att[0] == 'l') return 0;
+  switch (kind) {
+    case XC_KIND_LEAD: {
+      const char *home = xc_home_of(xc_msg_get_str(rec, "recipient"));
+      return home != NULL && strcmp(home, puller) == 0;
+    }
+    case XC_KIND_DISPOSITION: {
+      const char *home = xc_home_of(xc_msg_get_str(rec, "lead_owner"));
+      return home != NULL && xc_home_within(home, puller);
+    }
+    case XC_KIND_DIRECTORY:
+      return region != NULL && region[0] != '\0' &&
+             (xc_region_within(region, pregion) || xc_region_within(pregion, region));
+    case XC_KIND_DOCUMENT: {
+      const char *att = xc_msg_get_str(rec, "attached_id");
+      if (att != NULL && att[0] == 'l') return 0;
+      break;
+    }
+    default:
+      break;
   }
   return region != NULL && region[0] != '\0' && xc_region_within(region, pregion);
 }
 
 typedef struct xc__pull {
+  xc_snapshot *snap; /* for the lookups of xc__relevant */
   const char *puller;
   uint32_t max;
   size_t scanned, bytes;
@@ -287,6 +340,8 @@ typedef struct xc__pull {
   int failed;
   xc_err err;
 } xc__pull;
+
+static int xc__pull_keep(xc__pull *p, Xuncha__V1__Change *c, const char *origin);
 
 static int xc__pull_visit(void *arg, ProtobufCMessage *msg) {
   xc__pull *p = arg;
@@ -305,7 +360,7 @@ static int xc__pull_visit(void *arg, ProtobufCMessage *msg) {
   p->upto = c->seq;
   if (kind != XC_KIND_COUNT && !xc_home_within(origin, p->puller)) {
     rec = protobuf_c_message_unpack(xc_kind_descriptor(kind), NULL, c->record.len, c->record.data);
-    keep = rec != NULL && xc__relevant(kind, rec, p->puller);
+    keep = rec != NULL && xc__relevant(p->snap, kind, rec, p->puller);
   }
   xc_msg_free(rec);
   if (!keep) {
@@ -313,8 +368,13 @@ static int xc__pull_visit(void *arg, ProtobufCMessage *msg) {
     return 0;
   }
   if (c->origin_seq == 0) c->origin_seq = c->seq;
-  if (xc_msg_set_str(msg, "origin", origin) != XC_OK) {
-    xc_msg_free(msg);
+  return xc__pull_keep(p, c, origin);
+}
+
+/* Appends c to the pull's changes (taking it), with its origin filled in. */
+static int xc__pull_keep(xc__pull *p, Xuncha__V1__Change *c, const char *origin) {
+  if (xc_msg_set_str(&c->base, "origin", origin) != XC_OK) {
+    xc_msg_free(&c->base);
     (void)xc_err_set(&p->err, XC_ERESOURCE_EXHAUSTED, "out of memory");
     p->failed = 1;
     return XC_ERESOURCE_EXHAUSTED;
@@ -324,17 +384,113 @@ static int xc__pull_visit(void *arg, ProtobufCMessage *msg) {
   return 0;
 }
 
-int xc_sync_collect_pull(xc_store *store, const char *puller, uint64_t after_seq, uint32_t max,
+/* What a snapshot page walks. */
+typedef struct xc__snap {
+  xc__pull *p;
+  char last_id[XC_ID_MAX];
+  size_t looked;
+  int full;
+} xc__snap;
+
+/* Visits one stored record for a snapshot page: the records a pull would
+ * have brought, as changes with origin_seq 0. */
+static int xc__snap_visit(void *arg, xc_kind kind, const char *id, size_t id_len,
+                          const uint8_t *packed, size_t len) {
+  xc__snap *sn = arg;
+  xc__pull *p = sn->p;
+  ProtobufCMessage *rec = NULL;
+  Xuncha__V1__Change *c = NULL;
+  const char *origin;
+  int rc = 0;
+  const uint8_t *op = NULL;
+  size_t olen = 0;
+  char owner[XC_MAX_CN_BYTES + 1];
+  /* Full, or looked at enough for one reply: the next page starts after
+   * the last record looked at. */
+  if (p->n == p->max || (p->bytes > 0 && p->bytes + len > XC_SYNC_MAX_BATCH_BYTES) ||
+      sn->looked == XC_SYNC_PULL_SCAN) {
+    sn->full = 1;
+    return 1;
+  }
+  if (id_len >= sizeof sn->last_id) return 0;
+  sn->looked++;
+  memcpy(sn->last_id, id, id_len);
+  sn->last_id[id_len] = '\0';
+  /* The owner alone says whether the puller made the record itself. */
+  if (!xc__wire_str(packed, len, 3, &op, &olen) || olen > XC_MAX_CN_BYTES) return 0;
+  memcpy(owner, op, olen);
+  owner[olen] = '\0';
+  origin = xc_home_of(owner);
+  if (origin == NULL || xc_home_within(origin, p->puller)) return 0;
+  rec = protobuf_c_message_unpack(xc_kind_descriptor(kind), NULL, len, packed);
+  if (rec == NULL || !xc__relevant(p->snap, kind, rec, p->puller)) goto done;
+  c = malloc(sizeof *c);
+  if (c == NULL) goto oom;
+  xuncha__v1__change__init(c);
+  c->record.data = malloc(len > 0 ? len : 1);
+  if (c->record.data == NULL) goto oom;
+  if (len > 0) memcpy(c->record.data, packed, len);
+  c->record.len = len;
+  if (xc_msg_set_str(&c->base, "kind", xc_kind_name(kind)) != XC_OK ||
+      xc_msg_set_str(&c->base, "id", sn->last_id) != XC_OK ||
+      xc_msg_set_str(&c->base, "op", "snapshot") != XC_OK ||
+      xc_msg_set_str(&c->base, "etag", xc_msg_get_str(rec, "etag")) != XC_OK)
+    goto oom;
+  c->time_ms = xc_msg_get_int(rec, "update_time_ms");
+  rc = xc__pull_keep(p, c, origin);
+  c = NULL;
+  goto done;
+oom:
+  (void)xc_err_set(&p->err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+  p->failed = 1;
+  rc = XC_ERESOURCE_EXHAUSTED;
+done:
+  xc_msg_free(c ? &c->base : NULL);
+  xc_msg_free(rec);
+  return rc;
+}
+
+/* Fills one snapshot page into p, from after `after` (NULL: the start);
+ * sets *next to where the next page starts ("" when done). */
+static int xc__snapshot_page(xc_snapshot *snap, xc__pull *p, const char *after,
+                             char next[XC_ID_MAX], xc_err *err) {
+  xc__snap sn;
+  xc_kind start = (xc_kind)0;
+  int rc = XC_OK;
+  memset(&sn, 0, sizeof sn);
+  sn.p = p;
+  next[0] = '\0';
+  if (after != NULL && after[0] != '\0') {
+    start = xc_workflow_kind_of_id(after);
+    if (start == XC_KIND_COUNT)
+      return xc_err_set(err, XC_EINVALID_ARGUMENT, "snapshot_after is not a record id");
+  }
+  for (int k = (int)start; rc == XC_OK && k < XC_KIND_COUNT && !sn.full; k++) {
+    if (!xc_kind_used((xc_kind)k)) continue;
+    rc = xc_snapshot_scan_raw(snap, (xc_kind)k, k == (int)start ? after : NULL, xc__snap_visit,
+                              &sn, err);
+    if (p->failed) rc = xc_err_set(err, p->err.code, "%s", p->err.msg);
+  }
+  if (rc == XC_OK && sn.full) (void)xc_strlcpy(next, sn.last_id, XC_ID_MAX);
+  return rc;
+}
+
+int xc_sync_collect_pull(xc_store *store, const Xuncha__V1__PullRequest *req,
                          Xuncha__V1__PullResponse **out, xc_err *err) {
   xc_snapshot *snap = NULL;
   Xuncha__V1__PullResponse *resp = NULL;
   xc__pull p;
   uint64_t first = 0, entries = 0, last;
+  uint64_t after_seq = req->after_seq;
+  uint32_t max = req->max_changes;
+  char next[XC_ID_MAX];
+  int snapshot = 0;
   int rc;
   *out = NULL;
   memset(&p, 0, sizeof p);
+  next[0] = '\0';
   if (max == 0 || max > XC_SYNC_MAX_BATCH) max = max == 0 ? XC_SYNC_DEFAULT_BATCH : XC_SYNC_MAX_BATCH;
-  p.puller = puller;
+  p.puller = req->server;
   p.max = max;
   p.upto = after_seq;
   p.v = calloc(max, sizeof *p.v);
@@ -345,42 +501,66 @@ int xc_sync_collect_pull(xc_store *store, const char *puller, uint64_t after_seq
   rc = xc_snapshot_begin(store, &snap, err);
   if (rc == XC_OK) rc = xc_snapshot_log_info(snap, &first, &entries, err);
   if (rc != XC_OK) goto done;
+  p.snap = snap;
   last = xc_snapshot_last_change(snap);
-  if (after_seq < last && (entries == 0 || after_seq + 1 < first)) {
-    rc = xc_err_set(err, XC_EFAILED_PRECONDITION,
-                    "the change log of %s no longer holds the changes after %llu (it starts at "
-                    "%llu): server %s must be re-seeded from a backup of %s",
-                    xc_home_self(), (unsigned long long)after_seq, (unsigned long long)first,
-                    puller, xc_home_self());
-    goto done;
-  }
   if (after_seq > last) {
     rc = xc_err_set(err, XC_EFAILED_PRECONDITION,
                     "%s asks for changes after %llu, but this server's log ends at %llu: was "
                     "this server restored from an older backup?",
-                    puller, (unsigned long long)after_seq, (unsigned long long)last);
+                    req->server, (unsigned long long)after_seq, (unsigned long long)last);
     goto done;
   }
-  rc = xc_snapshot_changes(snap, after_seq, xc__pull_visit, &p, err);
-  if (p.failed) rc = xc_err_set(err, p.err.code, "%s", p.err.msg);
-  if (rc != XC_OK) goto done;
-  resp = malloc(sizeof *resp);
-  if (resp == NULL) {
-    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
-    goto done;
+  /* The log no longer reaches back to after_seq: send the records as they
+   * are now, page by page, then go on from the log at the snapshot's seq. */
+  snapshot = req->snapshot_seq != 0 ||
+             (after_seq < last && (entries == 0 || after_seq + 1 < first));
+  if (snapshot) {
+    uint64_t seq = req->snapshot_seq != 0 ? req->snapshot_seq : last;
+    if (seq > last) {
+      rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "snapshot_seq %llu is past this log's end",
+                      (unsigned long long)seq);
+      goto done;
+    }
+    rc = xc__snapshot_page(snap, &p, req->snapshot_after, next, err);
+    if (rc != XC_OK) goto done;
+    resp = malloc(sizeof *resp);
+    if (resp == NULL) {
+      rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+      goto done;
+    }
+    xuncha__v1__pull_response__init(resp);
+    resp->snapshot = 1;
+    resp->snapshot_seq = seq;
+    resp->upto_seq = next[0] == '\0' ? seq : after_seq;
+    resp->last_seq = last;
+    if (xc_msg_set_str(&resp->base, "snapshot_after", next) != XC_OK) {
+      rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+      goto done;
+    }
+  } else {
+    rc = xc_snapshot_changes(snap, after_seq, xc__pull_visit, &p, err);
+    if (p.failed) rc = xc_err_set(err, p.err.code, "%s", p.err.msg);
+    if (rc != XC_OK) goto done;
+    resp = malloc(sizeof *resp);
+    if (resp == NULL) {
+      rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+      goto done;
+    }
+    xuncha__v1__pull_response__init(resp);
+    /* Nothing examined: the reply covers the log up to where it ends. */
+    resp->upto_seq = p.scanned == 0 ? last : p.upto;
+    resp->last_seq = last;
   }
-  xuncha__v1__pull_response__init(resp);
   resp->changes = p.v;
   resp->n_changes = p.n;
   p.v = NULL;
   p.n = 0;
-  /* Nothing examined: the reply covers the log up to where it ends. */
-  resp->upto_seq = p.scanned == 0 && p.upto == after_seq ? last : p.upto;
-  resp->last_seq = last;
   *out = resp;
+  resp = NULL;
 done:
   for (size_t i = 0; i < p.n; i++) xc_msg_free(&p.v[i]->base);
   free(p.v);
+  xc_msg_free(resp ? &resp->base : NULL);
   xc_snapshot_end(snap);
   return rc;
 }
@@ -397,8 +577,15 @@ typedef struct xc__prune_bound {
 static void xc__bound_child(void *arg, const char *name) {
   xc__prune_bound *b = arg;
   char vname[XC_SYNC_KEY_MAX + 1];
-  uint64_t v = 0;
+  uint64_t v = 0, when = 0;
   if (b->rc != XC_OK) return;
+  if (xc__vname(vname, "peer/", name, "/pull_time") != 0) return;
+  b->rc = xc_txn_sync_get(b->txn, vname, &when, b->err);
+  /* A downstream that never pulled, or not for XC_SYNC_PEER_RETENTION_MS,
+   * does not hold the log back: it catches up from a snapshot. */
+  if (b->rc != XC_OK || when == 0 ||
+      (int64_t)when < xc_txn_now_ms(b->txn) - XC_SYNC_PEER_RETENTION_MS)
+    return;
   if (xc__vname(vname, "peer/", name, "/pulled") != 0) return;
   b->rc = xc_txn_sync_get(b->txn, vname, &v, b->err);
   if (b->rc == XC_OK && v < b->bound) b->bound = v;
@@ -518,6 +705,7 @@ typedef struct xc__odig {
 } xc__odig;
 
 typedef struct xc__dig {
+  xc_snapshot *snap;
   const char *asker;
   xc__odig *o;
   size_t n_o;
@@ -531,13 +719,13 @@ typedef struct xc__dig {
 } xc__dig;
 
 /* Returns 1 if the record (of origin `origin`) is one `asker` should hold. */
-static int xc__asker_holds(xc_kind kind, const char *origin, const uint8_t *packed, size_t len,
-                           const char *asker) {
+static int xc__asker_holds(xc_snapshot *snap, xc_kind kind, const char *origin,
+                           const uint8_t *packed, size_t len, const char *asker) {
   ProtobufCMessage *rec;
   int keep;
   if (asker == NULL || xc_home_within(origin, asker)) return 1;
   rec = protobuf_c_message_unpack(xc_kind_descriptor(kind), NULL, len, packed);
-  keep = rec != NULL && xc__relevant(kind, rec, asker);
+  keep = rec != NULL && xc__relevant(snap, kind, rec, asker);
   xc_msg_free(rec);
   return keep;
 }
@@ -564,7 +752,7 @@ static int xc__dig_visit(void *arg, xc_kind kind, const char *id, size_t id_len,
       if (strcmp(d->o[i].origin, origin) == 0) od = &d->o[i];
     if (od == NULL) return 0;
   }
-  if (!xc__asker_holds(kind, origin, packed, len, d->asker)) return 0;
+  if (!xc__asker_holds(d->snap, kind, origin, packed, len, d->asker)) return 0;
   if (EVP_Digest(packed, len, h, &hl, EVP_sha256(), NULL) != 1) {
     d->rc = xc_err_set(&d->err, XC_EINTERNAL, "SHA-256 failed");
     return d->rc;
@@ -654,6 +842,7 @@ int xc_sync_digest(xc_store *store, const char *asker, char *const *origins, siz
     }
   }
   rc = xc_snapshot_begin(store, &snap, err);
+  d.snap = snap;
   for (int k = (int)start_kind; rc == XC_OK && k < XC_KIND_COUNT && !d.page_full; k++) {
     if (!xc_kind_used((xc_kind)k)) continue;
     rc = xc_snapshot_scan_raw(snap, (xc_kind)k, k == (int)start_kind ? after_id : NULL,

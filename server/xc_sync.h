@@ -43,8 +43,11 @@
 /* Differences VerifySync names at most, and by default. */
 #define XC_SYNC_MAX_DIFFERENCES 1000
 #define XC_SYNC_DEFAULT_DIFFERENCES 100
+/* A downstream that has not pulled for this long no longer holds back
+ * pruning; when it comes back it catches up from a snapshot. */
+#define XC_SYNC_PEER_RETENTION_MS (30LL * 24 * 3600 * 1000)
 /* Deadline of one call to the upstream. */
-#define XC_SYNC_CALL_TIMEOUT_MS 120000
+#define XC_SYNC_CALL_TIMEOUT_MS 60000
 /* Sync interval bounds, in seconds. */
 #define XC_SYNC_MIN_INTERVAL 1
 #define XC_SYNC_MAX_INTERVAL 86400
@@ -88,15 +91,17 @@ int xc_sync_apply(xc_store *store, Xuncha__V1__Change *const *changes, size_t n,
     XC_WARN_UNUSED_RESULT;
 
 /*
- * Builds the reply to a Pull by downstream `puller`: the changes of this
- * log after after_seq that were made outside the puller's part of the
- * federation and concern its region (leads only when their agency is at
- * home on it), at most max (0: the default batch) and
+ * Builds the reply to a Pull by downstream req->server: the changes of
+ * this log after req->after_seq that were made outside the puller's part
+ * of the federation and concern its region (leads only when their agency
+ * is at home on it), at most req->max_changes (0: the default batch) and
  * XC_SYNC_MAX_BATCH_BYTES, looking at no more than XC_SYNC_PULL_SCAN
- * entries. XC_EFAILED_PRECONDITION when entries after after_seq were
- * pruned already. The caller owns *out.
+ * entries. When the log no longer holds the changes after after_seq (or
+ * req continues a snapshot), a page of the current records instead
+ * (PullResponse.snapshot). XC_EFAILED_PRECONDITION when after_seq is past
+ * the end of this log. The caller owns *out.
  */
-int xc_sync_collect_pull(xc_store *store, const char *puller, uint64_t after_seq, uint32_t max,
+int xc_sync_collect_pull(xc_store *store, const Xuncha__V1__PullRequest *req,
                          Xuncha__V1__PullResponse **out, xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /*
@@ -123,6 +128,40 @@ int xc_sync_prune(xc_store *store, xc_err *err) XC_WARN_UNUSED_RESULT;
 int xc_sync_digest(xc_store *store, const char *asker, char *const *origins, size_t n_origins,
                    const char *list_origin, const char *after_id,
                    Xuncha__V1__DigestResponse **out, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* ------------------------------------- document content (xc_sync_content.c) */
+
+/* The most content references one HasContent call may carry. */
+#define XC_SYNC_MAX_CONTENT_REFS XC_SYNC_MAX_BATCH
+
+typedef struct xc_client xc_client;
+
+/* Sets held[i] for each ref: 1 when this store holds that content. */
+int xc_sync_has_content(xc_store *store, Xuncha__V1__ContentRef *const *refs, size_t n,
+                        protobuf_c_boolean *held, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Stores one chunk a downstream sends (PutContent). At the last chunk the
+ * stored chunks are hashed and become the content only if size and digest
+ * match (XC_EDATA_LOSS otherwise, and they are dropped). *complete is 1
+ * when the content is held now.
+ */
+int xc_sync_put_content(xc_store *store, const Xuncha__V1__PutContentRequest *req, int *complete,
+                        xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Reads one chunk of a held content (GetContent). The caller owns *out. */
+int xc_sync_get_content(xc_store *store, const Xuncha__V1__GetContentRequest *req,
+                        Xuncha__V1__GetContentResponse **out, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Engine: before pushing changes, sends the upstream the content of their
+ * documents it lacks. */
+int xc_sync_send_contents(xc_store *store, xc_client *cl, Xuncha__V1__Change *const *changes,
+                          size_t n, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Engine: before applying pulled changes, fetches the content of their
+ * documents this store lacks. */
+int xc_sync_fetch_contents(xc_store *store, xc_client *cl, Xuncha__V1__Change *const *changes,
+                           size_t n, xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /* ---------------------------------------------- the engine (xc_sync_engine.c) */
 

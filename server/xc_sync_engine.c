@@ -204,6 +204,9 @@ static int xc__push_all(xc_client *cl, xc_err *err) {
     xc_snapshot_end(snap);
     if (b.failed) rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
     if (rc != XC_OK) goto done;
+    /* Content first, so the upstream never holds a document without it. */
+    rc = xc_sync_send_contents(xc__e.store, cl, b.v, b.n, err);
+    if (rc != XC_OK) goto done;
     q.changes = b.v;
     q.n_changes = b.n;
     q.upto_seq = b.upto;
@@ -242,6 +245,7 @@ static int xc__pull_all(xc_client *cl, xc_err *err) {
   char cursor[XC_SYNC_KEY_MAX + 1], cn[XC_MAX_CN_BYTES + 1];
   xc_audit_entry who;
   uint64_t after = 0;
+  char *snap_after = NULL;
   int rc;
 
   if (snprintf(cursor, sizeof cursor, "pull/%s", xc_home_upstream()) >= (int)sizeof cursor)
@@ -256,6 +260,22 @@ static int xc__pull_all(xc_client *cl, xc_err *err) {
     q.server = (char *)xc_home_self();
     q.after_seq = after;
     q.max_changes = (uint32_t)xc__e.batch;
+    /* A snapshot in progress goes on from where its last page ended. */
+    if (r != NULL && r->snapshot && r->snapshot_after[0] != '\0') {
+      free(snap_after);
+      snap_after = strdup(r->snapshot_after);
+      if (snap_after == NULL) {
+        rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+        break;
+      }
+      q.snapshot_seq = r->snapshot_seq;
+      q.snapshot_after = snap_after;
+    } else {
+      q.snapshot_seq = 0;
+      q.snapshot_after = "";
+    }
+    xc_msg_free(r ? &r->base : NULL);
+    r = NULL;
     rc = xc_client_call(cl, XC__PULL, &q.base, &xuncha__v1__pull_response__descriptor,
                         (ProtobufCMessage **)&r, 0, err);
     if (rc != XC_OK) break;
@@ -264,7 +284,8 @@ static int xc__pull_all(xc_client *cl, xc_err *err) {
                       xc_home_upstream());
       break;
     }
-    if (r->upto_seq > after || r->n_changes > 0)
+    if (r->n_changes > 0) rc = xc_sync_fetch_contents(xc__e.store, cl, r->changes, r->n_changes, err);
+    if (rc == XC_OK && (r->upto_seq > after || r->n_changes > 0))
       rc = xc_sync_apply(xc__e.store, r->changes, r->n_changes, cursor, r->upto_seq, NULL,
                          r->n_changes > 0 ? &who : NULL, &applied, &skipped, err);
     if (rc != XC_OK) break;
@@ -272,11 +293,11 @@ static int xc__pull_all(xc_client *cl, xc_err *err) {
     xc__e.pulled += applied;
     pthread_mutex_unlock(&xc__e.mu);
     after = r->upto_seq;
+    if (r->snapshot && r->snapshot_after[0] != '\0') continue;
     if (after >= r->last_seq) break;
-    xc_msg_free(&r->base);
-    r = NULL;
   }
   xc_msg_free(r ? &r->base : NULL);
+  free(snap_after);
   return rc;
 }
 

@@ -10,8 +10,10 @@
 #include "xc_msg.h"
 #include "xc_store_int.h"
 
-/* Records one raw walk hands over per hold of the map lock. */
+/* Records, and bytes of records, one raw walk copies out per hold of the
+ * map lock. */
 #define XC__RAW_CHUNK 512
+#define XC__RAW_CHUNK_BYTES (4u << 20)
 
 /* Change-log entries one prune call looks at, whatever max says. */
 #define XC__PRUNE_HARD_MAX 100000
@@ -210,7 +212,8 @@ int xc_snapshot_sync_values(xc_snapshot *snap, const char *prefix, xc_sync_value
   k.mv_data = (void *)(prefix != NULL ? prefix : "");
   for (mrc = mdb_cursor_get(cur, &k, &v, plen > 0 ? MDB_SET_RANGE : MDB_FIRST); mrc == 0;
        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) break;
+    /* No prefix (NULL or ""): every value; memcmp must not see NULL. */
+    if (plen > 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)) break;
     /* Names longer than the limit or values of another size are not ours. */
     if (k.mv_size > XC_SYNC_KEY_MAX || v.mv_size != 8) continue;
     memcpy(name, k.mv_data, k.mv_size);
@@ -285,9 +288,20 @@ int xc_snapshot_log_info(xc_snapshot *snap, uint64_t *first, uint64_t *entries, 
   return rc;
 }
 
+/* One record copied out of the map by a raw walk. */
+typedef struct xc__raw_rec {
+  size_t off;      /* of its bytes in the chunk buffer */
+  size_t len;
+  char id[XC__ID_LEN + 1];
+  size_t id_len;
+} xc__raw_rec;
+
 int xc_snapshot_scan_raw(xc_snapshot *snap, xc_kind kind, const char *after_id, xc_raw_fn visit,
                          void *ctx, xc_err *err) {
   xc_store *s = snap->store;
+  xc__raw_rec *recs = NULL;
+  uint8_t *buf = NULL;
+  size_t cap = 0;
   char pos[XC__ID_LEN + 1];
   size_t pos_len = 0;
   int skip = 0;
@@ -301,14 +315,21 @@ int xc_snapshot_scan_raw(xc_snapshot *snap, xc_kind kind, const char *after_id, 
     memcpy(pos, after_id, pos_len);
     skip = 1;
   }
-  /* The cursor lives only while the map lock is held: a cursor holds page
-   * pointers, which a growth of the map (between chunks) would invalidate. */
+  recs = calloc(XC__RAW_CHUNK, sizeof *recs);
+  if (recs == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+  /* Each chunk is copied out under the map lock (a cursor holds page
+   * pointers, which a growth of the map between chunks would invalidate)
+   * and visited after the lock is released, so a visitor may read the
+   * store. */
   while (more && rc == XC_OK) {
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    int mrc, n = 0;
-    if (pthread_rwlock_rdlock(&s->map_lock) != 0)
-      return xc_err_set(err, XC_EINTERNAL, "cannot take the store's map lock");
+    size_t n = 0, used = 0;
+    int mrc;
+    if (pthread_rwlock_rdlock(&s->map_lock) != 0) {
+      rc = xc_err_set(err, XC_EINTERNAL, "cannot take the store's map lock");
+      break;
+    }
     mrc = mdb_cursor_open(snap->txn, s->dbi_kind[kind], &cur);
     if (mrc == 0) {
       k.mv_size = pos_len;
@@ -317,9 +338,8 @@ int xc_snapshot_scan_raw(xc_snapshot *snap, xc_kind kind, const char *after_id, 
     }
     for (; mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
       const uint8_t *p = v.mv_data;
-      int vrc;
       /* Full: the next chunk starts again at pos, skipping it. */
-      if (n == XC__RAW_CHUNK) break;
+      if (n == XC__RAW_CHUNK || (n > 0 && used + v.mv_size > XC__RAW_CHUNK_BYTES)) break;
       if (skip) {
         skip = 0;
         if (k.mv_size == pos_len && memcmp(k.mv_data, pos, pos_len) == 0) continue;
@@ -329,22 +349,42 @@ int xc_snapshot_scan_raw(xc_snapshot *snap, xc_kind kind, const char *after_id, 
                         xc_kind_name(kind));
         break;
       }
+      if (used + v.mv_size > cap) {
+        size_t ncap = used + v.mv_size + XC__RAW_CHUNK_BYTES / 4;
+        uint8_t *nb = realloc(buf, ncap);
+        if (nb == NULL) {
+          rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+          break;
+        }
+        buf = nb;
+        cap = ncap;
+      }
+      memcpy(buf + used, p + 1, v.mv_size - 1);
+      recs[n].off = used;
+      recs[n].len = v.mv_size - 1;
+      memcpy(recs[n].id, k.mv_data, k.mv_size);
+      recs[n].id_len = k.mv_size;
+      used += v.mv_size - 1;
+      n++;
       memcpy(pos, k.mv_data, k.mv_size);
       pos_len = k.mv_size;
       skip = 1;
-      n++;
-      vrc = visit(ctx, kind, k.mv_data, k.mv_size, p + 1, v.mv_size - 1);
-      if (vrc < 0) rc = vrc;
-      if (vrc != 0) {
-        more = 0;
-        break;
-      }
     }
     if (rc == XC_OK && mrc == MDB_NOTFOUND) more = 0;
     if (rc == XC_OK && mrc != 0 && mrc != MDB_NOTFOUND)
       rc = xc__mdb_fail(NULL, mrc, err, "walking the records");
     if (cur != NULL) mdb_cursor_close(cur);
     (void)pthread_rwlock_unlock(&s->map_lock);
+    for (size_t i = 0; rc == XC_OK && i < n; i++) {
+      int vrc = visit(ctx, kind, recs[i].id, recs[i].id_len, buf + recs[i].off, recs[i].len);
+      if (vrc < 0) rc = vrc;
+      if (vrc != 0) {
+        more = 0;
+        break;
+      }
+    }
   }
+  free(recs);
+  free(buf);
   return rc;
 }

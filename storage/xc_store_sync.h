@@ -82,9 +82,10 @@ int xc_snapshot_log_info(xc_snapshot *snap, uint64_t *first, uint64_t *entries, 
 
 /*
  * Called for each stored record of a kind, with its id (id_len bytes, not
- * NUL-terminated) and packed bytes (no format byte). The pointers are into
- * the store's map and valid only during the call; visit must not call into
- * the store. Returns 0 to go on, 1 to stop, a negative xc_code to fail.
+ * NUL-terminated) and packed bytes (no format byte), copies valid only
+ * during the call. It is called with no lock of the store held, so it may
+ * read the store. Returns 0 to go on, 1 to stop, a negative xc_code to
+ * fail.
  */
 typedef int (*xc_raw_fn)(void *ctx, xc_kind kind, const char *id, size_t id_len,
                          const uint8_t *packed, size_t len);
