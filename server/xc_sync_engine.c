@@ -47,6 +47,9 @@ static struct {
   char last_error[XC_ERR_MSG_MAX];
   int running;
   uint64_t pushed, pulled;
+  /* The engine's client while it has one, so xc_sync_stop can cancel a
+   * call that waits on an upstream that does not answer. */
+  xc_client *client;
 } xc__e = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static int64_t xc__now_ms(void) {
@@ -305,7 +308,15 @@ static int xc__pull_all(xc_client *cl, xc_err *err) {
  * passes what was just pulled (nothing of it is sent back). */
 static int xc__run_once(xc_client **cl, xc_err *err) {
   int rc = XC_OK;
-  if (*cl == NULL) rc = xc__connect(cl, err);
+  if (*cl == NULL) {
+    rc = xc__connect(cl, err);
+    if (rc == XC_OK) {
+      pthread_mutex_lock(&xc__e.mu);
+      xc__e.client = *cl;
+      if (xc__e.stopping) xc_client_cancel(*cl);
+      pthread_mutex_unlock(&xc__e.mu);
+    }
+  }
   if (rc == XC_OK) rc = xc__push_all(*cl, err);
   if (rc == XC_OK) rc = xc__pull_all(*cl, err);
   if (rc == XC_OK) rc = xc__push_all(*cl, err);
@@ -360,11 +371,17 @@ static void *xc__engine(void *arg) {
              err.msg);
       /* A broken connection is made afresh next time. */
       if (rc == XC_EUNAVAILABLE || rc == XC_EDEADLINE_EXCEEDED || rc == XC_EINTERNAL) {
+        pthread_mutex_lock(&xc__e.mu);
+        xc__e.client = NULL;
+        pthread_mutex_unlock(&xc__e.mu);
         xc_client_destroy(cl);
         cl = NULL;
       }
     }
   }
+  pthread_mutex_lock(&xc__e.mu);
+  xc__e.client = NULL;
+  pthread_mutex_unlock(&xc__e.mu);
   xc_client_destroy(cl);
   return NULL;
 }
@@ -418,6 +435,9 @@ void xc_sync_stop(void) {
   if (!xc__e.started) return;
   pthread_mutex_lock(&xc__e.mu);
   xc__e.stopping = 1;
+  /* A call to an upstream that does not answer would hold the stop for up
+   * to XC_SYNC_CALL_TIMEOUT_MS: end it now. */
+  if (xc__e.client != NULL) xc_client_cancel(xc__e.client);
   pthread_cond_broadcast(&xc__e.cv);
   pthread_mutex_unlock(&xc__e.mu);
   (void)pthread_join(xc__e.thread, NULL);

@@ -32,6 +32,7 @@ import concurrent.futures
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -41,9 +42,9 @@ import time
 import traceback
 
 import grpc
-from xc_checks import Checks
+from xc_checks import STOP_TIMEOUT, Checks
 from xc_sync_util import Api, FederationMissing, Server, cli, digest, generate, make_certs, \
-    write_homes
+    wait_until, write_homes
 
 CITY, COUNTY = "city-1101", "county-110105"
 MIN_FAULTS = 20          # faults one run must inject
@@ -465,6 +466,29 @@ def faults(c, args, pb, spb, rng, city, county, proxy, certdir, apis):
     p = cli(args.xuncha, certdir, county, "county", "sync", "verify")
     c.ok(p.returncode == 0 and "校验一致" in p.stdout,
          "xuncha sync verify: clean (%d; %s)" % (p.returncode, (p.stdout + p.stderr)[-400:]))
+
+    print("SIGTERM while a sync waits on a link that holds still")
+    proxy.pause()
+    try:
+        county_api.x("Findings", "CreateFinding", pb.CreateFindingRequest(finding=pb.Finding(
+            round_id=r.id, target_id=t.id, title="停机前的问题", area=pb.FINDING_AREA_CONDUCT)),
+            "Finding")
+        county_api.x("Sync", "SyncNow", spb.SyncNowRequest(), "SyncNowResponse")
+        stuck = wait_until(lambda: (county_api.upstream_peer() or spb.PeerStatus()).running, 5)
+        time.sleep(0.3)
+        c.ok(stuck, "the county's sync is under way, its call held by the link")
+        t0 = time.monotonic()
+        county.proc.send_signal(signal.SIGTERM)
+        try:
+            code = county.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            code = None
+        took = time.monotonic() - t0
+        c.ok(code == 0 and took < 5.0,
+             "SIGTERM: the county exits 0 at once, not when its upstream call times out "
+             "(exit %r after %.1f s)" % (code, took))
+    finally:
+        proxy.resume()
 
 
 def main():
