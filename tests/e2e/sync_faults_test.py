@@ -431,6 +431,11 @@ def faults(c, args, pb, spb, rng, city, county, proxy, certdir, apis):
                        if " xc_" in t and "xc__worker_main" not in t]
             print("--- county threads ---\n%s\n---" % "\n".join(threads)[-12000:])
 
+    st = county_api.sync_status()
+    c.ok(st.log_entries <= 200 < st.last_seq,
+         "the county's change log is pruned once the city holds it (%d entries of %d changes)"
+         % (st.log_entries, st.last_seq))
+
     print("both sides against the test's own list")
     city_api = api(city, "city")
     county_recs = county_api.list_all("finding", include_void=True)

@@ -279,6 +279,8 @@ def scenario(c, fed, pb, spb):
         forged.append(tid)
     for tid in forged:
         c.ok(get(city_on_city, "target", tid) is None, "forged target %s not on the city" % tid)
+        c.ok(tid in fed.city.read_log() and "refused a push" in fed.city.read_log(),
+             "the city logged the refused push naming %s" % tid)
     c.eq(len(city_on_city.list_all("target", region_prefix="110106")), 0,
          "the city lists no target in 110106")
 
