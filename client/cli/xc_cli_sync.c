@@ -246,13 +246,15 @@ const char *xc_cli_sync_direction_words(const char *direction) {
 
 /* ------------------------------------------------------------ calls */
 
-/* Milliseconds of the monotonic clock. */
+/* Milliseconds of the monotonic clock, for the --timeout of a wait. */
 static int64_t xc__now_ms(void) {
   struct timespec ts;
   (void)clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Sleeps ms milliseconds (a signal may cut it short, which only makes the
+ * next poll come sooner). */
 static void xc__sleep_ms(int64_t ms) {
   struct timespec ts;
   ts.tv_sec = (time_t)(ms / 1000);
@@ -278,8 +280,7 @@ static int xc__print_json(FILE *out, const ProtobufCMessage *m, xc_err *err) {
   return rc;
 }
 
-/* Draws the progress of w on errf: a bar redrawn in place on a terminal,
- * else a plain line at most once a second when something moved. */
+/* Where `sync now` draws its progress (stderr) and what it drew last. */
 typedef struct xc__prog {
   FILE *errf;
   int tty;
@@ -288,6 +289,8 @@ typedef struct xc__prog {
   int drawn;
 } xc__prog;
 
+/* Draws the progress of w on pg->errf: a bar redrawn in place on a
+ * terminal, else a plain line at most once a second when something moved. */
 static void xc__prog_show(xc__prog *pg, const xc_cli_sync_watch *w, const char *upstream) {
   char bar[160];
   int64_t now = xc__now_ms();
@@ -307,6 +310,7 @@ static void xc__prog_show(xc__prog *pg, const xc_cli_sync_watch *w, const char *
   (void)fflush(pg->errf);
 }
 
+/* Clears the bar from a terminal's line, so what follows starts clean. */
 static void xc__prog_end(xc__prog *pg) {
   if (pg->tty && pg->drawn) {
     (void)fputs("\r\033[K", pg->errf);
