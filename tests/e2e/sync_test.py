@@ -15,6 +15,8 @@ Checks:
   down to the township;
 - a lead never flows down: a city lead sent to a city agency stays off the
   county; one sent to an agency at home on the county reaches it;
+- a county lead sent to the city's agency goes up, and the agency's
+  disposition recorded on the city comes down to the county;
 - writes refused: an office at home on the county writing on the city gets
   FAILED_PRECONDITION naming county-110105; the city updating a county-owned
   record on the city gets FAILED_PRECONDITION naming the owner;
@@ -227,6 +229,30 @@ def scenario(c, fed, pb, spb):
          "a city lead to agency:1101:jw is not on the county (NOT_FOUND to the city's own cert)")
     same(c, lead_down, get(jwc_on_county, "lead", lead_down.id),
          "a city lead to agency:110105:jw (at home on the county) is on the county")
+
+    print("a county lead sent to the city's agency: its disposition comes down")
+    lead_up = county_on_county.x("Leads", "CreateLead", pb.CreateLeadRequest(lead=pb.Lead(
+        round_id=r1.id, target_id=t1.id, finding_id=findings[1].id,
+        category=pb.LEAD_CATEGORY_DISCIPLINE, recipient="agency:1101:jw",
+        summary="区里移交市纪委监委的线索", persons=[pb.Person(name="王五", position="局长")],
+        transfer_date="2026-11-03")), "Lead")
+    fed.sync(c, fed.county, "county", "the county's lead goes up")
+    jw_on_city = fed.api(fed.city, "jw-city")
+    up_copy = get(jw_on_city, "lead", lead_up.id)
+    if c.ok(up_copy is not None, "the county's lead to agency:1101:jw is on the city, for it"):
+        d = jw_on_city.x("Leads", "RecordDisposition", pb.RecordDispositionRequest(
+            disposition=pb.LeadDisposition(lead_id=lead_up.id,
+                                           disposal=pb.LEAD_DISPOSAL_PRELIMINARY_VERIFICATION,
+                                           note="市纪委监委初步核实"),
+            lead_etag=up_copy.etag), "RecordDispositionResponse")
+        fed.sync(c, fed.county, "county", "the disposition comes down")
+        ld = county_on_county.x("Leads", "ListDispositions", pb.ListDispositionsRequest(
+            lead_id=lead_up.id), "ListDispositionsResponse")
+        c.eq([digest(x) for x in ld.dispositions], [digest(d.disposition)],
+             "the agency's disposition is on the county, byte for byte")
+        got = get(county_on_county, "lead", lead_up.id)
+        c.eq(got.disposal if got else None, pb.LEAD_DISPOSAL_PRELIMINARY_VERIFICATION,
+             "... and the county's lead shows it (初步核实)")
 
     print("writes refused")
     code, det = county_on_city.status("Targets", "CreateTarget", pb.CreateTargetRequest(
