@@ -372,7 +372,8 @@ static int xc__now(xc_client *c, const xc__sy *a, FILE *out, FILE *errf, int *fa
     if (rc != XC_OK) goto done;
     up = xc__upstream(st);
     state = xc_cli_sync_watch_step(&w, up);
-    if (!a->json) xc__prog_show(&pg, &w, upstream);
+    /* A failed run gets its error, not a bar that says 100%. */
+    if (!a->json && state != XC_CLI_SYNC_STATE_FAILED) xc__prog_show(&pg, &w, upstream);
   }
   xc__prog_end(&pg);
   up = xc__upstream(st);

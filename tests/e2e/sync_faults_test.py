@@ -472,6 +472,14 @@ def faults(c, args, pb, spb, rng, city, county, proxy, certdir, apis):
     c.ok(p.returncode == 0 and "校验一致" in p.stdout,
          "xuncha sync verify: clean (%d; %s)" % (p.returncode, (p.stdout + p.stderr)[-400:]))
 
+    print("xuncha sync now while the link refuses")
+    proxy.cut(3.0)
+    p = cli(args.xuncha, certdir, county, "county", "sync", "now", "--timeout", "20")
+    c.ok(p.returncode == 5 and "同步失败" in p.stderr and "cannot reach" in p.stderr,
+         "sync now: exit 5 and the error in words (%d; %r)" % (p.returncode, p.stderr[-300:]))
+    while proxy.refusing():
+        time.sleep(0.05)
+
     print("SIGTERM while a sync waits on a link that holds still")
     proxy.pause()
     try:

@@ -42,6 +42,7 @@ import os
 import random
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -373,7 +374,39 @@ def scenario(c, fed, pb, spb):
              "sync verify --json: clean false, the record among the differences")
     except (ValueError, KeyError) as e:
         c.ok(False, "sync verify --json parses (%s: %r)" % (e, p.stdout[-300:]))
-    fed.sync(c, fed.county, "county", "final")
+    p = cli(fed.args.xuncha, fed.certdir, fed.city, "city", "sync", "now", "--timeout", "20")
+    c.ok(p.returncode not in (0, 1) and "upstream" in p.stderr,
+         "sync now on the city, which has no upstream: refused in words (%d; %r)"
+         % (p.returncode, p.stderr.strip()[-200:]))
+    # The same sync on a terminal: a progress bar redrawn in place.
+    master, slave = os.openpty()
+    try:
+        certdir = fed.certdir
+        q = subprocess.run(
+            [fed.args.xuncha, "--server", fed.county.addr, "--ca", certdir + "/ca.pem",
+             "--cert", certdir + "/county.pem", "--key", certdir + "/county.key",
+             "sync", "now"], stdout=subprocess.PIPE, stderr=slave, timeout=60,
+            env=dict(os.environ, HOME="/nonexistent"))
+        os.close(slave)
+        slave = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        text = seen.decode("utf-8", "replace")
+        c.ok(q.returncode == 0 and "\r\x1b[K同步 → %s [" % CITY in text and "100%" in text
+             and "同步进度" not in text,
+             "sync now on a terminal draws a bar in place (%r)" % text[-200:])
+        c.ok("同步完成" in q.stdout.decode("utf-8", "replace"), "... and says 同步完成 on stdout")
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
     p = cli(fed.args.xuncha, fed.certdir, fed.county, "county", "sync", "verify")
     c.ok(p.returncode == 0, "sync verify clean again after syncing it (%d)" % p.returncode)
     p = cli(fed.args.xuncha, fed.certdir, fed.township, "township", "sync", "verify")
