@@ -15,8 +15,11 @@ fault). The county runs with --sync-batch 200 and --sync-interval 1, so
 batches are small and frequent and most faults land mid-batch (the run
 reports how many found the sync running with changes pending).
 
+Each round the city also makes a few elevated rounds on the county's
+target, which the county pulls down under the same faults.
+
 After a final complete sync, both servers must hold exactly the records the
-test made: the same id set as the test's own list (none lost, none
+test made (and the county exactly the city's rounds for it): the same id set as the test's own list (none lost, none
 duplicated) and, per id, the SHA-256 of the serialized record equal to the
 test's own (the last create/update/void it saw) on the county and on the
 city. `xuncha sync verify` must be clean.
@@ -54,6 +57,7 @@ FINAL_SYNC_S = 60.0      # the final complete sync must end within this
 INITIAL = 1500           # findings made before the first fault
 WAVE = (300, 60, 8)      # per round: new findings, updates, voids (two batches or more)
 WORKERS = 16             # concurrent calls while making a wave
+CITY_ROUNDS = 3          # per round: records the city makes for the county (pulled down)
 
 
 class Proxy:
@@ -304,6 +308,21 @@ def faults(c, args, pb, spb, rng, city, county, proxy, certdir, apis):
             time.sleep(0.1)
         return False
 
+    # Records the city makes for the county's region (elevated rounds on its
+    # target), pulled down under the same faults: id -> SHA-256.
+    city_rounds = {}
+    city_maker = [None]
+
+    def city_made(n):
+        if city_maker[0] is None:
+            city_maker[0] = api(city, "city")
+        for i in range(CITY_ROUNDS):
+            rd = city_maker[0].x("Rounds", "CreateRound", pb.CreateRoundRequest(round=pb.Round(
+                region_code="110105", term=12, number=n * CITY_ROUNDS + i + 1,
+                kind=pb.ROUND_KIND_ELEVATED, title="市委提级巡察 %d-%d" % (n, i),
+                target_ids=[t.id])), "Round")
+            city_rounds[rd.id] = digest(rd)
+
     kills = {"county": 0, "city": 0, "link": 0}
     unrecovered = 0  # rounds that began before a sync had succeeded again
     fault_ms = 0
@@ -323,6 +342,7 @@ def faults(c, args, pb, spb, rng, city, county, proxy, certdir, apis):
             # resume() finds the whole wave pending and needs several batches.
             proxy.pause()
             try:
+                city_made(n)
                 make_wave(county_api, pb, ledger, rng, r.id, t.id, WAVE[0], WAVE[1], WAVE[2],
                           "w%d" % n)
             finally:
@@ -368,6 +388,9 @@ def faults(c, args, pb, spb, rng, city, county, proxy, certdir, apis):
         elif what == "city":
             city.start()
             proxy.set_target(city.port)
+            if city_maker[0] is not None:
+                city_maker[0].close()
+                city_maker[0] = None
         c.ok(county.alive() and city.alive(), "fault %d: both servers up again" % n)
 
     print("faults: %r, %d of %d mid-run, %d rounds saw no running sync first"
@@ -411,11 +434,11 @@ def faults(c, args, pb, spb, rng, city, county, proxy, certdir, apis):
         # no changes only asks for the acknowledged seq: it writes nothing.)
         probe = Api(proxy.addr, certdir, "county", pb, spb)
         try:
-            r = probe.x("Sync", "Push", spb.PushRequest(server=COUNTY), "PushResponse",
-                        timeout=5)
+            ack = probe.x("Sync", "Push", spb.PushRequest(server=COUNTY), "PushResponse",
+                          timeout=5)
             print("  diagnosis: a fresh client reaches the city through the proxy (proxy → "
                   "127.0.0.1:%d, city on %d; the city holds the county's log up to %d): the "
-                  "county's own sync is stuck" % (proxy.target_port, city.port, r.acked_seq))
+                  "county's own sync is stuck" % (proxy.target_port, city.port, ack.acked_seq))
         except grpc.RpcError as e:
             print("  diagnosis: a fresh client cannot reach the city through the proxy either "
                   "(%s %s; proxy → %d, city on %d)" % (e.code(), e.details(),
@@ -459,6 +482,17 @@ def faults(c, args, pb, spb, rng, city, county, proxy, certdir, apis):
     county_by_id = {x.id: digest(x) for x in county_recs}
     diff = [x.id for x in city_recs if county_by_id.get(x.id) != digest(x)]
     c.ok(not diff, "county and city hold the same bytes per finding (%d differ)" % len(diff))
+    county_rounds = {x.id: digest(x) for x in county_api.list_all("round", include_void=True)}
+    want_rounds = dict(city_rounds)
+    want_rounds[r.id] = digest(r)
+    c.eq(len(city_rounds), (n - 1) * CITY_ROUNDS, "the city made its rounds for the county")
+    c.ok(county_rounds == want_rounds,
+         "the county holds exactly its round and the city's %d elevated rounds, byte for byte "
+         "(%d missing, %d extra, %d differ)"
+         % (len(city_rounds), len(set(want_rounds) - set(county_rounds)),
+            len(set(county_rounds) - set(want_rounds)),
+            sum(1 for k in want_rounds
+                if k in county_rounds and county_rounds[k] != want_rounds[k])))
     for kind, rec in (("target", t), ("round", r)):
         svc = {"target": "Targets", "round": "Rounds"}[kind]
         name = kind.capitalize()
