@@ -2486,6 +2486,66 @@ static void test_disposition_refused(void) {
   xc_store_close(city);
 }
 
+/* A disposition copies lead_owner, region and recipient from its lead, and
+ * pulls route it by lead_owner: a county could otherwise label its own
+ * agency's disposition as one of another county's lead, in that county's
+ * region, have the city take it and the other county pull it (whose pulls
+ * then fail for good: it does not hold the lead). Refused, nothing
+ * written, nothing for the other county to pull. */
+static void test_disposition_forged_labels(void) {
+  xc_store *city = open_store();
+  char lead[XC_ID_MAX], did[XC_ID_MAX];
+  static const char *const forged[4][3] = {
+      /* lead_owner, region, recipient */
+      {"office:310105", "310105001", "agency:310104:jw"},
+      {"office:3101", "310105001", "agency:310104:jw"},
+      {"office:310105", "310104001", "agency:310104:jw"},
+      {"office:3101", "310104001", "agency:310105:jw"},
+  };
+  uint8_t *before = NULL;
+  size_t lb = 0;
+  uint64_t seq;
+  uint32_t a = 9, s = 9;
+  xc_err err;
+
+  be(CITY);
+  made_id(XC_KIND_DISPOSITION, 7, did);
+  put_lead(city, "office:3101", "310104001", "agency:310104:jw", lead);
+  before = raw_of(city, lead, &lb);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(before);
+  seq = last_seq(city);
+  for (int i = 0; i < 4; i++) {
+    Xuncha__V1__Change *c = fake_disposition(did, "agency:310104:jw", lead, forged[i][0],
+                                             forged[i][2], forged[i][1], COUNTY, 1);
+    Xuncha__V1__PullResponse *r;
+    /* The jurisdiction check alone lets it through: its owner is the
+     * county's, and a disposition is not judged by its region. */
+    CU_ASSERT_EQUAL(xc_sync_check_push(COUNTY, &c, 1, &err), XC_OK);
+    xc_err_clear(&err);
+    CU_ASSERT_EQUAL(push_apply(city, COUNTY, &c, 1, 1, &a, &s, &err), XC_EPERMISSION_DENIED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, lead));
+    CU_ASSERT_EQUAL(last_seq(city), seq);
+    CU_ASSERT_FALSE(holds(city, did));
+    CU_ASSERT_TRUE(holds_bytes(city, lead, before, lb));
+    CU_ASSERT_EQUAL(sync_value(city, "origin/" COUNTY), 0);
+    r = pull(city, COUNTY2, 0, 0, 0, NULL);
+    CU_ASSERT_EQUAL(r->n_changes, 0);
+    xc_msg_free(&r->base);
+    xc_msg_free(&c->base);
+  }
+  /* The same record with its lead's labels goes in. */
+  {
+    Xuncha__V1__Change *c = fake_disposition(did, "agency:310104:jw", lead, "office:3101",
+                                             "agency:310104:jw", "310104001", COUNTY, 1);
+    must(push_apply(city, COUNTY, &c, 1, 1, &a, &s, &err), &err, "apply");
+    CU_ASSERT_EQUAL(a, 1);
+    CU_ASSERT_TRUE(holds(city, did));
+    xc_msg_free(&c->base);
+  }
+  free(before);
+  xc_store_close(city);
+}
+
 /* ---- handler helpers for the lead tests (self must be the store's server) */
 
 /* Lists `identity` in the directory of s, as `office`, through the handler. */
@@ -2799,7 +2859,8 @@ static void put_directory(xc_store *s, const char *region, const char *identity,
 /* The ids of a pull reply, into got (at most 32); returns how many. */
 static size_t pulled_ids(const Xuncha__V1__PullResponse *r, char got[32][XC_ID_MAX]) {
   size_t n = 0;
-  for (size_t i = 0; i < r->n_changes && n < 32; i++) xc_strlcpy(got[n++], r->changes[i]->id, XC_ID_MAX);
+  for (size_t i = 0; i < r->n_changes && n < 32; i++)
+    xc_strlcpy(got[n++], r->changes[i]->id, XC_ID_MAX);
   return n;
 }
 
@@ -3372,6 +3433,8 @@ int main(void) {
   CU_add_test(s, "a city lead's disposition at the county's agency", test_disposition_flow);
   CU_add_test(s, "a disposition not by the lead's recipient, or of a lead not held, is refused",
               test_disposition_refused);
+  CU_add_test(s, "a disposition must carry its lead's owner, region and recipient",
+              test_disposition_forged_labels);
   CU_add_test(s, "a disposition of a lead whose region lies above or beside the county",
               test_disposition_from_above);
   CU_add_test(s, "a lead sent down for its agency keeps its recipient", test_lead_recipient_moves);
