@@ -3078,6 +3078,21 @@ static uint64_t pending_uploads(xc_store *s) {
   return n;
 }
 
+/* Reads chunk index of upload or content id in s: XC_OK or the error. */
+static int chunk_at(xc_store *s, const uint8_t id[XC_CONTENT_ID_LEN], uint32_t index) {
+  xc_snapshot *snap = NULL;
+  uint8_t *buf = malloc(XC_ARCHIVE_CHUNK_BYTES);
+  size_t len = 0;
+  xc_err err;
+  int rc;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+  must(xc_snapshot_begin(s, &snap, &err), &err, "snapshot");
+  rc = xc_snapshot_chunk(snap, id, index, buf, XC_ARCHIVE_CHUNK_BYTES, &len, &err);
+  xc_snapshot_end(snap);
+  free(buf);
+  return rc;
+}
+
 /* Returns 1 if s holds the content of digest with exactly (want, n). */
 static int content_is(xc_store *s, const uint8_t digest[XC_DIGEST_LEN], const uint8_t *want,
                       size_t n) {
@@ -3233,6 +3248,40 @@ static void test_content_transfer(void) {
     cref.digest.len = 31;
     CU_ASSERT_EQUAL(xc_sync_put_content(other, &q, &complete, &err), XC_EINVALID_ARGUMENT);
     CU_ASSERT_EQUAL(pending_uploads(other), 0);
+  }
+  /* Chunks go in order from 0 into a pending upload: a chunk after a
+   * hole, or one added to a finished content's upload id, is refused and
+   * not stored (an abort or the sweep at open would never delete it). */
+  {
+    Xuncha__V1__PutContentRequest q = XUNCHA__V1__PUT_CONTENT_REQUEST__INIT;
+    Xuncha__V1__ContentRef cref = XUNCHA__V1__CONTENT_REF__INIT;
+    uint8_t id[XC_CONTENT_ID_LEN];
+    int complete = 9;
+    cref.algorithm = 1;
+    cref.digest.data = wrong;
+    cref.digest.len = XC_DIGEST_LEN;
+    q.content = &cref;
+    q.size = CONTENT_BYTES;
+    q.chunks = 3;
+    q.index = 2;
+    q.upload_id.data = id;
+    q.upload_id.len = sizeof id;
+    q.data.data = data;
+    q.data.len = 100;
+    memset(id, 0x61, sizeof id);
+    CU_ASSERT_EQUAL(xc_sync_put_content(other, &q, &complete, &err), XC_EFAILED_PRECONDITION);
+    CU_ASSERT_EQUAL(complete, 0);
+    CU_ASSERT_EQUAL(chunk_at(other, id, 2), XC_EDATA_LOSS);
+    /* The city's content arrived under upload id 1...1 (send_content). */
+    memset(id, 1, sizeof id);
+    q.chunks = 5;
+    q.index = 3;
+    CU_ASSERT_EQUAL(chunk_at(city, id, 2), XC_OK);
+    CU_ASSERT_EQUAL(xc_sync_put_content(city, &q, &complete, &err), XC_EFAILED_PRECONDITION);
+    CU_ASSERT_EQUAL(chunk_at(city, id, 3), XC_EDATA_LOSS);
+    CU_ASSERT_TRUE(content_is(city, digest, data, CONTENT_BYTES));
+    CU_ASSERT_EQUAL(pending_uploads(other), 0);
+    CU_ASSERT_EQUAL(pending_uploads(city), 0);
   }
   /* The good content still goes in afterwards. */
   must(send_content(county, other, digest, digest, CONTENT_BYTES, 6, &complete_at, &err), &err,
