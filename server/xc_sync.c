@@ -160,8 +160,14 @@ typedef struct xc__apply {
  * Checks a replicated disposition against the lead it disposes of, as held
  * here: only the agency the lead was sent to records its handling (as
  * RecordDisposition requires), so a server cannot change the state of a
- * lead that was never sent to one of its agencies. XC_EPERMISSION_DENIED
- * otherwise, or XC_EFAILED_PRECONDITION when the lead is not held here.
+ * lead that was never sent to one of its agencies. The fields it copies
+ * from its lead (lead_owner, region_code, recipient) must be the lead's:
+ * pulls route a disposition by its lead_owner and check_push does not judge
+ * it by its region, so a pusher could otherwise label its own agency's
+ * disposition as another county's and have it pulled there. An honest
+ * record always matches (all three are fixed on a lead or checked above).
+ * XC_EPERMISSION_DENIED otherwise, or XC_EFAILED_PRECONDITION when the lead
+ * is not held here.
  */
 static int xc__disposition_sent(xc_txn *txn, const Xuncha__V1__Change *c, xc_err *err) {
   ProtobufCMessage *d = NULL, *lead = NULL;
@@ -181,6 +187,17 @@ static int xc__disposition_sent(xc_txn *txn, const Xuncha__V1__Change *c, xc_err
                     "disposition %s was recorded by %s, but lead %s was sent to %s: only its "
                     "recipient records a lead's handling",
                     c->id, xc_msg_get_str(d, "owner"), xc_msg_get_str(lead, "id"),
+                    xc_msg_get_str(lead, "recipient"));
+  if (rc == XC_OK &&
+      (strcmp(xc_msg_get_str(d, "lead_owner"), xc_msg_get_str(lead, "owner")) != 0 ||
+       strcmp(xc_msg_get_str(d, "region_code"), xc_msg_get_str(lead, "region_code")) != 0 ||
+       strcmp(xc_msg_get_str(d, "recipient"), xc_msg_get_str(lead, "recipient")) != 0))
+    rc = xc_err_set(err, XC_EPERMISSION_DENIED,
+                    "disposition %s names lead_owner %s, region %s and recipient %s, but its lead "
+                    "%s has owner %s, region %s and recipient %s",
+                    c->id, xc_msg_get_str(d, "lead_owner"), xc_msg_get_str(d, "region_code"),
+                    xc_msg_get_str(d, "recipient"), xc_msg_get_str(lead, "id"),
+                    xc_msg_get_str(lead, "owner"), xc_msg_get_str(lead, "region_code"),
                     xc_msg_get_str(lead, "recipient"));
   xc_msg_free(lead);
   xc_msg_free(d);
