@@ -239,7 +239,12 @@ static int xc__apply_fn(xc_txn *txn, void *arg, xc_err *err) {
       a->skipped++;
       continue;
     }
-    if (kind == XC_KIND_DISPOSITION) rc = xc__disposition_sent(txn, c, err);
+    /* A disposition from below must be its lead's recipient's (a county
+     * must not change the state of a lead not sent to it). One from above
+     * was checked there; it may even follow a recipient change made here
+     * meanwhile, and refusing it would stop every later pull. */
+    if (kind == XC_KIND_DISPOSITION && xc_home_within(origin, xc_home_self()))
+      rc = xc__disposition_sent(txn, c, err);
     if (rc != XC_OK) break;
     rc = xc_txn_replicate(txn, kind, c->record.data, c->record.len, origin, c->origin_seq,
                           &changed, err);
@@ -306,7 +311,7 @@ int xc_sync_apply(xc_store *store, Xuncha__V1__Change *const *changes, size_t n,
 /*
  * Returns 1 if record rec of kind, made outside the puller's part of the
  * federation, belongs on server `puller`:
- *   - leads only where their agency is at home;
+ *   - leads only where their agency is at home (and on the way there);
  *   - dispositions where their lead's owner is at home, or below;
  *   - directory entries of the puller's region and of the offices and
  *     agencies above it (a county sends leads to the city's commission);
@@ -325,8 +330,12 @@ static int xc__relevant(xc_snapshot *snap, xc_kind kind, const ProtobufCMessage 
   if (pregion == NULL) return 0;
   switch (kind) {
     case XC_KIND_LEAD: {
+      /* Where its agency is at home, and on the way there (a township
+       * agency's lead passes its county's server, where no office may read
+       * it: the lead read rule names the owner, the offices above the owner
+       * and the agency). */
       const char *home = xc_home_of(xc_msg_get_str(rec, "recipient"));
-      return home != NULL && strcmp(home, puller) == 0;
+      return home != NULL && xc_home_within(home, puller);
     }
     case XC_KIND_DISPOSITION: {
       const char *home = xc_home_of(xc_msg_get_str(rec, "lead_owner"));

@@ -2869,11 +2869,88 @@ static size_t pulled_ids(const Xuncha__V1__PullResponse *r, char got[32][XC_ID_M
  * a round on another county's units does not. Directory entries of the
  * city go down to every county, another county's only to that county. The
  * digest the city computes for the county agrees, and so does a snapshot. */
+/* The race of the review: a county lead sent to the city's commission is
+ * disposed of at the city while the county moves it to its own commission.
+ * The city's disposition then comes down (from above) to a lead with
+ * another recipient: it is stored, not refused, so later pulls go on; and
+ * the same disposition pushed up from below would be refused. */
+static void test_disposition_from_above_after_move(void) {
+  xc_store *county = open_store();
+  char lead[XC_ID_MAX], d1[XC_ID_MAX], d2[XC_ID_MAX];
+  Xuncha__V1__Change *v[1];
+  Xuncha__V1__Lead *l;
+  uint32_t a = 0, sk = 0;
+  xc_err err;
+  be(COUNTY);
+  put_lead(county, "office:310104", "310104001", "agency:310104:jw", lead);
+  made_id(XC_KIND_DISPOSITION, 41, d1);
+  made_id(XC_KIND_DISPOSITION, 42, d2);
+  /* Made at the city by agency:3101:jw while the lead was still sent there. */
+  v[0] = fake_disposition(d1, "agency:3101:jw", lead, "office:310104", "agency:3101:jw",
+                          "310104001", CITY, 7);
+  CU_ASSERT_EQUAL(xc_sync_apply(county, v, 1, "pull/" CITY, 9, NULL, NULL, &a, &sk, &err), XC_OK);
+  CU_ASSERT_EQUAL(a, 1);
+  CU_ASSERT_TRUE(holds(county, d1));
+  xc_msg_free(&v[0]->base);
+  /* The lead's recipient is the county's commission: its state is the
+   * county's to keep, and the pull cursor moved on. */
+  l = get_lead(county, lead);
+  CU_ASSERT_STRING_EQUAL(l->recipient, "agency:310104:jw");
+  xc_msg_free(&l->base);
+  /* The same kind of record from below (a township pushing to the county)
+   * is refused: only the recipient records a lead's handling. */
+  v[0] = fake_disposition(d2, "agency:310104001:jw", lead, "office:310104", "agency:310104:jw",
+                          "310104001", TOWN, 3);
+  CU_ASSERT_EQUAL(xc_sync_apply(county, v, 1, "peer/" TOWN "/pushed", 3, NULL, NULL, &a, &sk,
+                                &err),
+                  XC_EPERMISSION_DENIED);
+  CU_ASSERT_FALSE(holds(county, d2));
+  xc_msg_free(&v[0]->base);
+  xc_store_close(county);
+}
+
+/* A city lead sent to a township's agency (at home on the township's own
+ * server) passes the county on the way down: the county pulls it, the
+ * township pulls it from the county; the other county gets nothing. */
+static void test_lead_to_township_agency(void) {
+  xc_store *city = open_store(), *county = open_store(), *town = open_store();
+  char lead[XC_ID_MAX], other[XC_ID_MAX];
+  char got[32][XC_ID_MAX];
+  Xuncha__V1__PullResponse *r;
+  size_t n;
+  be(CITY);
+  put_lead(city, "office:3101", "310104001", "agency:310104001:jw", lead);
+  put_lead(city, "office:3101", "310104001", "agency:3101:jw", other);
+  r = pull(city, COUNTY, 0, 0, 0, NULL);
+  n = pulled_ids(r, got);
+  CU_ASSERT_EQUAL(n, 1);
+  CU_ASSERT_TRUE(has_id(got, n, lead));
+  CU_ASSERT_FALSE(has_id(got, n, other));
+  xc_msg_free(&r->base);
+  r = pull(city, COUNTY2, 0, 0, 0, NULL);
+  CU_ASSERT_EQUAL(r->n_changes, 0);
+  xc_msg_free(&r->base);
+  CU_ASSERT_EQUAL(pull_into(city, CITY, county, COUNTY, 0), 1);
+  be(COUNTY);
+  r = pull(county, TOWN, 0, 0, 0, NULL);
+  n = pulled_ids(r, got);
+  CU_ASSERT_EQUAL(n, 1);
+  CU_ASSERT_TRUE(has_id(got, n, lead));
+  xc_msg_free(&r->base);
+  CU_ASSERT_EQUAL(pull_into(county, COUNTY, town, TOWN, 0), 1);
+  CU_ASSERT_TRUE(holds(town, lead));
+  CU_ASSERT_FALSE(holds(town, other));
+  xc_store_close(city);
+  xc_store_close(county);
+  xc_store_close(town);
+}
+
 static void test_pull_rounds_and_directory(void) {
   xc_store *county = open_store(), *city = open_store();
   char ctarget[XC_ID_MAX], top[XC_ID_MAX], t2[XC_ID_MAX];
   char r1[XC_ID_MAX], r2[XC_ID_MAX], g1[XC_ID_MAX], g2[XC_ID_MAX], doc1[XC_ID_MAX],
       doc2[XC_ID_MAX], e_city[XC_ID_MAX], e_c2[XC_ID_MAX], lead_doc[XC_ID_MAX];
+  char r3[XC_ID_MAX], g3[XC_ID_MAX], doc3[XC_ID_MAX];
   char got[32][XC_ID_MAX];
   Xuncha__V1__PullResponse *r;
   Xuncha__V1__DigestResponse *dc, *dy;
@@ -2897,7 +2974,11 @@ static void test_pull_rounds_and_directory(void) {
     on_other[1] = t2;
     put_round(city, "3101", on_county, 2, r1);
     put_round(city, "3101", on_other, 2, r2);
+    /* An elevated round (提级巡察) of the county's unit: region of the county. */
+    put_round(city, "310104", &on_county[1], 1, r3);
   }
+  put_group(city, r3, "310104", g3);
+  put_document(city, r3, "310104", doc3);
   put_group(city, r1, "3101", g1);
   put_group(city, r2, "3101", g2);
   put_document(city, r1, "3101", doc1);
@@ -2916,13 +2997,19 @@ static void test_pull_rounds_and_directory(void) {
   }
   last = last_seq(city);
 
+  /* Rounds come down by region, as the read rule goes: the elevated round
+   * with its group and document, not the city-wide round r1 that also
+   * inspects the county's unit (no county office may read it). */
   r = pull(city, COUNTY, 0, 0, 0, NULL);
   n = pulled_ids(r, got);
   CU_ASSERT_EQUAL(n, 4);
-  CU_ASSERT_TRUE(has_id(got, n, r1));
-  CU_ASSERT_TRUE(has_id(got, n, g1));
-  CU_ASSERT_TRUE(has_id(got, n, doc1));
+  CU_ASSERT_TRUE(has_id(got, n, r3));
+  CU_ASSERT_TRUE(has_id(got, n, g3));
+  CU_ASSERT_TRUE(has_id(got, n, doc3));
   CU_ASSERT_TRUE(has_id(got, n, e_city));
+  CU_ASSERT_FALSE(has_id(got, n, r1));
+  CU_ASSERT_FALSE(has_id(got, n, g1));
+  CU_ASSERT_FALSE(has_id(got, n, doc1));
   CU_ASSERT_FALSE(has_id(got, n, r2));
   CU_ASSERT_FALSE(has_id(got, n, g2));
   CU_ASSERT_FALSE(has_id(got, n, doc2));
@@ -2932,19 +3019,19 @@ static void test_pull_rounds_and_directory(void) {
   xc_msg_free(&r->base);
   r = pull(city, COUNTY2, 0, 0, 0, NULL);
   n = pulled_ids(r, got);
-  CU_ASSERT_EQUAL(n, 6);
-  CU_ASSERT_TRUE(has_id(got, n, r2));
-  CU_ASSERT_TRUE(has_id(got, n, g2));
-  CU_ASSERT_TRUE(has_id(got, n, doc2));
+  CU_ASSERT_EQUAL(n, 3);
   CU_ASSERT_TRUE(has_id(got, n, e_c2));
   CU_ASSERT_TRUE(has_id(got, n, e_city));
   CU_ASSERT_TRUE(has_id(got, n, t2));
+  CU_ASSERT_FALSE(has_id(got, n, r2));
+  CU_ASSERT_FALSE(has_id(got, n, r3));
   CU_ASSERT_FALSE(has_id(got, n, r1));
   xc_msg_free(&r->base);
 
   /* Applied at the county, the digests the city computes for it agree. */
   CU_ASSERT_EQUAL(pull_into(city, CITY, county, COUNTY, 0), 4);
-  CU_ASSERT_TRUE(holds(county, r1));
+  CU_ASSERT_TRUE(holds(county, r3));
+  CU_ASSERT_FALSE(holds(county, r1));
   CU_ASSERT_TRUE(holds(county, e_city));
   dc = digest(county, NULL, NULL);
   be(CITY);
@@ -2983,9 +3070,9 @@ static void test_pull_rounds_and_directory(void) {
   CU_ASSERT_STRING_EQUAL(r->snapshot_after, "");
   n = pulled_ids(r, got);
   CU_ASSERT_EQUAL(n, 4);
-  CU_ASSERT_TRUE(has_id(got, n, r1));
-  CU_ASSERT_TRUE(has_id(got, n, g1));
-  CU_ASSERT_TRUE(has_id(got, n, doc1));
+  CU_ASSERT_TRUE(has_id(got, n, r3));
+  CU_ASSERT_TRUE(has_id(got, n, g3));
+  CU_ASSERT_TRUE(has_id(got, n, doc3));
   CU_ASSERT_TRUE(has_id(got, n, e_city));
   xc_msg_free(&r->base);
   xc_store_close(county);
@@ -3487,8 +3574,12 @@ int main(void) {
   CU_add_test(s, "a disposition of a lead whose region lies above or beside the county",
               test_disposition_from_above);
   CU_add_test(s, "a lead sent down for its agency keeps its recipient", test_lead_recipient_moves);
-  CU_add_test(s, "rounds on a county's targets, their groups and documents, directory above",
+  CU_add_test(s, "rounds by region (elevated, not city-wide), their groups and documents, directory above",
               test_pull_rounds_and_directory);
+  CU_add_test(s, "a disposition from above after a recipient change is kept, from below refused",
+              test_disposition_from_above_after_move);
+  CU_add_test(s, "a lead for a township's agency passes the county on the way down",
+              test_lead_to_township_agency);
   CU_add_test(s, "document content: put in chunks, digest and size checked, get",
               test_content_transfer);
   CU_add_test(s, "a raw walk's visitor reads the store while the map grows",
