@@ -160,8 +160,14 @@ typedef struct xc__apply {
  * Checks a replicated disposition against the lead it disposes of, as held
  * here: only the agency the lead was sent to records its handling (as
  * RecordDisposition requires), so a server cannot change the state of a
- * lead that was never sent to one of its agencies. XC_EPERMISSION_DENIED
- * otherwise, or XC_EFAILED_PRECONDITION when the lead is not held here.
+ * lead that was never sent to one of its agencies. The fields it copies
+ * from its lead (lead_owner, region_code, recipient) must be the lead's:
+ * pulls route a disposition by its lead_owner and check_push does not judge
+ * it by its region, so a pusher could otherwise label its own agency's
+ * disposition as another county's and have it pulled there. An honest
+ * record always matches (all three are fixed on a lead or checked above).
+ * XC_EPERMISSION_DENIED otherwise, or XC_EFAILED_PRECONDITION when the lead
+ * is not held here.
  */
 static int xc__disposition_sent(xc_txn *txn, const Xuncha__V1__Change *c, xc_err *err) {
   ProtobufCMessage *d = NULL, *lead = NULL;
@@ -181,6 +187,17 @@ static int xc__disposition_sent(xc_txn *txn, const Xuncha__V1__Change *c, xc_err
                     "disposition %s was recorded by %s, but lead %s was sent to %s: only its "
                     "recipient records a lead's handling",
                     c->id, xc_msg_get_str(d, "owner"), xc_msg_get_str(lead, "id"),
+                    xc_msg_get_str(lead, "recipient"));
+  if (rc == XC_OK &&
+      (strcmp(xc_msg_get_str(d, "lead_owner"), xc_msg_get_str(lead, "owner")) != 0 ||
+       strcmp(xc_msg_get_str(d, "region_code"), xc_msg_get_str(lead, "region_code")) != 0 ||
+       strcmp(xc_msg_get_str(d, "recipient"), xc_msg_get_str(lead, "recipient")) != 0))
+    rc = xc_err_set(err, XC_EPERMISSION_DENIED,
+                    "disposition %s names lead_owner %s, region %s and recipient %s, but its lead "
+                    "%s has owner %s, region %s and recipient %s",
+                    c->id, xc_msg_get_str(d, "lead_owner"), xc_msg_get_str(d, "region_code"),
+                    xc_msg_get_str(d, "recipient"), xc_msg_get_str(lead, "id"),
+                    xc_msg_get_str(lead, "owner"), xc_msg_get_str(lead, "region_code"),
                     xc_msg_get_str(lead, "recipient"));
   xc_msg_free(lead);
   xc_msg_free(d);
@@ -222,7 +239,12 @@ static int xc__apply_fn(xc_txn *txn, void *arg, xc_err *err) {
       a->skipped++;
       continue;
     }
-    if (kind == XC_KIND_DISPOSITION) rc = xc__disposition_sent(txn, c, err);
+    /* A disposition from below must be its lead's recipient's (a county
+     * must not change the state of a lead not sent to it). One from above
+     * was checked there; it may even follow a recipient change made here
+     * meanwhile, and refusing it would stop every later pull. */
+    if (kind == XC_KIND_DISPOSITION && xc_home_within(origin, xc_home_self()))
+      rc = xc__disposition_sent(txn, c, err);
     if (rc != XC_OK) break;
     rc = xc_txn_replicate(txn, kind, c->record.data, c->record.len, origin, c->origin_seq,
                           &changed, err);
@@ -289,7 +311,7 @@ int xc_sync_apply(xc_store *store, Xuncha__V1__Change *const *changes, size_t n,
 /*
  * Returns 1 if record rec of kind, made outside the puller's part of the
  * federation, belongs on server `puller`:
- *   - leads only where their agency is at home;
+ *   - leads only where their agency is at home (and on the way there);
  *   - dispositions where their lead's owner is at home, or below;
  *   - directory entries of the puller's region and of the offices and
  *     agencies above it (a county sends leads to the city's commission);
@@ -308,8 +330,12 @@ static int xc__relevant(xc_snapshot *snap, xc_kind kind, const ProtobufCMessage 
   if (pregion == NULL) return 0;
   switch (kind) {
     case XC_KIND_LEAD: {
+      /* Where its agency is at home, and on the way there (a township
+       * agency's lead passes its county's server, where no office may read
+       * it: the lead read rule names the owner, the offices above the owner
+       * and the agency). */
       const char *home = xc_home_of(xc_msg_get_str(rec, "recipient"));
-      return home != NULL && strcmp(home, puller) == 0;
+      return home != NULL && xc_home_within(home, puller);
     }
     case XC_KIND_DISPOSITION: {
       const char *home = xc_home_of(xc_msg_get_str(rec, "lead_owner"));

@@ -81,6 +81,22 @@ int xc_txn_upload_chunk(xc_txn *t, const uint8_t id[XC_CONTENT_ID_LEN], uint32_t
     if (mrc == MDB_KEYEXIST)
       return xc_err_set(err, XC_EALREADY_EXISTS, "the upload has begun already");
     if (mrc != 0) return xc__mdb_fail(t, mrc, err, "recording an upload");
+  } else {
+    /* Chunks go in order from 0 into a pending upload: abort and the sweep
+     * at open delete from chunk 0 up to the first missing one, so a chunk
+     * after a hole, or added to an upload that is no longer pending (a
+     * finished content's chunks), would never be deleted. */
+    MDB_val uk = {XC_CONTENT_ID_LEN, (void *)id};
+    MDB_val uv, pv;
+    xc__blob_key(key, id, index - 1);
+    mrc = mdb_get(t->txn, s->dbi_upload, &uk, &uv);
+    if (mrc == 0) mrc = mdb_get(t->txn, s->dbi_blob, &k, &pv);
+    if (mrc == MDB_NOTFOUND)
+      return xc_err_set(err, XC_EFAILED_PRECONDITION,
+                        "chunk %u of an upload that is not pending or lacks chunk %u: chunks "
+                        "are stored in order from 0",
+                        index, index - 1);
+    if (mrc != 0) return xc__mdb_fail(t, mrc, err, "looking up an upload");
   }
   xc__blob_key(key, id, index);
   mrc = mdb_put(t->txn, s->dbi_blob, &k, &v, MDB_NOOVERWRITE);

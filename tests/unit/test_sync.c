@@ -17,14 +17,18 @@
  *     re-derives the finding on its home server.
  */
 #include <CUnit/Basic.h>
+#include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "xc_handler.h"
 #include "xc_home.h"
 #include "xc_identity.h"
+#include "xc_limits.h"
 #include "xc_log.h"
 #include "xc_msg.h"
 #include "xc_store.h"
@@ -2329,6 +2333,1211 @@ static void test_disposition_flow(void) {
   xc_store_close(city);
 }
 
+/* ============================================ wave 4: the review's fixes */
+
+/* The test's made-up record ids: valid ids of a kind (the id of ID1 with
+ * that kind's prefix and a number of our own). */
+static void made_id(xc_kind kind, int n, char out[XC_ID_MAX]) {
+  (void)snprintf(out, XC_ID_MAX, "%c_000000000000000000000000%02d", xc_kind_id_prefix(kind), n);
+  CU_ASSERT_TRUE_FATAL(xc_id_valid(kind, out));
+}
+
+/* A change carrying a disposition of lead_id recorded by `owner`, made up
+ * by hand as a pusher could send it (origin, origin_seq). */
+static Xuncha__V1__Change *fake_disposition(const char *id, const char *owner,
+                                            const char *lead_id, const char *lead_owner,
+                                            const char *recipient, const char *region,
+                                            const char *origin, uint64_t oseq) {
+  Xuncha__V1__LeadDisposition d = XUNCHA__V1__LEAD_DISPOSITION__INIT;
+  Xuncha__V1__Change *c = malloc(sizeof *c);
+  char author[96];
+  size_t len = 0;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  xuncha__v1__change__init(c);
+  (void)snprintf(author, sizeof author, "%s#0A", owner);
+  d.id = (char *)id;
+  d.owner = (char *)owner;
+  d.region_code = (char *)region;
+  d.etag = "etagetag";
+  d.create_time_ms = d.update_time_ms = 1000;
+  d.created_by = d.updated_by = author;
+  d.lead_id = (char *)lead_id;
+  d.lead_owner = (char *)lead_owner;
+  d.recipient = (char *)recipient;
+  d.disposal = XUNCHA__V1__LEAD_DISPOSAL__LEAD_DISPOSAL_TALK_INQUIRY;
+  d.date = "2026-11-20";
+  c->record.data = xc_msg_pack(&d.base, 0, &len);
+  c->record.len = len;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c->record.data);
+  CU_ASSERT_EQUAL_FATAL(xc_msg_set_str(&c->base, "kind", xc_kind_name(XC_KIND_DISPOSITION)),
+                        XC_OK);
+  CU_ASSERT_EQUAL_FATAL(xc_msg_set_str(&c->base, "id", id), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(xc_msg_set_str(&c->base, "op", "create"), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(xc_msg_set_str(&c->base, "origin", origin), XC_OK);
+  c->origin_seq = oseq;
+  c->seq = oseq;
+  return c;
+}
+
+static Xuncha__V1__Lead *get_lead(xc_store *s, const char *id) {
+  xc_snapshot *snap = NULL;
+  ProtobufCMessage *m = NULL;
+  xc_err err;
+  must(xc_snapshot_begin(s, &snap, &err), &err, "snapshot");
+  must(xc_snapshot_get(snap, XC_KIND_LEAD, id, &m, &err), &err, "get lead");
+  xc_snapshot_end(snap);
+  return (Xuncha__V1__Lead *)m;
+}
+
+/* Returns 1 if s holds record id with exactly the bytes (want, wlen). */
+static int holds_bytes(xc_store *s, const char *id, const uint8_t *want, size_t wlen) {
+  size_t len = 0;
+  uint8_t *got = raw_of(s, id, &len);
+  int same = got != NULL && len == wlen && memcmp(got, want, wlen) == 0;
+  free(got);
+  return same;
+}
+
+static int holds(xc_store *s, const char *id) {
+  size_t len = 0;
+  uint8_t *got = raw_of(s, id, &len);
+  free(got);
+  return got != NULL;
+}
+
+/* A pushed disposition must come from the agency its lead (as held at the
+ * receiver) was sent to, and its lead must be held there; otherwise the
+ * batch is refused whole and the lead keeps its state. */
+static void test_disposition_refused(void) {
+  enum { PENDING_OR_UNSET = 1, TALK = 2 };
+  xc_store *city = open_store();
+  char lead[XC_ID_MAX], ghost[XC_ID_MAX], d1[XC_ID_MAX], d2[XC_ID_MAX], d3[XC_ID_MAX];
+  uint8_t *before = NULL;
+  size_t lb = 0;
+  uint64_t seq;
+  Xuncha__V1__Change *v[2];
+  Xuncha__V1__Lead *l;
+  uint32_t a = 9, s = 9;
+  xc_err err;
+
+  be(CITY);
+  made_id(XC_KIND_DISPOSITION, 1, d1);
+  made_id(XC_KIND_DISPOSITION, 2, d2);
+  made_id(XC_KIND_DISPOSITION, 3, d3);
+  made_id(XC_KIND_LEAD, 4, ghost);
+  put_lead(city, "office:3101", "310104001", "agency:310104:jw", lead);
+  before = raw_of(city, lead, &lb);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(before);
+  seq = last_seq(city);
+
+  /* Another agency of the county (at home there, inside its region): the
+   * jurisdiction check lets it through; only the lead says it is not the
+   * one the lead was sent to. */
+  v[0] = fake_change(ID1, "office:310104", "310104001", COUNTY, 1);
+  v[1] = fake_disposition(d1, "agency:310104:zz", lead, "office:3101", "agency:310104:jw",
+                          "310104001", COUNTY, 2);
+  CU_ASSERT_EQUAL(xc_sync_check_push(COUNTY, v, 2, &err), XC_OK);
+  xc_err_clear(&err);
+  CU_ASSERT_EQUAL(push_apply(city, COUNTY, v, 2, 2, &a, &s, &err), XC_EPERMISSION_DENIED);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "agency:310104:zz"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "agency:310104:jw"));
+  CU_ASSERT_EQUAL(a, 0);
+  CU_ASSERT_EQUAL(last_seq(city), seq);
+  CU_ASSERT_TRUE(holds_bytes(city, lead, before, lb));
+  CU_ASSERT_FALSE(holds(city, d1));
+  CU_ASSERT_FALSE(holds(city, ID1));
+  CU_ASSERT_EQUAL(sync_value(city, "origin/" COUNTY), 0);
+  CU_ASSERT_EQUAL(sync_value(city, "peer/" COUNTY "/pushed"), 0);
+  xc_msg_free(&v[1]->base);
+
+  /* A disposition of a lead the city does not hold. (Later numbers than
+   * the batch above, so that this case stands on its own.) */
+  xc_msg_free(&v[0]->base);
+  v[0] = fake_change(ID1, "office:310104", "310104001", COUNTY, 3);
+  v[1] = fake_disposition(d2, "agency:310104:jw", ghost, "office:3101", "agency:310104:jw",
+                          "310104001", COUNTY, 4);
+  xc_err_clear(&err);
+  CU_ASSERT_EQUAL(push_apply(city, COUNTY, v, 2, 4, &a, &s, &err), XC_EFAILED_PRECONDITION);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, ghost));
+  CU_ASSERT_EQUAL(last_seq(city), seq);
+  CU_ASSERT_FALSE(holds(city, d2));
+  CU_ASSERT_FALSE(holds(city, ID1));
+  CU_ASSERT_EQUAL(sync_value(city, "origin/" COUNTY), 0);
+  CU_ASSERT_TRUE(holds_bytes(city, lead, before, lb));
+  xc_msg_free(&v[1]->base);
+
+  /* The same record from the recipient itself is applied and re-derives
+   * the lead: the refusals above were for the owner, not the record. */
+  xc_msg_free(&v[0]->base);
+  v[0] = fake_change(ID1, "office:310104", "310104001", COUNTY, 5);
+  v[1] = fake_disposition(d3, "agency:310104:jw", lead, "office:3101", "agency:310104:jw",
+                          "310104001", COUNTY, 6);
+  CU_ASSERT_EQUAL(xc_sync_check_push(COUNTY, v, 2, &err), XC_OK);
+  must(push_apply(city, COUNTY, v, 2, 6, &a, &s, &err), &err, "apply the recipient's");
+  CU_ASSERT_EQUAL(a, 2);
+  CU_ASSERT_TRUE(holds(city, d3));
+  l = get_lead(city, lead);
+  CU_ASSERT_EQUAL(l->disposal, TALK);
+  xc_msg_free(&l->base);
+  CU_ASSERT_EQUAL(sync_value(city, "origin/" COUNTY), 6);
+  xc_msg_free(&v[0]->base);
+  xc_msg_free(&v[1]->base);
+  free(before);
+  xc_store_close(city);
+}
+
+/* A disposition copies lead_owner, region and recipient from its lead, and
+ * pulls route it by lead_owner: a county could otherwise label its own
+ * agency's disposition as one of another county's lead, in that county's
+ * region, have the city take it and the other county pull it (whose pulls
+ * then fail for good: it does not hold the lead). Refused, nothing
+ * written, nothing for the other county to pull. */
+static void test_disposition_forged_labels(void) {
+  xc_store *city = open_store();
+  char lead[XC_ID_MAX], did[XC_ID_MAX];
+  static const char *const forged[4][3] = {
+      /* lead_owner, region, recipient */
+      {"office:310105", "310105001", "agency:310104:jw"},
+      {"office:3101", "310105001", "agency:310104:jw"},
+      {"office:310105", "310104001", "agency:310104:jw"},
+      {"office:3101", "310104001", "agency:310105:jw"},
+  };
+  uint8_t *before = NULL;
+  size_t lb = 0;
+  uint64_t seq;
+  uint32_t a = 9, s = 9;
+  xc_err err;
+
+  be(CITY);
+  made_id(XC_KIND_DISPOSITION, 7, did);
+  put_lead(city, "office:3101", "310104001", "agency:310104:jw", lead);
+  before = raw_of(city, lead, &lb);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(before);
+  seq = last_seq(city);
+  for (int i = 0; i < 4; i++) {
+    Xuncha__V1__Change *c = fake_disposition(did, "agency:310104:jw", lead, forged[i][0],
+                                             forged[i][2], forged[i][1], COUNTY, 1);
+    Xuncha__V1__PullResponse *r;
+    /* The jurisdiction check alone lets it through: its owner is the
+     * county's, and a disposition is not judged by its region. */
+    CU_ASSERT_EQUAL(xc_sync_check_push(COUNTY, &c, 1, &err), XC_OK);
+    xc_err_clear(&err);
+    CU_ASSERT_EQUAL(push_apply(city, COUNTY, &c, 1, 1, &a, &s, &err), XC_EPERMISSION_DENIED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, lead));
+    CU_ASSERT_EQUAL(last_seq(city), seq);
+    CU_ASSERT_FALSE(holds(city, did));
+    CU_ASSERT_TRUE(holds_bytes(city, lead, before, lb));
+    CU_ASSERT_EQUAL(sync_value(city, "origin/" COUNTY), 0);
+    r = pull(city, COUNTY2, 0, 0, 0, NULL);
+    CU_ASSERT_EQUAL(r->n_changes, 0);
+    xc_msg_free(&r->base);
+    xc_msg_free(&c->base);
+  }
+  /* The same record with its lead's labels goes in. */
+  {
+    Xuncha__V1__Change *c = fake_disposition(did, "agency:310104:jw", lead, "office:3101",
+                                             "agency:310104:jw", "310104001", COUNTY, 1);
+    must(push_apply(city, COUNTY, &c, 1, 1, &a, &s, &err), &err, "apply");
+    CU_ASSERT_EQUAL(a, 1);
+    CU_ASSERT_TRUE(holds(city, did));
+    xc_msg_free(&c->base);
+  }
+  free(before);
+  xc_store_close(city);
+}
+
+/* ---- handler helpers for the lead tests (self must be the store's server) */
+
+/* Lists `identity` in the directory of s, as `office`, through the handler. */
+static void dir_entry(xc_store *s, const char *office, const char *region, const char *identity,
+                      const char *name) {
+  xc_ctx c = ctx_of(s, office);
+  Xuncha__V1__CreateDirectoryEntryRequest req = XUNCHA__V1__CREATE_DIRECTORY_ENTRY_REQUEST__INIT;
+  Xuncha__V1__DirectoryEntry d = XUNCHA__V1__DIRECTORY_ENTRY__INIT;
+  ProtobufCMessage *out = NULL;
+  xc_err err;
+  d.region_code = (char *)region;
+  d.name = (char *)name;
+  d.kind = XUNCHA__V1__DIRECTORY_KIND__DIRECTORY_KIND_DISCIPLINE_COMMISSION;
+  d.identity = (char *)identity;
+  req.entry = &d;
+  must(call(&c, "/xuncha.v1.Directory/CreateDirectoryEntry", &req, &out, &err), &err, "entry");
+  xc_msg_free(out);
+}
+
+/* Creates, as `office`, a target in target_region (or uses target t->id
+ * when t->id is set) and a round of round_region on it. */
+static void make_round(xc_store *s, const char *office, const char *target_region,
+                       const char *round_region, ref *t, ref *round) {
+  xc_ctx c = ctx_of(s, office);
+  Xuncha__V1__CreateTargetRequest treq = XUNCHA__V1__CREATE_TARGET_REQUEST__INIT;
+  Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
+  Xuncha__V1__CreateRoundRequest rreq = XUNCHA__V1__CREATE_ROUND_REQUEST__INIT;
+  Xuncha__V1__Round rd = XUNCHA__V1__ROUND__INIT;
+  ProtobufCMessage *out = NULL;
+  char *tids[1];
+  xc_err err;
+  tt.region_code = (char *)target_region;
+  tt.name = "乙单位";
+  tt.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_STREET;
+  treq.target = &tt;
+  must(call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
+  keep(t, out);
+  xc_msg_free(out);
+  tids[0] = t->id;
+  rd.region_code = (char *)round_region;
+  rd.term = 9;
+  rd.number = 1;
+  rd.kind = XUNCHA__V1__ROUND_KIND__ROUND_KIND_REGULAR;
+  rd.title = "专项巡察";
+  rd.target_ids = tids;
+  rd.n_target_ids = 1;
+  rreq.round = &rd;
+  must(call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
+  keep(round, out);
+  xc_msg_free(out);
+}
+
+/* Creates, as `office`, a lead on round/target sent to recipient. */
+static void make_lead(xc_store *s, const char *office, const ref *round, const ref *t,
+                      const char *recipient, ref *lead) {
+  xc_ctx c = ctx_of(s, office);
+  Xuncha__V1__CreateLeadRequest lreq = XUNCHA__V1__CREATE_LEAD_REQUEST__INIT;
+  Xuncha__V1__Lead l = XUNCHA__V1__LEAD__INIT;
+  ProtobufCMessage *out = NULL;
+  xc_err err;
+  l.round_id = (char *)round->id;
+  l.target_id = (char *)t->id;
+  l.category = XUNCHA__V1__LEAD_CATEGORY__LEAD_CATEGORY_DISCIPLINE;
+  l.recipient = (char *)recipient;
+  l.summary = "线索";
+  lreq.lead = &l;
+  must(call(&c, "/xuncha.v1.Leads/CreateLead", &lreq, &out, &err), &err, "lead");
+  keep(lead, out);
+  xc_msg_free(out);
+}
+
+/* Moves lead to recipient `to` as `office` through UpdateLead; on success
+ * the lead's etag in *lead is the new one. */
+static int move_lead(xc_store *s, const char *office, ref *lead, const char *to, xc_err *err) {
+  xc_ctx c = ctx_of(s, office);
+  Xuncha__V1__UpdateLeadRequest req = XUNCHA__V1__UPDATE_LEAD_REQUEST__INIT;
+  Xuncha__V1__Lead l = XUNCHA__V1__LEAD__INIT;
+  ProtobufCMessage *out = NULL;
+  char *mask[] = {"recipient"};
+  int rc;
+  l.id = lead->id;
+  l.etag = lead->etag;
+  l.recipient = (char *)to;
+  req.lead = &l;
+  req.update_mask = mask;
+  req.n_update_mask = 1;
+  rc = call(&c, "/xuncha.v1.Leads/UpdateLead", &req, &out, err);
+  if (rc == XC_OK) {
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    CU_ASSERT_STRING_EQUAL(xc_msg_get_str(out, "recipient"), to);
+    keep(lead, out);
+  } else {
+    CU_ASSERT_PTR_NULL(out);
+  }
+  xc_msg_free(out);
+  return rc;
+}
+
+/* Records, as agency, a 谈话函询 disposition of lead on s; returns its id. */
+static void dispose(xc_store *s, const char *agency, const ref *lead, char id[XC_ID_MAX]) {
+  xc_ctx c = ctx_of(s, agency);
+  Xuncha__V1__RecordDispositionRequest req = XUNCHA__V1__RECORD_DISPOSITION_REQUEST__INIT;
+  Xuncha__V1__LeadDisposition d = XUNCHA__V1__LEAD_DISPOSITION__INIT;
+  Xuncha__V1__RecordDispositionResponse *out = NULL;
+  xc_err err;
+  d.lead_id = (char *)lead->id;
+  d.disposal = XUNCHA__V1__LEAD_DISPOSAL__LEAD_DISPOSAL_TALK_INQUIRY;
+  req.disposition = &d;
+  req.lead_etag = (char *)lead->etag;
+  must(call(&c, "/xuncha.v1.Leads/RecordDisposition", &req, &out, &err), &err, "disposition");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+  xc_strlcpy(id, out->disposition->id, XC_ID_MAX);
+  /* The lead is a replica here: its home server derives its state. */
+  CU_ASSERT_STRING_EQUAL(out->lead->etag, lead->etag);
+  xc_msg_free(&out->base);
+}
+
+/* Pulls from `from` (self: the upstream) for `puller` and applies it at
+ * `to` (self switched to puller); returns the number applied. */
+static uint32_t pull_into(xc_store *from, const char *upstream, xc_store *to, const char *puller,
+                          uint64_t after) {
+  Xuncha__V1__PullResponse *r;
+  uint32_t applied = 0, skipped = 0;
+  xc_err err;
+  be(upstream);
+  r = pull(from, puller, after, 0, 0, NULL);
+  be(puller);
+  must(xc_sync_apply(to, r->changes, r->n_changes, "pull/" CITY, r->upto_seq, NULL, NULL,
+                     &applied, &skipped, &err),
+       &err, "apply pull");
+  xc_msg_free(&r->base);
+  return applied;
+}
+
+/* A city lead whose region lies above the county (its own 3101) or in
+ * another county, sent to the county's 纪委: it goes down to the county,
+ * the agency disposes of it there, and the disposition is accepted by the
+ * city (judged by its owner, not by the lead's region) and re-derives the
+ * lead. */
+static void test_disposition_from_above(void) {
+  enum { TALK = 2 };
+  xc_store *county = open_store(), *city = open_store();
+  ref t_top, r_top, t_other, r_other, l_top, l_other;
+  char d_top[XC_ID_MAX], d_other[XC_ID_MAX];
+  Xuncha__V1__Lead *l;
+  uint64_t pushed;
+  batch up;
+  xc_err err;
+
+  be(COUNTY);
+  dir_entry(county, "office:310104", "310104", "agency:310104:jw", "区纪委监委");
+  collect(county, 0, 100, &up);
+  pushed = up.upto;
+  be(CITY);
+  CU_ASSERT_EQUAL(apply_ok(city, COUNTY, &up, NULL), 1);
+  batch_free(&up);
+  make_round(city, "office:3101", "3101", "3101", &t_top, &r_top);
+  make_round(city, "office:3101", "310105001", "3101", &t_other, &r_other);
+  make_lead(city, "office:3101", &r_top, &t_top, "agency:310104:jw", &l_top);
+  make_lead(city, "office:3101", &r_other, &t_other, "agency:310104:jw", &l_other);
+  {
+    Xuncha__V1__Lead *a = get_lead(city, l_top.id), *b = get_lead(city, l_other.id);
+    CU_ASSERT_STRING_EQUAL(a->region_code, "3101");
+    CU_ASSERT_STRING_EQUAL(b->region_code, "310105001");
+    xc_msg_free(&a->base);
+    xc_msg_free(&b->base);
+  }
+  /* Down to the agency's server: the leads, not their rounds or targets. */
+  CU_ASSERT_EQUAL(pull_into(city, CITY, county, COUNTY, 0), 2);
+  CU_ASSERT_TRUE(holds(county, l_top.id));
+  CU_ASSERT_TRUE(holds(county, l_other.id));
+  CU_ASSERT_FALSE(holds(county, r_top.id));
+  CU_ASSERT_FALSE(holds(county, t_other.id));
+  dispose(county, "agency:310104:jw", &l_top, d_top);
+  dispose(county, "agency:310104:jw", &l_other, d_other);
+
+  /* Up: the county's changes since its last push are the two dispositions. */
+  collect(county, pushed, 100, &up);
+  CU_ASSERT_EQUAL_FATAL(up.n, 2);
+  CU_ASSERT_TRUE(strcmp(up.v[0]->id, d_top) == 0 || strcmp(up.v[1]->id, d_top) == 0);
+  CU_ASSERT_TRUE(strcmp(up.v[0]->id, d_other) == 0 || strcmp(up.v[1]->id, d_other) == 0);
+  be(CITY);
+  xc_err_clear(&err);
+  CU_ASSERT_EQUAL(xc_sync_check_push(COUNTY, up.v, up.n, &err), XC_OK);
+  if (err.msg[0] != '\0') fprintf(stderr, "\n  check_push: %s\n", err.msg);
+  CU_ASSERT_EQUAL(apply_ok(city, COUNTY, &up, NULL), 2);
+  batch_free(&up);
+  l = get_lead(city, l_top.id);
+  CU_ASSERT_EQUAL(l->disposal, TALK);
+  CU_ASSERT_STRING_NOT_EQUAL(l->etag, l_top.etag);
+  xc_msg_free(&l->base);
+  l = get_lead(city, l_other.id);
+  CU_ASSERT_EQUAL(l->disposal, TALK);
+  xc_msg_free(&l->base);
+  /* The derived leads come back down to the agency's server. */
+  pull_into(city, CITY, county, COUNTY, 0);
+  {
+    size_t len = 0;
+    uint8_t *b = raw_of(city, l_top.id, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_TRUE(holds_bytes(county, l_top.id, b, len));
+    free(b);
+  }
+  xc_store_close(county);
+  xc_store_close(city);
+}
+
+/* A lead went to a county server only for its agency: it keeps its
+ * recipient. A lead whose old recipient is at home on the owner's server
+ * or above it may move. Without a homes map, every lead may move. */
+static void test_lead_recipient_moves(void) {
+  xc_store *county = open_store(), *city = open_store();
+  ref ct, cround, cf, t, round, down, up_l, own;
+  uint64_t seq;
+  batch up;
+  xc_err err;
+
+  be(COUNTY);
+  dir_entry(county, "office:310104", "310104", "agency:310104:jw", "区纪委监委");
+  county_world(county, &ct, &cround, &cf);
+  collect(county, 0, 100, &up);
+  be(CITY);
+  CU_ASSERT_EQUAL(apply_ok(city, COUNTY, &up, NULL), 4);
+  batch_free(&up);
+  dir_entry(city, "office:3101", "3101", "agency:3101:jw", "市纪委监委");
+  make_round(city, "office:3101", "310104002", "310104", &t, &round);
+  make_lead(city, "office:3101", &round, &t, "agency:310104:jw", &down);
+  make_lead(city, "office:3101", &round, &t, "agency:3101:jw", &up_l);
+
+  /* Sent to the county's agency, whose server is below the city: it stays. */
+  seq = last_seq(city);
+  xc_err_clear(&err);
+  CU_ASSERT_EQUAL(move_lead(city, "office:3101", &down, "agency:3101:jw", &err),
+                  XC_EFAILED_PRECONDITION);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cannot move"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "server " COUNTY));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "void this lead"));
+  CU_ASSERT_EQUAL(last_seq(city), seq);
+  /* Sent to the city's own agency: it may go to the county's ... */
+  must(move_lead(city, "office:3101", &up_l, "agency:310104:jw", &err), &err, "move up lead");
+  CU_ASSERT_EQUAL(last_seq(city), seq + 1);
+  /* ... and from then on it has been sent down, and stays. */
+  CU_ASSERT_EQUAL(move_lead(city, "office:3101", &up_l, "agency:3101:jw", &err),
+                  XC_EFAILED_PRECONDITION);
+  CU_ASSERT_EQUAL(last_seq(city), seq + 1);
+
+  /* A county lead sent to the city's agency (above it) may move to the
+   * county's own, and back: both are at home on or above its server. The
+   * city's directory entry comes down with a pull. */
+  pull_into(city, CITY, county, COUNTY, 0);
+  CU_ASSERT_EQUAL(count_index(county, XC_KIND_DIRECTORY, XC_INDEX_RECIPIENT, "agency:3101:jw"),
+                  1);
+  make_lead(county, "office:310104", &cround, &ct, "agency:3101:jw", &own);
+  must(move_lead(county, "office:310104", &own, "agency:310104:jw", &err), &err,
+       "move county lead down");
+  must(move_lead(county, "office:310104", &own, "agency:3101:jw", &err), &err,
+       "move county lead up");
+
+  /* A lone server (no homes map): the city's lead sent down may move. */
+  xc_home_reset();
+  seq = last_seq(city);
+  must(move_lead(city, "office:3101", &down, "agency:3101:jw", &err), &err, "move lone");
+  CU_ASSERT_EQUAL(last_seq(city), seq + 1);
+  xc_store_close(county);
+  xc_store_close(city);
+}
+
+/* ---- pull relevance of rounds, groups, round documents and directory */
+
+static void put_round(xc_store *s, const char *region, char *const *tids, size_t n,
+                      char id[XC_ID_MAX]) {
+  Xuncha__V1__Round r = XUNCHA__V1__ROUND__INIT;
+  r.region_code = (char *)region;
+  r.title = "全市专项巡察";
+  r.term = 9;
+  r.number = 5;
+  r.kind = XUNCHA__V1__ROUND_KIND__ROUND_KIND_REGULAR;
+  r.target_ids = (char **)tids;
+  r.n_target_ids = n;
+  put_rec(s, XC_KIND_ROUND, &r.base, "office:3101", id);
+}
+
+static void put_group(xc_store *s, const char *round_id, const char *region, char id[XC_ID_MAX]) {
+  Xuncha__V1__Group g = XUNCHA__V1__GROUP__INIT;
+  g.round_id = (char *)round_id;
+  g.region_code = (char *)region;
+  g.name = "第一巡察组";
+  put_rec(s, XC_KIND_GROUP, &g.base, "office:3101", id);
+}
+
+static void put_document(xc_store *s, const char *attached, const char *region,
+                         char id[XC_ID_MAX]) {
+  Xuncha__V1__Document d = XUNCHA__V1__DOCUMENT__INIT;
+  d.attached_id = (char *)attached;
+  d.round_id = (char *)attached;
+  d.region_code = (char *)region;
+  d.title = "巡察工作方案";
+  put_rec(s, XC_KIND_DOCUMENT, &d.base, "office:3101", id);
+}
+
+static void put_directory(xc_store *s, const char *region, const char *identity,
+                          char id[XC_ID_MAX]) {
+  Xuncha__V1__DirectoryEntry d = XUNCHA__V1__DIRECTORY_ENTRY__INIT;
+  d.region_code = (char *)region;
+  d.identity = (char *)identity;
+  d.name = "纪委监委";
+  d.kind = XUNCHA__V1__DIRECTORY_KIND__DIRECTORY_KIND_DISCIPLINE_COMMISSION;
+  put_rec(s, XC_KIND_DIRECTORY, &d.base, "office:3101", id);
+}
+
+/* The ids of a pull reply, into got (at most 32); returns how many. */
+static size_t pulled_ids(const Xuncha__V1__PullResponse *r, char got[32][XC_ID_MAX]) {
+  size_t n = 0;
+  for (size_t i = 0; i < r->n_changes && n < 32; i++)
+    xc_strlcpy(got[n++], r->changes[i]->id, XC_ID_MAX);
+  return n;
+}
+
+/* A city-wide round (region 3101) that inspects one of a county's units
+ * goes down to that county with its groups and the documents filed on it;
+ * a round on another county's units does not. Directory entries of the
+ * city go down to every county, another county's only to that county. The
+ * digest the city computes for the county agrees, and so does a snapshot. */
+/* The race of the review: a county lead sent to the city's commission is
+ * disposed of at the city while the county moves it to its own commission.
+ * The city's disposition then comes down (from above) to a lead with
+ * another recipient: it is stored, not refused, so later pulls go on; and
+ * the same disposition pushed up from below would be refused. */
+static void test_disposition_from_above_after_move(void) {
+  xc_store *county = open_store();
+  char lead[XC_ID_MAX], d1[XC_ID_MAX], d2[XC_ID_MAX];
+  Xuncha__V1__Change *v[1];
+  Xuncha__V1__Lead *l;
+  uint32_t a = 0, sk = 0;
+  xc_err err;
+  be(COUNTY);
+  put_lead(county, "office:310104", "310104001", "agency:310104:jw", lead);
+  made_id(XC_KIND_DISPOSITION, 41, d1);
+  made_id(XC_KIND_DISPOSITION, 42, d2);
+  /* Made at the city by agency:3101:jw while the lead was still sent there. */
+  v[0] = fake_disposition(d1, "agency:3101:jw", lead, "office:310104", "agency:3101:jw",
+                          "310104001", CITY, 7);
+  CU_ASSERT_EQUAL(xc_sync_apply(county, v, 1, "pull/" CITY, 9, NULL, NULL, &a, &sk, &err), XC_OK);
+  CU_ASSERT_EQUAL(a, 1);
+  CU_ASSERT_TRUE(holds(county, d1));
+  xc_msg_free(&v[0]->base);
+  /* The lead's recipient is the county's commission: its state is the
+   * county's to keep, and the pull cursor moved on. */
+  l = get_lead(county, lead);
+  CU_ASSERT_STRING_EQUAL(l->recipient, "agency:310104:jw");
+  xc_msg_free(&l->base);
+  /* The same kind of record from below (a township pushing to the county)
+   * is refused: only the recipient records a lead's handling. */
+  v[0] = fake_disposition(d2, "agency:310104001:jw", lead, "office:310104", "agency:310104:jw",
+                          "310104001", TOWN, 3);
+  CU_ASSERT_EQUAL(xc_sync_apply(county, v, 1, "peer/" TOWN "/pushed", 3, NULL, NULL, &a, &sk,
+                                &err),
+                  XC_EPERMISSION_DENIED);
+  CU_ASSERT_FALSE(holds(county, d2));
+  xc_msg_free(&v[0]->base);
+  xc_store_close(county);
+}
+
+/* A city lead sent to a township's agency (at home on the township's own
+ * server) passes the county on the way down: the county pulls it, the
+ * township pulls it from the county; the other county gets nothing. */
+static void test_lead_to_township_agency(void) {
+  xc_store *city = open_store(), *county = open_store(), *town = open_store();
+  char lead[XC_ID_MAX], other[XC_ID_MAX];
+  char got[32][XC_ID_MAX];
+  Xuncha__V1__PullResponse *r;
+  size_t n;
+  be(CITY);
+  put_lead(city, "office:3101", "310104001", "agency:310104001:jw", lead);
+  put_lead(city, "office:3101", "310104001", "agency:3101:jw", other);
+  r = pull(city, COUNTY, 0, 0, 0, NULL);
+  n = pulled_ids(r, got);
+  CU_ASSERT_EQUAL(n, 1);
+  CU_ASSERT_TRUE(has_id(got, n, lead));
+  CU_ASSERT_FALSE(has_id(got, n, other));
+  xc_msg_free(&r->base);
+  r = pull(city, COUNTY2, 0, 0, 0, NULL);
+  CU_ASSERT_EQUAL(r->n_changes, 0);
+  xc_msg_free(&r->base);
+  CU_ASSERT_EQUAL(pull_into(city, CITY, county, COUNTY, 0), 1);
+  be(COUNTY);
+  r = pull(county, TOWN, 0, 0, 0, NULL);
+  n = pulled_ids(r, got);
+  CU_ASSERT_EQUAL(n, 1);
+  CU_ASSERT_TRUE(has_id(got, n, lead));
+  xc_msg_free(&r->base);
+  CU_ASSERT_EQUAL(pull_into(county, COUNTY, town, TOWN, 0), 1);
+  CU_ASSERT_TRUE(holds(town, lead));
+  CU_ASSERT_FALSE(holds(town, other));
+  xc_store_close(city);
+  xc_store_close(county);
+  xc_store_close(town);
+}
+
+static void test_pull_rounds_and_directory(void) {
+  xc_store *county = open_store(), *city = open_store();
+  char ctarget[XC_ID_MAX], top[XC_ID_MAX], t2[XC_ID_MAX];
+  char r1[XC_ID_MAX], r2[XC_ID_MAX], g1[XC_ID_MAX], g2[XC_ID_MAX], doc1[XC_ID_MAX],
+      doc2[XC_ID_MAX], e_city[XC_ID_MAX], e_c2[XC_ID_MAX], lead_doc[XC_ID_MAX];
+  char r3[XC_ID_MAX], g3[XC_ID_MAX], doc3[XC_ID_MAX];
+  char got[32][XC_ID_MAX];
+  Xuncha__V1__PullResponse *r;
+  Xuncha__V1__DigestResponse *dc, *dy;
+  uint64_t last;
+  size_t n;
+  batch b;
+
+  be(COUNTY);
+  put_targets(county, "office:310104", "310104003", 1, &ctarget);
+  collect(county, 0, 10, &b);
+  be(CITY);
+  CU_ASSERT_EQUAL(apply_ok(city, COUNTY, &b, NULL), 1);
+  batch_free(&b);
+  put_target(city, "office:3101", "3101", top);
+  put_target(city, "office:3101", "310105001", t2);
+  {
+    char *on_county[2], *on_other[2];
+    on_county[0] = top;
+    on_county[1] = ctarget;
+    on_other[0] = top;
+    on_other[1] = t2;
+    put_round(city, "3101", on_county, 2, r1);
+    put_round(city, "3101", on_other, 2, r2);
+    /* An elevated round (提级巡察) of the county's unit: region of the county. */
+    put_round(city, "310104", &on_county[1], 1, r3);
+  }
+  put_group(city, r3, "310104", g3);
+  put_document(city, r3, "310104", doc3);
+  put_group(city, r1, "3101", g1);
+  put_group(city, r2, "3101", g2);
+  put_document(city, r1, "3101", doc1);
+  put_document(city, r2, "3101", doc2);
+  put_directory(city, "3101", "agency:3101:jw", e_city);
+  put_directory(city, "310105", "agency:310105:jw", e_c2);
+  /* A document of a lead of the county's region still never goes down. */
+  {
+    char lead[XC_ID_MAX];
+    Xuncha__V1__Document d = XUNCHA__V1__DOCUMENT__INIT;
+    put_lead(city, "office:3101", "310104003", "agency:3101:jw", lead);
+    d.attached_id = lead;
+    d.region_code = "310104003";
+    d.title = "线索材料";
+    put_rec(city, XC_KIND_DOCUMENT, &d.base, "office:3101", lead_doc);
+  }
+  last = last_seq(city);
+
+  /* Rounds come down by region, as the read rule goes: the elevated round
+   * with its group and document, not the city-wide round r1 that also
+   * inspects the county's unit (no county office may read it). */
+  r = pull(city, COUNTY, 0, 0, 0, NULL);
+  n = pulled_ids(r, got);
+  CU_ASSERT_EQUAL(n, 4);
+  CU_ASSERT_TRUE(has_id(got, n, r3));
+  CU_ASSERT_TRUE(has_id(got, n, g3));
+  CU_ASSERT_TRUE(has_id(got, n, doc3));
+  CU_ASSERT_TRUE(has_id(got, n, e_city));
+  CU_ASSERT_FALSE(has_id(got, n, r1));
+  CU_ASSERT_FALSE(has_id(got, n, g1));
+  CU_ASSERT_FALSE(has_id(got, n, doc1));
+  CU_ASSERT_FALSE(has_id(got, n, r2));
+  CU_ASSERT_FALSE(has_id(got, n, g2));
+  CU_ASSERT_FALSE(has_id(got, n, doc2));
+  CU_ASSERT_FALSE(has_id(got, n, e_c2));
+  CU_ASSERT_FALSE(has_id(got, n, top));
+  CU_ASSERT_FALSE(has_id(got, n, lead_doc));
+  xc_msg_free(&r->base);
+  r = pull(city, COUNTY2, 0, 0, 0, NULL);
+  n = pulled_ids(r, got);
+  CU_ASSERT_EQUAL(n, 3);
+  CU_ASSERT_TRUE(has_id(got, n, e_c2));
+  CU_ASSERT_TRUE(has_id(got, n, e_city));
+  CU_ASSERT_TRUE(has_id(got, n, t2));
+  CU_ASSERT_FALSE(has_id(got, n, r2));
+  CU_ASSERT_FALSE(has_id(got, n, r3));
+  CU_ASSERT_FALSE(has_id(got, n, r1));
+  xc_msg_free(&r->base);
+
+  /* Applied at the county, the digests the city computes for it agree. */
+  CU_ASSERT_EQUAL(pull_into(city, CITY, county, COUNTY, 0), 4);
+  CU_ASSERT_TRUE(holds(county, r3));
+  CU_ASSERT_FALSE(holds(county, r1));
+  CU_ASSERT_TRUE(holds(county, e_city));
+  dc = digest(county, NULL, NULL);
+  be(CITY);
+  dy = digest(city, COUNTY, NULL);
+  CU_ASSERT_EQUAL_FATAL(dc->n_origins, 2);
+  CU_ASSERT_EQUAL_FATAL(dy->n_origins, 2);
+  CU_ASSERT_EQUAL(dc->origins[1]->records, 4);
+  CU_ASSERT_TRUE(same_digest(dc->origins[0], dy->origins[0]));
+  CU_ASSERT_TRUE(same_digest(dc->origins[1], dy->origins[1]));
+  xc_msg_free(&dc->base);
+  xc_msg_free(&dy->base);
+  /* ... and the record lists name the same records. */
+  be(COUNTY);
+  dc = digest(county, NULL, CITY);
+  be(CITY);
+  dy = digest(city, COUNTY, CITY);
+  CU_ASSERT_EQUAL(dc->n_records, 4);
+  CU_ASSERT_EQUAL(dy->n_records, 4);
+  for (size_t i = 0; i < dc->n_records && i < dy->n_records; i++)
+    CU_ASSERT_STRING_EQUAL(dc->records[i]->id, dy->records[i]->id);
+  xc_msg_free(&dc->base);
+  xc_msg_free(&dy->base);
+
+  /* A county that comes back after the log was pruned gets the same
+   * records from a snapshot. */
+  {
+    xc_err err;
+    uint64_t first = 0, entries = 0;
+    must(xc_sync_note_pull(city, COUNTY, last, &err), &err, "note pull");
+    must(xc_sync_note_pull(city, COUNTY2, last, &err), &err, "note pull");
+    log_info(city, &first, &entries);
+    CU_ASSERT_EQUAL(entries, 0);
+  }
+  r = pull(city, COUNTY, 0, 0, 0, NULL);
+  CU_ASSERT_TRUE(r->snapshot);
+  CU_ASSERT_STRING_EQUAL(r->snapshot_after, "");
+  n = pulled_ids(r, got);
+  CU_ASSERT_EQUAL(n, 4);
+  CU_ASSERT_TRUE(has_id(got, n, r3));
+  CU_ASSERT_TRUE(has_id(got, n, g3));
+  CU_ASSERT_TRUE(has_id(got, n, doc3));
+  CU_ASSERT_TRUE(has_id(got, n, e_city));
+  xc_msg_free(&r->base);
+  xc_store_close(county);
+  xc_store_close(city);
+}
+
+/* ---- document content between stores (xc_sync_content.c) */
+
+enum { CONTENT_BYTES = 2 * XC_ARCHIVE_CHUNK_BYTES + 12345 }; /* three chunks */
+
+/* Bytes no two tests' contents share, from a seed. */
+static uint8_t *content_bytes(size_t n, uint32_t seed) {
+  uint8_t *b = malloc(n);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+  for (size_t i = 0; i < n; i++) {
+    seed = seed * 1103515245u + 12345u;
+    b[i] = (uint8_t)(seed >> 16);
+  }
+  return b;
+}
+
+typedef struct up_chunk {
+  uint8_t id[XC_CONTENT_ID_LEN];
+  uint32_t index;
+  const uint8_t *data;
+  size_t len;
+} up_chunk;
+
+static int up_chunk_fn(xc_txn *txn, void *arg, xc_err *err) {
+  up_chunk *u = arg;
+  return xc_txn_upload_chunk(txn, u->id, u->index, u->data, u->len, err);
+}
+
+typedef struct up_finish {
+  uint8_t id[XC_CONTENT_ID_LEN];
+  uint8_t digest[XC_DIGEST_LEN];
+  uint64_t size;
+  uint32_t chunks;
+} up_finish;
+
+static int up_finish_fn(xc_txn *txn, void *arg, xc_err *err) {
+  up_finish *f = arg;
+  xc_content_info info;
+  int dedup = 0;
+  return xc_txn_upload_finish(txn, f->id, 1, f->digest, f->size, f->chunks, &info, &dedup, err);
+}
+
+/* Stores (data, n) in s as one content of SHA-256 digest (set). */
+static void store_content(xc_store *s, const uint8_t *data, size_t n,
+                          uint8_t digest[XC_DIGEST_LEN]) {
+  up_chunk u;
+  up_finish f;
+  unsigned dl = 0;
+  xc_err err;
+  memset(&u, 0, sizeof u);
+  memset(&f, 0, sizeof f);
+  memset(u.id, 0x5a, sizeof u.id);
+  CU_ASSERT_FATAL(EVP_Digest(data, n, digest, &dl, EVP_sha256(), NULL) == 1 && dl == 32);
+  for (size_t off = 0; off < n; off += XC_ARCHIVE_CHUNK_BYTES) {
+    u.data = data + off;
+    u.len = n - off < XC_ARCHIVE_CHUNK_BYTES ? n - off : XC_ARCHIVE_CHUNK_BYTES;
+    must(xc_store_write(s, up_chunk_fn, &u, &err), &err, "upload chunk");
+    u.index++;
+  }
+  memcpy(f.id, u.id, sizeof f.id);
+  memcpy(f.digest, digest, XC_DIGEST_LEN);
+  f.size = n;
+  f.chunks = u.index;
+  must(xc_store_write(s, up_finish_fn, &f, &err), &err, "upload finish");
+}
+
+/* The content of digest in s: XC_OK and *info, or the lookup's code. */
+static int content_of(xc_store *s, const uint8_t digest[XC_DIGEST_LEN], xc_content_info *info) {
+  xc_snapshot *snap = NULL;
+  xc_err err;
+  int rc;
+  must(xc_snapshot_begin(s, &snap, &err), &err, "snapshot");
+  rc = xc_snapshot_content(snap, 1, digest, info, &err);
+  xc_snapshot_end(snap);
+  return rc;
+}
+
+static uint64_t pending_uploads(xc_store *s) {
+  xc_snapshot *snap = NULL;
+  uint64_t n = 99;
+  xc_err err;
+  must(xc_snapshot_begin(s, &snap, &err), &err, "snapshot");
+  must(xc_snapshot_pending_uploads(snap, &n, &err), &err, "pending uploads");
+  xc_snapshot_end(snap);
+  return n;
+}
+
+/* Reads chunk index of upload or content id in s: XC_OK or the error. */
+static int chunk_at(xc_store *s, const uint8_t id[XC_CONTENT_ID_LEN], uint32_t index) {
+  xc_snapshot *snap = NULL;
+  uint8_t *buf = malloc(XC_ARCHIVE_CHUNK_BYTES);
+  size_t len = 0;
+  xc_err err;
+  int rc;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+  must(xc_snapshot_begin(s, &snap, &err), &err, "snapshot");
+  rc = xc_snapshot_chunk(snap, id, index, buf, XC_ARCHIVE_CHUNK_BYTES, &len, &err);
+  xc_snapshot_end(snap);
+  free(buf);
+  return rc;
+}
+
+/* Returns 1 if s holds the content of digest with exactly (want, n). */
+static int content_is(xc_store *s, const uint8_t digest[XC_DIGEST_LEN], const uint8_t *want,
+                      size_t n) {
+  xc_snapshot *snap = NULL;
+  xc_content_info info;
+  uint8_t *buf = malloc(XC_ARCHIVE_CHUNK_BYTES);
+  size_t off = 0;
+  int same = 1;
+  xc_err err;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+  must(xc_snapshot_begin(s, &snap, &err), &err, "snapshot");
+  if (xc_snapshot_content(snap, 1, digest, &info, &err) != XC_OK || info.size != n) same = 0;
+  for (uint32_t i = 0; same && i < info.chunks; i++) {
+    size_t len = 0;
+    if (xc_snapshot_chunk(snap, info.content_id, i, buf, XC_ARCHIVE_CHUNK_BYTES, &len, &err) !=
+            XC_OK ||
+        len > n - off || memcmp(buf, want + off, len) != 0)
+      same = 0;
+    else
+      off += len;
+  }
+  if (off != n) same = 0;
+  xc_snapshot_end(snap);
+  free(buf);
+  return same;
+}
+
+/* Sends every chunk of the content of `digest` held in from to `to` with
+ * PutContent, announcing `size` and `sent_digest`; returns the code of the
+ * first call that fails (XC_OK if none) and sets *complete_at to the index
+ * of the first reply that said complete (-1: none). */
+static int send_content(xc_store *from, xc_store *to, const uint8_t digest[XC_DIGEST_LEN],
+                        const uint8_t sent_digest[XC_DIGEST_LEN], uint64_t size, uint8_t upload,
+                        int *complete_at, xc_err *err) {
+  Xuncha__V1__PutContentRequest q = XUNCHA__V1__PUT_CONTENT_REQUEST__INIT;
+  Xuncha__V1__ContentRef cref = XUNCHA__V1__CONTENT_REF__INIT;
+  xc_snapshot *snap = NULL;
+  xc_content_info info;
+  uint8_t id[XC_CONTENT_ID_LEN], dg[XC_DIGEST_LEN];
+  uint8_t *buf = malloc(XC_ARCHIVE_CHUNK_BYTES);
+  int rc = XC_OK;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+  *complete_at = -1;
+  memset(id, upload, sizeof id);
+  memcpy(dg, sent_digest, sizeof dg);
+  cref.algorithm = 1;
+  cref.digest.data = dg;
+  cref.digest.len = sizeof dg;
+  q.server = COUNTY;
+  q.content = &cref;
+  q.upload_id.data = id;
+  q.upload_id.len = sizeof id;
+  must(xc_snapshot_begin(from, &snap, err), err, "snapshot");
+  must(xc_snapshot_content(snap, 1, digest, &info, err), err, "content");
+  q.size = size;
+  q.chunks = info.chunks;
+  for (uint32_t i = 0; rc == XC_OK && i < info.chunks; i++) {
+    size_t len = 0;
+    int complete = -1;
+    must(xc_snapshot_chunk(snap, info.content_id, i, buf, XC_ARCHIVE_CHUNK_BYTES, &len, err), err,
+         "chunk");
+    q.index = i;
+    q.data.data = buf;
+    q.data.len = len;
+    rc = xc_sync_put_content(to, &q, &complete, err);
+    CU_ASSERT(complete == 0 || complete == 1);
+    if (rc == XC_OK && complete && *complete_at < 0) *complete_at = (int)i;
+  }
+  xc_snapshot_end(snap);
+  free(buf);
+  return rc;
+}
+
+static void test_content_transfer(void) {
+  xc_store *county = open_store(), *city = open_store(), *other = open_store();
+  uint8_t *data = content_bytes(CONTENT_BYTES, 7);
+  uint8_t digest[XC_DIGEST_LEN], wrong[XC_DIGEST_LEN];
+  xc_content_info info;
+  int complete_at = 0;
+  xc_err err;
+
+  xc_home_reset();
+  store_content(county, data, CONTENT_BYTES, digest);
+  CU_ASSERT_EQUAL_FATAL(content_of(county, digest, &info), XC_OK);
+  CU_ASSERT_EQUAL(info.chunks, 3);
+  CU_ASSERT_EQUAL(info.size, CONTENT_BYTES);
+  CU_ASSERT_EQUAL(content_of(city, digest, &info), XC_ENOT_FOUND);
+
+  /* Chunk by chunk: complete only at the last, and then byte-identical. */
+  must(send_content(county, city, digest, digest, CONTENT_BYTES, 1, &complete_at, &err), &err,
+       "put content");
+  CU_ASSERT_EQUAL(complete_at, 2);
+  CU_ASSERT_EQUAL_FATAL(content_of(city, digest, &info), XC_OK);
+  CU_ASSERT_EQUAL(info.size, CONTENT_BYTES);
+  CU_ASSERT_EQUAL(info.chunks, 3);
+  CU_ASSERT_TRUE(content_is(city, digest, data, CONTENT_BYTES));
+  CU_ASSERT_EQUAL(pending_uploads(city), 0);
+  {
+    Xuncha__V1__ContentRef cref = XUNCHA__V1__CONTENT_REF__INIT, *refs[1];
+    protobuf_c_boolean held = 0;
+    cref.algorithm = 1;
+    cref.digest.data = digest;
+    cref.digest.len = XC_DIGEST_LEN;
+    refs[0] = &cref;
+    must(xc_sync_has_content(city, refs, 1, &held, &err), &err, "has content");
+    CU_ASSERT_TRUE(held);
+  }
+
+  /* Held already: the first chunk's reply says complete, nothing stored. */
+  must(send_content(county, city, digest, digest, CONTENT_BYTES, 2, &complete_at, &err), &err,
+       "put held content");
+  CU_ASSERT_EQUAL(complete_at, 0);
+  CU_ASSERT_EQUAL(pending_uploads(city), 0);
+  CU_ASSERT_TRUE(content_is(city, digest, data, CONTENT_BYTES));
+
+  /* A digest that does not match: XC_EDATA_LOSS at the last chunk, and
+   * nothing kept under either digest. */
+  memcpy(wrong, digest, sizeof wrong);
+  wrong[5] ^= 0x40;
+  xc_err_clear(&err);
+  CU_ASSERT_EQUAL(send_content(county, other, digest, wrong, CONTENT_BYTES, 3, &complete_at, &err),
+                  XC_EDATA_LOSS);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nothing was kept"));
+  CU_ASSERT_EQUAL(complete_at, -1);
+  CU_ASSERT_EQUAL(content_of(other, digest, &info), XC_ENOT_FOUND);
+  CU_ASSERT_EQUAL(content_of(other, wrong, &info), XC_ENOT_FOUND);
+  CU_ASSERT_EQUAL(pending_uploads(other), 0);
+  /* A size that does not match, either way. */
+  CU_ASSERT_EQUAL(
+      send_content(county, other, digest, digest, CONTENT_BYTES + 1, 4, &complete_at, &err),
+      XC_EDATA_LOSS);
+  CU_ASSERT_EQUAL(
+      send_content(county, other, digest, digest, CONTENT_BYTES - 1, 5, &complete_at, &err),
+      XC_EDATA_LOSS);
+  CU_ASSERT_EQUAL(content_of(other, digest, &info), XC_ENOT_FOUND);
+  CU_ASSERT_EQUAL(pending_uploads(other), 0);
+  /* Malformed requests are refused before anything is stored. */
+  {
+    Xuncha__V1__PutContentRequest q = XUNCHA__V1__PUT_CONTENT_REQUEST__INIT;
+    Xuncha__V1__ContentRef cref = XUNCHA__V1__CONTENT_REF__INIT;
+    uint8_t id[4] = {1, 2, 3, 4};
+    int complete = 9;
+    cref.algorithm = 1;
+    cref.digest.data = digest;
+    cref.digest.len = XC_DIGEST_LEN;
+    q.content = &cref;
+    q.size = 10;
+    q.chunks = 1;
+    q.upload_id.data = id;
+    q.upload_id.len = sizeof id; /* not 16 bytes */
+    CU_ASSERT_EQUAL(xc_sync_put_content(other, &q, &complete, &err), XC_EINVALID_ARGUMENT);
+    CU_ASSERT_EQUAL(complete, 0);
+    cref.digest.len = 31;
+    CU_ASSERT_EQUAL(xc_sync_put_content(other, &q, &complete, &err), XC_EINVALID_ARGUMENT);
+    CU_ASSERT_EQUAL(pending_uploads(other), 0);
+  }
+  /* Chunks go in order from 0 into a pending upload: a chunk after a
+   * hole, or one added to a finished content's upload id, is refused and
+   * not stored (an abort or the sweep at open would never delete it). */
+  {
+    Xuncha__V1__PutContentRequest q = XUNCHA__V1__PUT_CONTENT_REQUEST__INIT;
+    Xuncha__V1__ContentRef cref = XUNCHA__V1__CONTENT_REF__INIT;
+    uint8_t id[XC_CONTENT_ID_LEN];
+    int complete = 9;
+    cref.algorithm = 1;
+    cref.digest.data = wrong;
+    cref.digest.len = XC_DIGEST_LEN;
+    q.content = &cref;
+    q.size = CONTENT_BYTES;
+    q.chunks = 3;
+    q.index = 2;
+    q.upload_id.data = id;
+    q.upload_id.len = sizeof id;
+    q.data.data = data;
+    q.data.len = 100;
+    memset(id, 0x61, sizeof id);
+    CU_ASSERT_EQUAL(xc_sync_put_content(other, &q, &complete, &err), XC_EFAILED_PRECONDITION);
+    CU_ASSERT_EQUAL(complete, 0);
+    CU_ASSERT_EQUAL(chunk_at(other, id, 2), XC_EDATA_LOSS);
+    /* The city's content arrived under upload id 1...1 (send_content). */
+    memset(id, 1, sizeof id);
+    q.chunks = 5;
+    q.index = 3;
+    CU_ASSERT_EQUAL(chunk_at(city, id, 2), XC_OK);
+    CU_ASSERT_EQUAL(xc_sync_put_content(city, &q, &complete, &err), XC_EFAILED_PRECONDITION);
+    CU_ASSERT_EQUAL(chunk_at(city, id, 3), XC_EDATA_LOSS);
+    CU_ASSERT_TRUE(content_is(city, digest, data, CONTENT_BYTES));
+    CU_ASSERT_EQUAL(pending_uploads(other), 0);
+    CU_ASSERT_EQUAL(pending_uploads(city), 0);
+  }
+  /* The good content still goes in afterwards. */
+  must(send_content(county, other, digest, digest, CONTENT_BYTES, 6, &complete_at, &err), &err,
+       "put content again");
+  CU_ASSERT_TRUE(content_is(other, digest, data, CONTENT_BYTES));
+
+  /* GetContent reads the chunks back, and nothing past the last. */
+  {
+    Xuncha__V1__GetContentRequest q = XUNCHA__V1__GET_CONTENT_REQUEST__INIT;
+    Xuncha__V1__ContentRef cref = XUNCHA__V1__CONTENT_REF__INIT;
+    Xuncha__V1__GetContentResponse *g = NULL;
+    size_t off = 0;
+    cref.algorithm = 1;
+    cref.digest.data = digest;
+    cref.digest.len = XC_DIGEST_LEN;
+    q.server = COUNTY;
+    q.content = &cref;
+    for (uint32_t i = 0; i < 3; i++) {
+      q.index = i;
+      must(xc_sync_get_content(city, &q, &g, &err), &err, "get content");
+      CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+      CU_ASSERT_EQUAL(g->chunks, 3);
+      CU_ASSERT_EQUAL(g->size, CONTENT_BYTES);
+      CU_ASSERT(g->data.len <= CONTENT_BYTES - off &&
+                memcmp(g->data.data, data + off, g->data.len) == 0);
+      off += g->data.len;
+      xc_msg_free(&g->base);
+      g = NULL;
+    }
+    CU_ASSERT_EQUAL(off, CONTENT_BYTES);
+    q.index = 3;
+    CU_ASSERT_EQUAL(xc_sync_get_content(city, &q, &g, &err), XC_EOUT_OF_RANGE);
+    CU_ASSERT_PTR_NULL(g);
+    q.index = 0;
+    cref.digest.data = wrong;
+    CU_ASSERT_EQUAL(xc_sync_get_content(city, &q, &g, &err), XC_ENOT_FOUND);
+    CU_ASSERT_PTR_NULL(g);
+  }
+  free(data);
+  xc_store_close(county);
+  xc_store_close(city);
+  xc_store_close(other);
+}
+
+/* ---- a raw walk's visitor may use the store */
+
+static xc_store *open_store_small(void) {
+  char dir[128];
+  xc_store_options o;
+  xc_store *s = NULL;
+  xc_err err;
+  (void)snprintf(dir, sizeof dir, "%s/store-%u", base, store_no++);
+  memset(&o, 0, sizeof o);
+  o.dir = dir;
+  o.map_size = 256 * 1024; /* small, so a few chunks make the map grow */
+  o.map_max = 64 * 1024 * 1024;
+  if (xc_store_open(&o, &s, &err) != XC_OK) fprintf(stderr, "\n  open: %s\n", err.msg);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  return s;
+}
+
+/* A write big enough to grow a small map, run on its own thread. */
+typedef struct grower {
+  xc_store *store;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done, rc;
+} grower;
+
+static int grow_fn(xc_txn *txn, void *arg, xc_err *err) {
+  static uint8_t chunk[XC_ARCHIVE_CHUNK_BYTES];
+  uint8_t id[XC_CONTENT_ID_LEN];
+  int rc = XC_OK;
+  (void)arg;
+  memset(id, 0x77, sizeof id);
+  for (uint32_t i = 0; i < 8 && rc == XC_OK; i++) {
+    memset(chunk, (int)i + 1, sizeof chunk);
+    rc = xc_txn_upload_chunk(txn, id, i, chunk, sizeof chunk, err);
+  }
+  return rc;
+}
+
+static void *grower_main(void *arg) {
+  grower *g = arg;
+  xc_err err;
+  int rc = xc_store_write(g->store, grow_fn, NULL, &err);
+  pthread_mutex_lock(&g->mu);
+  g->rc = rc;
+  g->done = 1;
+  pthread_cond_signal(&g->cv);
+  pthread_mutex_unlock(&g->mu);
+  return NULL;
+}
+
+typedef struct reading_walk {
+  xc_snapshot *snap;
+  grower *g;
+  pthread_t thread;
+  int started, grew_during_visit, visits, read_ok;
+} reading_walk;
+
+/* Reads every visited record back through the same snapshot; at the first
+ * visit, waits (at most 10 s) for a write that grows the map, which can
+ * only finish if the walk holds no lock of the store while it visits. */
+static int reading_visit(void *arg, xc_kind kind, const char *id, size_t id_len,
+                         const uint8_t *packed, size_t len) {
+  reading_walk *w = arg;
+  ProtobufCMessage *m = NULL;
+  char sid[XC_ID_MAX];
+  xc_err err;
+  if (id_len >= sizeof sid) return XC_EINTERNAL;
+  memcpy(sid, id, id_len);
+  sid[id_len] = '\0';
+  w->visits++;
+  if (!w->started) {
+    struct timespec until;
+    w->started = 1;
+    if (pthread_create(&w->thread, NULL, grower_main, w->g) != 0) return XC_EINTERNAL;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&w->g->mu);
+    while (!w->g->done)
+      if (pthread_cond_timedwait(&w->g->cv, &w->g->mu, &until) != 0) break;
+    w->grew_during_visit = w->g->done && w->g->rc == XC_OK;
+    pthread_mutex_unlock(&w->g->mu);
+  }
+  if (xc_snapshot_get(w->snap, kind, sid, &m, &err) == XC_OK) {
+    size_t plen = 0;
+    uint8_t *p = xc_msg_pack(m, 0, &plen);
+    /* The copy handed to the visitor is the stored record. */
+    if (p != NULL && plen == len && memcmp(p, packed, len) == 0) w->read_ok++;
+    free(p);
+  }
+  xc_msg_free(m);
+  return 0;
+}
+
+static void test_scan_raw_reads_store(void) {
+  enum { N = 600 }; /* more than one chunk of the walk */
+  xc_store *s = open_store_small();
+  xc_store_stats before, after;
+  reading_walk w;
+  grower g;
+  xc_err err;
+
+  put_targets(s, "office:310104", "310104001", N, NULL);
+  xc_store_get_stats(s, &before);
+  memset(&w, 0, sizeof w);
+  memset(&g, 0, sizeof g);
+  g.store = s;
+  CU_ASSERT_EQUAL_FATAL(pthread_mutex_init(&g.mu, NULL), 0);
+  CU_ASSERT_EQUAL_FATAL(pthread_cond_init(&g.cv, NULL), 0);
+  w.g = &g;
+  must(xc_snapshot_begin(s, &w.snap, &err), &err, "snapshot");
+  must(xc_snapshot_scan_raw(w.snap, XC_KIND_TARGET, NULL, reading_visit, &w, &err), &err,
+       "walk");
+  if (w.started) pthread_join(w.thread, NULL);
+  xc_snapshot_end(w.snap);
+  xc_store_get_stats(s, &after);
+  CU_ASSERT_EQUAL(w.visits, N);
+  CU_ASSERT_EQUAL(w.read_ok, N);
+  CU_ASSERT_TRUE(w.grew_during_visit);
+  CU_ASSERT_EQUAL(g.rc, XC_OK);
+  CU_ASSERT_TRUE(after.map_growths > before.map_growths);
+  pthread_cond_destroy(&g.cv);
+  pthread_mutex_destroy(&g.mu);
+  xc_store_close(s);
+}
+
 /* ================================================================= main */
 
 int main(void) {
@@ -2358,6 +3567,23 @@ int main(void) {
   CU_add_test(s, "replicas refuse changes through the handlers", test_replica_refusals);
   CU_add_test(s, "a batch with one refused change writes nothing", test_apply_atomic);
   CU_add_test(s, "a city lead's disposition at the county's agency", test_disposition_flow);
+  CU_add_test(s, "a disposition not by the lead's recipient, or of a lead not held, is refused",
+              test_disposition_refused);
+  CU_add_test(s, "a disposition must carry its lead's owner, region and recipient",
+              test_disposition_forged_labels);
+  CU_add_test(s, "a disposition of a lead whose region lies above or beside the county",
+              test_disposition_from_above);
+  CU_add_test(s, "a lead sent down for its agency keeps its recipient", test_lead_recipient_moves);
+  CU_add_test(s, "rounds by region (elevated, not city-wide), their groups and documents, directory above",
+              test_pull_rounds_and_directory);
+  CU_add_test(s, "a disposition from above after a recipient change is kept, from below refused",
+              test_disposition_from_above_after_move);
+  CU_add_test(s, "a lead for a township's agency passes the county on the way down",
+              test_lead_to_township_agency);
+  CU_add_test(s, "document content: put in chunks, digest and size checked, get",
+              test_content_transfer);
+  CU_add_test(s, "a raw walk's visitor reads the store while the map grows",
+              test_scan_raw_reads_store);
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_basic_run_tests();
   failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
