@@ -10,6 +10,12 @@ void xc_msg_free(void *msg) {
   if (msg != NULL) protobuf_c_message_free_unpacked((ProtobufCMessage *)msg, NULL);
 }
 
+ProtobufCMessage *xc_msg_new(const ProtobufCMessageDescriptor *d) {
+  ProtobufCMessage *m = malloc(d->sizeof_message);
+  if (m != NULL) d->message_init(m);
+  return m;
+}
+
 uint8_t *xc_msg_pack(const ProtobufCMessage *msg, size_t prefix_len, size_t *len) {
   size_t n = protobuf_c_message_get_packed_size(msg);
   uint8_t *buf;

@@ -20,6 +20,10 @@
 /* Frees a message with unpacked ownership. NULL is accepted. */
 void xc_msg_free(void *msg);
 
+/* Returns a new message of descriptor d with its defaults (free it with
+ * xc_msg_free), or NULL when out of memory. */
+ProtobufCMessage *xc_msg_new(const ProtobufCMessageDescriptor *d);
+
 /*
  * Returns a deep copy of msg (by packing and unpacking it), or NULL when out
  * of memory. The caller frees it with xc_msg_free.

@@ -50,6 +50,17 @@ done:
   return rc;
 }
 
+int xc__reply_once(xc_ctx *ctx, int rc, void *msg, ProtobufCMessage **resp, xc_err *err) {
+  *resp = NULL;
+  if (rc == XC_OK && ctx->call == NULL) {
+    *resp = msg;
+    return XC_OK;
+  }
+  if (rc == XC_OK) rc = xc_call_send(ctx->call, msg, err);
+  xc_msg_free(msg);
+  return rc;
+}
+
 #define XC__UNARY(svc, name, req, resp, fn) \
   { "/" svc "/" name, &req##__descriptor, &resp##__descriptor, XC_METHOD_UNARY, 1, fn }
 

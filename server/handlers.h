@@ -17,6 +17,15 @@
 int xc__list_response(const ProtobufCMessageDescriptor *desc, xc_page *page,
                       ProtobufCMessage **resp, xc_err *err) XC_WARN_UNUSED_RESULT;
 
+/*
+ * For methods unary on the wire but served like server streams (on a
+ * worker): when rc is XC_OK, sends msg as the call's one reply, leaving
+ * *resp NULL as a server-streaming handler must (with no call, as in unit
+ * tests, msg is left in *resp instead). msg is taken either way. Returns rc,
+ * or the send's failure.
+ */
+int xc__reply_once(xc_ctx *ctx, int rc, void *msg, ProtobufCMessage **resp, xc_err *err);
+
 /* The service names grpc.health.v1.Health reports as SERVING. */
 int xc__health_known(const char *service);
 

@@ -24,21 +24,6 @@
 /* Entries one ListAudit looks at before it hands back a page token. */
 #define XC__SCAN_BUDGET 200000
 
-/* Sends the one reply on the stream (the transport serves these methods
- * like server streams, on a worker) and frees it, leaving *resp NULL as a
- * server-streaming handler must; with no call (unit tests) the reply is left
- * in *resp for the caller. */
-static int xc__reply(xc_ctx *ctx, ProtobufCMessage *msg, ProtobufCMessage **resp, xc_err *err) {
-  int rc;
-  if (ctx->call == NULL) {
-    *resp = msg;
-    return XC_OK;
-  }
-  *resp = NULL;
-  rc = xc_call_send(ctx->call, msg, err);
-  xc_msg_free(msg);
-  return rc;
-}
 
 static int xc__audit_allowed(const xc_ctx *ctx, xc_err *err) {
   if (ctx->has_identity && (ctx->id.role == XC_ROLE_AUDITOR || ctx->id.role == XC_ROLE_ADMIN))
@@ -189,7 +174,7 @@ done:
     xc_msg_free(&out->base);
     out = NULL;
   }
-  if (rc == XC_OK) return xc__reply(ctx, &out->base, resp, err);
+  if (rc == XC_OK) return xc__reply_once(ctx, XC_OK, &out->base, resp, err);
   *resp = NULL;
   return rc;
 }
@@ -221,5 +206,5 @@ int xc__verify_audit(xc_ctx *ctx, const ProtobufCMessage *req_msg, ProtobufCMess
     xc_msg_free(&out->base);
     return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
   }
-  return xc__reply(ctx, &out->base, resp, err);
+  return xc__reply_once(ctx, XC_OK, &out->base, resp, err);
 }

@@ -471,7 +471,7 @@ oom:
   p->failed = 1;
   rc = XC_ERESOURCE_EXHAUSTED;
 done:
-  xc_msg_free(c ? &c->base : NULL);
+  xc_msg_free(c);
   xc_msg_free(rec);
   return rc;
 }
@@ -586,7 +586,7 @@ int xc_sync_collect_pull(xc_store *store, const Xuncha__V1__PullRequest *req,
 done:
   for (size_t i = 0; i < p.n; i++) xc_msg_free(&p.v[i]->base);
   free(p.v);
-  xc_msg_free(resp ? &resp->base : NULL);
+  xc_msg_free(resp);
   xc_snapshot_end(snap);
   return rc;
 }
@@ -923,6 +923,6 @@ done:
     for (size_t i = 0; i < d.n_recs; i++) xc_msg_free(&d.recs[i]->base);
     free(d.recs);
   }
-  xc_msg_free(resp ? &resp->base : NULL);
+  xc_msg_free(resp);
   return rc;
 }

@@ -220,7 +220,7 @@ int xc_sync_get_content(xc_store *store, const Xuncha__V1__GetContentRequest *re
   resp = NULL;
 done:
   xc_snapshot_end(snap);
-  xc_msg_free(resp ? &resp->base : NULL);
+  xc_msg_free(resp);
   return rc;
 }
 
@@ -310,7 +310,7 @@ static int xc__send_one(xc_store *store, xc_client *cl, Xuncha__V1__ContentRef *
                         (ProtobufCMessage **)&r, 0, err);
     /* Complete before the last chunk: the upstream holds it already. */
     held_there = rc == XC_OK && r->complete;
-    xc_msg_free(r ? &r->base : NULL);
+    xc_msg_free(r);
     if (held_there) break;
   }
 done:
@@ -339,7 +339,7 @@ int xc_sync_send_contents(xc_store *store, xc_client *cl, Xuncha__V1__Change *co
   for (size_t i = 0; rc == XC_OK && i < refs->n; i++)
     if (!r->held[i]) rc = xc__send_one(store, cl, refs->p[i], err);
 done:
-  xc_msg_free(r ? &r->base : NULL);
+  xc_msg_free(r);
   free(refs);
   return rc;
 }
@@ -379,7 +379,7 @@ static int xc__fetch_one(xc_store *store, xc_client *cl, Xuncha__V1__ContentRef 
       c.len = r->data.len;
       rc = xc_store_write(store, xc__chunk_fn, &c, err);
     }
-    xc_msg_free(r ? &r->base : NULL);
+    xc_msg_free(r);
   }
   if (rc == XC_OK)
     rc = xc__complete(store, upload_id, ref->algorithm, ref->digest.data, size, chunks, err);

@@ -237,7 +237,7 @@ done:
   if (b.v != NULL)
     for (size_t i = 0; i < b.n; i++) xc_msg_free(&b.v[i]->base);
   free(b.v);
-  xc_msg_free(r ? &r->base : NULL);
+  xc_msg_free(r);
   return rc;
 }
 
@@ -277,7 +277,7 @@ static int xc__pull_all(xc_client *cl, xc_err *err) {
       q.snapshot_seq = 0;
       q.snapshot_after = "";
     }
-    xc_msg_free(r ? &r->base : NULL);
+    xc_msg_free(r);
     r = NULL;
     rc = xc_client_call(cl, XC__PULL, &q.base, &xuncha__v1__pull_response__descriptor,
                         (ProtobufCMessage **)&r, 0, err);
@@ -299,7 +299,7 @@ static int xc__pull_all(xc_client *cl, xc_err *err) {
     if (r->snapshot && r->snapshot_after[0] != '\0') continue;
     if (after >= r->last_seq) break;
   }
-  xc_msg_free(r ? &r->base : NULL);
+  xc_msg_free(r);
   free(snap_after);
   return rc;
 }
@@ -604,7 +604,7 @@ int xc_sync_status(xc_store *store, Xuncha__V1__SyncStatus **out, xc_err *err) {
   st = NULL;
 done:
   xc_snapshot_end(b.snap);
-  xc_msg_free(st ? &st->base : NULL);
+  xc_msg_free(st);
   return rc;
 }
 
@@ -812,8 +812,8 @@ int xc_sync_verify(xc_store *store, uint32_t max_differences, Xuncha__V1__Verify
 done:
   xc_client_destroy(cl);
   free(names.v);
-  xc_msg_free(local ? &local->base : NULL);
-  xc_msg_free(remote ? &remote->base : NULL);
-  xc_msg_free(resp ? &resp->base : NULL);
+  xc_msg_free(local);
+  xc_msg_free(remote);
+  xc_msg_free(resp);
   return rc;
 }

@@ -166,12 +166,6 @@ done:
   return rc;
 }
 
-/* Makes a new message of descriptor d, or NULL. */
-static ProtobufCMessage *xc__new(const ProtobufCMessageDescriptor *d) {
-  ProtobufCMessage *m = malloc(d->sizeof_message);
-  if (m != NULL) d->message_init(m);
-  return m;
-}
 
 /* Sets a string field, mapping failure to an error. */
 static int xc__set(ProtobufCMessage *m, const char *field, const char *v, xc_err *err) {
@@ -658,7 +652,7 @@ static int xc__run_append(xc_ctx *ctx, xc__append *a, int progress, ProtobufCMes
     rc = xc_err_set(err, rc, "out of memory");
     goto done;
   }
-  resp = xc__new(progress ? &xuncha__v1__append_progress_response__descriptor
+  resp = xc_msg_new(progress ? &xuncha__v1__append_progress_response__descriptor
                           : &xuncha__v1__verification_response__descriptor);
   if (resp == NULL) {
     rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
@@ -1001,7 +995,7 @@ int xc_workflow_record_disposition(xc_ctx *ctx, const Xuncha__V1__RecordDisposit
   if (rc != XC_OK) goto done;
   xc_clock_today_cst(today);
   rc = xc_workflow_decorate(XC_KIND_LEAD, a.out_parent, today);
-  resp = rc == XC_OK ? xc__new(&xuncha__v1__record_disposition_response__descriptor) : NULL;
+  resp = rc == XC_OK ? xc_msg_new(&xuncha__v1__record_disposition_response__descriptor) : NULL;
   if (resp == NULL) {
     rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
     goto done;
@@ -1176,7 +1170,7 @@ int xc_workflow_void(xc_ctx *ctx, const Xuncha__V1__VoidRecordRequest *req, Prot
   a.author = author;
   rc = xc__wf_write(ctx, xc__void_fn, &a, err);
   if (rc != XC_OK) goto done;
-  resp = (Xuncha__V1__VoidRecordResponse *)xc__new(&xuncha__v1__void_record_response__descriptor);
+  resp = (Xuncha__V1__VoidRecordResponse *)xc_msg_new(&xuncha__v1__void_record_response__descriptor);
   rc = resp == NULL ? XC_ERESOURCE_EXHAUSTED : XC_OK;
   if (rc == XC_OK) rc = xc__set(&resp->base, "kind", xc_kind_name(a.kind), err);
   if (rc == XC_OK) rc = xc__set(&resp->base, "id", a.id, err);
@@ -1256,7 +1250,7 @@ int xc_workflow_stats(xc_ctx *ctx, const Xuncha__V1__RectificationStatsRequest *
   f.region_prefix = req->region_prefix;
   rc = xc_list_filter_check(XC_KIND_FINDING, &f, 0, err);
   if (rc != XC_OK) goto done;
-  s = (Xuncha__V1__RectificationStats *)xc__new(&xuncha__v1__rectification_stats__descriptor);
+  s = (Xuncha__V1__RectificationStats *)xc_msg_new(&xuncha__v1__rectification_stats__descriptor);
   if (s == NULL) {
     rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
     goto done;

@@ -14,6 +14,7 @@
 #include "xc_ops.h"
 #include "xc_identity.h"
 #include "xc_limits.h"
+#include "xc_msg.h"
 #include "xc_text.h"
 #include "xuncha/v1/archive.pb-c.h"
 #include "xuncha/v1/xuncha.pb-c.h"
@@ -345,12 +346,6 @@ const xc_filter *xc_resource_filter(const xc_resource *r, const char *flag) {
 }
 
 /* ---------------------------------------------------------------- reflection */
-
-ProtobufCMessage *xc_msg_new(const ProtobufCMessageDescriptor *d) {
-  ProtobufCMessage *m = malloc(d->sizeof_message);
-  if (m != NULL) d->message_init(m);
-  return m;
-}
 
 /* Longest field path component we look up. */
 #define XC__NAME_MAX 64

@@ -107,12 +107,6 @@ const xc_field *xc_resource_field_by_path(const xc_resource *r, const char *path
 const xc_filter *xc_resource_filter(const xc_resource *r, const char *flag);
 
 /*
- * Returns a new, empty message of descriptor d with unpacked ownership
- * (free with protobuf_c_message_free_unpacked), or NULL when out of memory.
- */
-ProtobufCMessage *xc_msg_new(const ProtobufCMessageDescriptor *d);
-
-/*
  * Checks value as the flag of f and sets it in rec: scalars are replaced,
  * repeated fields get one more entry. Sub-messages on the path are created
  * when absent. Returns XC_OK, XC_EINVALID_ARGUMENT with err naming the flag
