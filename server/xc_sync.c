@@ -520,7 +520,8 @@ int xc_sync_collect_pull(xc_store *store, const Xuncha__V1__PullRequest *req,
   p.max = max;
   p.upto = after_seq;
   p.v = calloc(max, sizeof *p.v);
-  if (p.v == NULL) {
+  resp = (Xuncha__V1__PullResponse *)xc_msg_new(&xuncha__v1__pull_response__descriptor);
+  if (p.v == NULL || resp == NULL) {
     rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
     goto done;
   }
@@ -549,12 +550,6 @@ int xc_sync_collect_pull(xc_store *store, const Xuncha__V1__PullRequest *req,
     }
     rc = xc__snapshot_page(snap, &p, req->snapshot_after, next, err);
     if (rc != XC_OK) goto done;
-    resp = malloc(sizeof *resp);
-    if (resp == NULL) {
-      rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
-      goto done;
-    }
-    xuncha__v1__pull_response__init(resp);
     resp->snapshot = 1;
     resp->snapshot_seq = seq;
     resp->upto_seq = next[0] == '\0' ? seq : after_seq;
@@ -567,12 +562,6 @@ int xc_sync_collect_pull(xc_store *store, const Xuncha__V1__PullRequest *req,
     rc = xc_snapshot_changes(snap, after_seq, xc__pull_visit, &p, err);
     if (p.failed) rc = xc_err_set(err, p.err.code, "%s", p.err.msg);
     if (rc != XC_OK) goto done;
-    resp = malloc(sizeof *resp);
-    if (resp == NULL) {
-      rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
-      goto done;
-    }
-    xuncha__v1__pull_response__init(resp);
     /* Nothing examined: the reply covers the log up to where it ends. */
     resp->upto_seq = p.scanned == 0 ? last : p.upto;
     resp->last_seq = last;
