@@ -7,6 +7,7 @@
 
 #include "xc_msg.h"
 #include "xc_pagetoken.h"
+#include "xc_rawrec.h"
 #include "xc_record.h"
 #include "xc_text.h"
 #include "xc_validate.h"
@@ -234,9 +235,11 @@ done:
 
 typedef struct xc__scan_state {
   xc_kind kind;
+  const ProtobufCMessageDescriptor *desc;
   const xc_identity *who;
   const xc_list_filter *f;
   xc_page *page;
+  xc_rawrec *raw;         /* the arena and scratch of this list */
   size_t cap;             /* allocated slots in page->recs */
   size_t limit;           /* page size */
   size_t scanned;         /* records looked at */
@@ -244,35 +247,88 @@ typedef struct xc__scan_state {
   size_t bytes;           /* packed bytes of the records kept */
   size_t max_bytes;       /* most packed bytes to keep */
   int more;               /* 1: stopped early; more may remain */
+  int failed;             /* the visitor returned an error (err is not set) */
   char today[11];         /* for the read-time flags */
   char resume[XC_ID_MAX]; /* the id the next page starts after */
 } xc__scan_state;
 
+/*
+ * Decides about one stored record and, when it matches, puts its reply
+ * form (xc_rawrec.h) in *out. Sets *match and copies the record's id into
+ * id_out. rec is unpacked into the arena (or, when it does not fit there,
+ * the ordinary way), decorated and checked as a Get would, but the reply
+ * carries the stored bytes, with only the read-time fields packed anew.
+ */
+static int xc__scan_one(xc__scan_state *st, const uint8_t *bytes, size_t len, int *match,
+                        ProtobufCMessage **out, size_t *packed, char id_out[XC_ID_MAX]) {
+  ProtobufCMessage *rec, *heap = NULL;
+  xc_decoration deco;
+  uint8_t deco_bytes[XC_DECORATION_MAX_BYTES];
+  uint32_t drop[XC_DECORATION_MAX_FIELDS];
+  size_t deco_len, n_drop = 0;
+  const char *id;
+  int no_room = 0, rc = XC_OK;
+
+  *match = 0;
+  *out = NULL;
+  rec = xc_rawrec_unpack(st->raw, st->desc, bytes, len, &no_room);
+  if (rec == NULL && no_room) rec = heap = protobuf_c_message_unpack(st->desc, NULL, len, bytes);
+  if (rec == NULL) {
+    rc = no_room ? XC_ERESOURCE_EXHAUSTED : XC_EDATA_LOSS;
+    goto done;
+  }
+  xc_workflow_decoration(st->kind, rec, st->today, &deco);
+  if (heap != NULL) {
+    if (xc_workflow_decorate(st->kind, heap, st->today) != XC_OK) {
+      rc = XC_ERESOURCE_EXHAUSTED;
+      goto done;
+    }
+  } else {
+    xc_workflow_decoration_attach(st->kind, rec, &deco);
+  }
+  id = xc_msg_get_str(rec, "id");
+  xc_strlcpy(id_out, id != NULL ? id : "", XC_ID_MAX);
+  if (!xc_list_match(st->kind, st->who, st->f, rec)) goto done;
+  *match = 1;
+  deco_len = xc_workflow_decoration_pack(st->kind, &deco, deco_bytes, sizeof deco_bytes, drop,
+                                         &n_drop);
+  rc = xc_rawrec_reply(st->raw, st->desc, id_out, bytes, len, deco_bytes, deco_len, drop, n_drop,
+                       out, packed);
+done:
+  xc_msg_free(heap);
+  return rc;
+}
+
 /* Called by the index walk for each record: keeps matches until the page
  * is full, the byte budget is spent or the scan budget runs out, and
  * records where the next page must start. */
-static int xc__scan_visit(void *c, ProtobufCMessage *rec) {
+static int xc__scan_visit(void *c, const char *key_id, size_t key_id_len, const uint8_t *bytes,
+                          size_t len) {
   xc__scan_state *st = c;
-  const char *id = xc_msg_get_str(rec, "id");
-  size_t size;
+  ProtobufCMessage *rec = NULL;
+  char id[XC_ID_MAX];
+  size_t size = 0;
+  int match = 0;
+  int rc;
 
+  (void)key_id;
+  (void)key_id_len;
   st->scanned++;
-  if (xc_workflow_decorate(st->kind, rec, st->today) != XC_OK) {
-    xc_msg_free(rec);
-    return XC_ERESOURCE_EXHAUSTED;
+  rc = xc__scan_one(st, bytes, len, &match, &rec, &size, id);
+  if (rc != XC_OK) {
+    st->failed = 1;
+    return rc;
   }
-  if (!xc_list_match(st->kind, st->who, st->f, rec)) {
+  if (!match) {
     if (st->scanned >= st->budget) {
-      xc_strlcpy(st->resume, id ? id : "", sizeof st->resume);
+      xc_strlcpy(st->resume, id, sizeof st->resume);
       st->more = 1;
-      xc_msg_free(rec);
       return 1;
     }
-    xc_msg_free(rec);
     return 0;
   }
   /* One match past a full page tells us another page exists. */
-  size = protobuf_c_message_get_packed_size(rec) + 8;
+  size += 8;
   if (st->page->n >= st->limit || (st->page->n > 0 && st->bytes + size > st->max_bytes)) {
     st->more = 1;
     xc_msg_free(rec);
@@ -285,6 +341,7 @@ static int xc__scan_visit(void *c, ProtobufCMessage *rec) {
     grown = realloc(st->page->recs, ncap * sizeof *grown);
     if (grown == NULL) {
       xc_msg_free(rec);
+      st->failed = 1;
       return XC_ERESOURCE_EXHAUSTED;
     }
     st->page->recs = grown;
@@ -292,7 +349,7 @@ static int xc__scan_visit(void *c, ProtobufCMessage *rec) {
   }
   st->page->recs[st->page->n++] = rec;
   st->bytes += size;
-  xc_strlcpy(st->resume, id ? id : "", sizeof st->resume);
+  xc_strlcpy(st->resume, id, sizeof st->resume);
   if (st->scanned >= st->budget) {
     st->more = 1;
     return 1;
@@ -310,6 +367,7 @@ int xc_service_list(xc_ctx *ctx, xc_kind kind, const xc_list_filter *f, int32_t 
   int rc;
 
   memset(page, 0, sizeof *page);
+  memset(&st, 0, sizeof st);
   after[0] = '\0';
   rc = xc__need_identity(ctx, err);
   if (rc == XC_OK) rc = xc_list_filter_check(kind, f, page_size, err);
@@ -327,8 +385,8 @@ int xc_service_list(xc_ctx *ctx, xc_kind kind, const xc_list_filter *f, int32_t 
   xc_list_plan_make(kind, &ctx->id, f, &plan);
   if (plan.empty) goto done;
 
-  memset(&st, 0, sizeof st);
   st.kind = kind;
+  st.desc = xc_kind_descriptor(kind);
   xc_today_cst(st.today);
   st.who = &ctx->id;
   st.f = f;
@@ -336,10 +394,17 @@ int xc_service_list(xc_ctx *ctx, xc_kind kind, const xc_list_filter *f, int32_t 
   st.limit = xc_list_page_size(page_size);
   st.budget = ctx->scan_budget ? ctx->scan_budget : XC_LIST_SCAN_BUDGET;
   st.max_bytes = ctx->max_response_bytes ? ctx->max_response_bytes : XC_LIST_MAX_RESPONSE_BYTES;
+  st.raw = xc_rawrec_new();
+  if (st.raw == NULL) {
+    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory collecting the page");
+    goto done;
+  }
   rc = xc_snapshot_begin(ctx->store, &snap, err);
   if (rc == XC_OK)
-    rc = xc_snapshot_scan(snap, kind, plan.index, plan.key, after, xc__scan_visit, &st, err);
+    rc = xc_snapshot_scan_raw(snap, kind, plan.index, plan.key, after, xc__scan_visit, &st, err);
   if (rc == XC_ERESOURCE_EXHAUSTED) rc = xc_err_set(err, rc, "out of memory collecting the page");
+  if (rc != XC_OK && st.failed && rc != XC_ERESOURCE_EXHAUSTED)
+    rc = xc_err_set(err, rc, "a stored %s does not decode", xc_kind_name(kind));
   if (rc != XC_OK) goto done;
   if (st.more && st.resume[0] != '\0') {
     rc = xc_page_token_make(ctx->secret, ctx->id.cn, ctx->method ? ctx->method : "", canon,
@@ -348,6 +413,7 @@ int xc_service_list(xc_ctx *ctx, xc_kind kind, const xc_list_filter *f, int32_t 
   }
 done:
   xc_snapshot_end(snap);
+  xc_rawrec_free(st.raw);
   if (rc != XC_OK) xc_page_free(page);
   return rc;
 }

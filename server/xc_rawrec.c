@@ -1,0 +1,212 @@
+#include "xc_rawrec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xc_msg.h"
+#include "xc_wire.h"
+
+/* The arena starts at this size and grows (between records) to at most
+ * XC__ARENA_MAX; a record that needs more is unpacked the ordinary way. */
+#define XC__ARENA_START (64 * 1024)
+#define XC__ARENA_MAX (16 * 1024 * 1024)
+
+struct xc_rawrec {
+  uint8_t *arena;
+  size_t cap;
+  size_t used;
+  int exhausted;       /* an allocation did not fit since the last reset */
+  uint8_t *scratch;    /* the body of the record being built */
+  size_t scratch_cap;
+  ProtobufCAllocator alloc;
+};
+
+/* protobuf-c's allocator over the arena: a bump pointer, 16-byte aligned. */
+static void *xc__arena_alloc(void *data, size_t size) {
+  xc_rawrec *r = data;
+  size_t a;
+  void *p;
+  if (size > SIZE_MAX - 15) {
+    r->exhausted = 1;
+    return NULL;
+  }
+  a = (size + 15) & ~(size_t)15;
+  if (a > r->cap - r->used) {
+    r->exhausted = 1;
+    return NULL;
+  }
+  p = r->arena + r->used;
+  r->used += a;
+  return p;
+}
+
+/* Nothing is freed one by one: the whole arena is reset per record. */
+static void xc__arena_free(void *data, void *p) {
+  (void)data;
+  (void)p;
+}
+
+xc_rawrec *xc_rawrec_new(void) {
+  xc_rawrec *r = calloc(1, sizeof *r);
+  if (r == NULL) return NULL;
+  r->arena = malloc(XC__ARENA_START);
+  if (r->arena == NULL) {
+    free(r);
+    return NULL;
+  }
+  r->cap = XC__ARENA_START;
+  r->alloc.alloc = xc__arena_alloc;
+  r->alloc.free = xc__arena_free;
+  r->alloc.allocator_data = r;
+  return r;
+}
+
+void xc_rawrec_free(xc_rawrec *r) {
+  if (r == NULL) return;
+  free(r->arena);
+  free(r->scratch);
+  free(r);
+}
+
+ProtobufCMessage *xc_rawrec_unpack(xc_rawrec *r, const ProtobufCMessageDescriptor *desc,
+                                   const uint8_t *rec, size_t len, int *no_room) {
+  *no_room = 0;
+  for (;;) {
+    ProtobufCMessage *m;
+    size_t want;
+    r->used = 0;
+    r->exhausted = 0;
+    m = protobuf_c_message_unpack(desc, &r->alloc, len, rec);
+    if (m != NULL) return m;
+    if (!r->exhausted) return NULL; /* malformed */
+    /* Grow and try again; records that need more than the maximum are
+     * the caller's to unpack with the ordinary allocator. */
+    if (r->cap >= XC__ARENA_MAX) {
+      *no_room = 1;
+      return NULL;
+    }
+    want = len <= (XC__ARENA_MAX - XC__ARENA_START) / 8 ? 8 * len + XC__ARENA_START : XC__ARENA_MAX;
+    if (want < 2 * r->cap) want = 2 * r->cap;
+    if (want > XC__ARENA_MAX) want = XC__ARENA_MAX;
+    free(r->arena);
+    r->arena = malloc(want);
+    r->cap = r->arena != NULL ? want : 0;
+    if (r->arena == NULL) {
+      /* Leave a usable (empty) arena: every unpack now reports no room. */
+      r->cap = 0;
+      *no_room = 1;
+      return NULL;
+    }
+  }
+}
+
+/* Returns 1 if n is in v[0..count). */
+static int xc__in(const uint32_t *v, size_t count, uint32_t n) {
+  for (size_t i = 0; i < count; i++)
+    if (v[i] == n) return 1;
+  return 0;
+}
+
+int xc_rawrec_reply(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const char *id,
+                    const uint8_t *rec, size_t len, const uint8_t *deco, size_t deco_len,
+                    const uint32_t *drop, size_t n_drop, ProtobufCMessage **out,
+                    size_t *packed) {
+  const ProtobufCFieldDescriptor *id_fd = protobuf_c_message_descriptor_get_field_by_name(desc, "id");
+  const uint8_t *p = rec, *end = rec + len;
+  const uint8_t *dp = deco, *dend = deco + deco_len;
+  ProtobufCMessage *msg = NULL;
+  ProtobufCMessageUnknownField *uf = NULL;
+  xc_wire_field f, d;
+  size_t n = 0;
+  int have_d, more, rc = XC_OK;
+
+  *out = NULL;
+  *packed = 0;
+  if (id_fd == NULL || deco_len > SIZE_MAX - len) {
+    rc = XC_EINTERNAL;
+    goto done;
+  }
+  if (len + deco_len > r->scratch_cap) {
+    size_t cap = len + deco_len;
+    uint8_t *s = malloc(cap > 0 ? cap : 1);
+    if (s == NULL) {
+      rc = XC_ERESOURCE_EXHAUSTED;
+      goto done;
+    }
+    free(r->scratch);
+    r->scratch = s;
+    r->scratch_cap = cap;
+  }
+  /* Merge the stored fields (less the id and the fields the decoration
+   * replaces) with the decoration's, by field number: both are in field
+   * order, as protobuf-c writes them, so the result is too. */
+  have_d = xc_wire_next(&dp, dend, &d);
+  if (have_d < 0) {
+    rc = XC_EINTERNAL;
+    goto done;
+  }
+  while ((more = xc_wire_next(&p, end, &f)) == 1) {
+    while (have_d == 1 && d.number < f.number) {
+      memcpy(r->scratch + n, d.start, (size_t)(d.end - d.start));
+      n += (size_t)(d.end - d.start);
+      have_d = xc_wire_next(&dp, dend, &d);
+    }
+    if (f.number == id_fd->id || xc__in(drop, n_drop, f.number)) continue;
+    memcpy(r->scratch + n, f.start, (size_t)(f.end - f.start));
+    n += (size_t)(f.end - f.start);
+  }
+  if (more < 0 || have_d < 0) {
+    rc = more < 0 ? XC_EDATA_LOSS : XC_EINTERNAL;
+    goto done;
+  }
+  while (have_d == 1) {
+    memcpy(r->scratch + n, d.start, (size_t)(d.end - d.start));
+    n += (size_t)(d.end - d.start);
+    have_d = xc_wire_next(&dp, dend, &d);
+  }
+
+  msg = malloc(desc->sizeof_message);
+  if (msg == NULL) {
+    rc = XC_ERESOURCE_EXHAUSTED;
+    goto done;
+  }
+  desc->message_init(msg);
+  if (xc_msg_set_str(msg, "id", id) != XC_OK) {
+    rc = XC_ERESOURCE_EXHAUSTED;
+    goto done;
+  }
+  if (n > 0) {
+    /* One unknown field: its tag is the first field's, its data everything
+     * after that tag. protobuf-c packs it as tag + data: the body as built. */
+    const uint8_t *q = r->scratch;
+    uint64_t tag = 0;
+    if (xc_wire_varint(&q, r->scratch + n, &tag) != 0) {
+      rc = XC_EINTERNAL;
+      goto done;
+    }
+    uf = malloc(sizeof *uf);
+    if (uf == NULL) {
+      rc = XC_ERESOURCE_EXHAUSTED;
+      goto done;
+    }
+    uf->tag = (uint32_t)(tag >> 3);
+    uf->wire_type = (ProtobufCWireType)(tag & 7);
+    uf->len = n - (size_t)(q - r->scratch);
+    uf->data = malloc(uf->len > 0 ? uf->len : 1);
+    if (uf->data == NULL) {
+      rc = XC_ERESOURCE_EXHAUSTED;
+      goto done;
+    }
+    memcpy(uf->data, q, uf->len);
+    msg->unknown_fields = uf;
+    msg->n_unknown_fields = 1;
+    uf = NULL;
+  }
+  *packed = protobuf_c_message_get_packed_size(msg);
+  *out = msg;
+  msg = NULL;
+done:
+  free(uf);
+  xc_msg_free(msg);
+  return rc;
+}
