@@ -19,6 +19,8 @@ struct xc_rawrec {
   uint8_t *scratch;    /* the body of the record being built */
   size_t scratch_cap;
   ProtobufCAllocator alloc;
+  const ProtobufCMessageDescriptor *id_desc; /* the type id_number is of */
+  uint32_t id_number;                        /* its id field's number (0: none) */
 };
 
 /* protobuf-c's allocator over the arena: a bump pointer, 16-byte aligned. */
@@ -111,7 +113,6 @@ int xc_rawrec_reply(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const 
                     const uint8_t *rec, size_t len, const uint8_t *deco, size_t deco_len,
                     const uint32_t *drop, size_t n_drop, ProtobufCMessage **out,
                     size_t *packed) {
-  const ProtobufCFieldDescriptor *id_fd = protobuf_c_message_descriptor_get_field_by_name(desc, "id");
   const uint8_t *p = rec, *end = rec + len;
   const uint8_t *dp = deco, *dend = deco + deco_len;
   ProtobufCMessage *msg = NULL;
@@ -122,7 +123,12 @@ int xc_rawrec_reply(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const 
 
   *out = NULL;
   *packed = 0;
-  if (id_fd == NULL || deco_len > SIZE_MAX - len) {
+  if (r->id_desc != desc) {
+    const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(desc, "id");
+    r->id_desc = desc;
+    r->id_number = fd != NULL && fd->type == PROTOBUF_C_TYPE_STRING ? fd->id : 0;
+  }
+  if (r->id_number == 0 || deco_len > SIZE_MAX - len) {
     rc = XC_EINTERNAL;
     goto done;
   }
@@ -151,7 +157,7 @@ int xc_rawrec_reply(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const 
       n += (size_t)(d.end - d.start);
       have_d = xc_wire_next(&dp, dend, &d);
     }
-    if (f.number == id_fd->id || xc__in(drop, n_drop, f.number)) continue;
+    if (f.number == r->id_number || xc__in(drop, n_drop, f.number)) continue;
     memcpy(r->scratch + n, f.start, (size_t)(f.end - f.start));
     n += (size_t)(f.end - f.start);
   }
@@ -202,7 +208,18 @@ int xc_rawrec_reply(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const 
     msg->n_unknown_fields = 1;
     uf = NULL;
   }
-  *packed = protobuf_c_message_get_packed_size(msg);
+  {
+    /* What protobuf-c packs: the id (a non-empty string), then the
+     * unknown field's tag and data. */
+    size_t id_len = strlen(id);
+    size_t size = id_len > 0 ? xc_wire_varint_size((uint64_t)r->id_number << 3) +
+                                   xc_wire_varint_size(id_len) + id_len
+                             : 0;
+    if (msg->n_unknown_fields == 1)
+      size += xc_wire_varint_size((uint64_t)msg->unknown_fields[0].tag << 3) +
+              msg->unknown_fields[0].len;
+    *packed = size;
+  }
   *out = msg;
   msg = NULL;
 done:

@@ -240,6 +240,8 @@ typedef struct xc__scan_state {
   const xc_list_filter *f;
   xc_page *page;
   xc_rawrec *raw;         /* the arena and scratch of this list */
+  uint32_t deco_fields[XC_DECORATION_MAX_FIELDS]; /* fields the decoration owns */
+  size_t n_deco_fields;
   size_t cap;             /* allocated slots in page->recs */
   size_t limit;           /* page size */
   size_t scanned;         /* records looked at */
@@ -264,8 +266,7 @@ static int xc__scan_one(xc__scan_state *st, const uint8_t *bytes, size_t len, in
   ProtobufCMessage *rec, *heap = NULL;
   xc_decoration deco;
   uint8_t deco_bytes[XC_DECORATION_MAX_BYTES];
-  uint32_t drop[XC_DECORATION_MAX_FIELDS];
-  size_t deco_len, n_drop = 0;
+  size_t deco_len;
   const char *id;
   int no_room = 0, rc = XC_OK;
 
@@ -290,10 +291,9 @@ static int xc__scan_one(xc__scan_state *st, const uint8_t *bytes, size_t len, in
   xc_strlcpy(id_out, id != NULL ? id : "", XC_ID_MAX);
   if (!xc_list_match(st->kind, st->who, st->f, rec)) goto done;
   *match = 1;
-  deco_len = xc_workflow_decoration_pack(st->kind, &deco, deco_bytes, sizeof deco_bytes, drop,
-                                         &n_drop);
-  rc = xc_rawrec_reply(st->raw, st->desc, id_out, bytes, len, deco_bytes, deco_len, drop, n_drop,
-                       out, packed);
+  deco_len = xc_workflow_decoration_pack(st->kind, &deco, deco_bytes, sizeof deco_bytes);
+  rc = xc_rawrec_reply(st->raw, st->desc, id_out, bytes, len, deco_bytes, deco_len,
+                       st->deco_fields, st->n_deco_fields, out, packed);
 done:
   xc_msg_free(heap);
   return rc;
@@ -387,6 +387,7 @@ int xc_service_list(xc_ctx *ctx, xc_kind kind, const xc_list_filter *f, int32_t 
 
   st.kind = kind;
   st.desc = xc_kind_descriptor(kind);
+  st.n_deco_fields = xc_workflow_decoration_fields(kind, st.deco_fields);
   xc_today_cst(st.today);
   st.who = &ctx->id;
   st.f = f;

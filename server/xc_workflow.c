@@ -11,6 +11,7 @@
 #include "xc_text.h"
 #include "xc_validate.h"
 #include "xc_wf.h"
+#include "xc_wire.h"
 
 /* Set once before the server starts. */
 static int xc__stalled_days = XC_WF_DEFAULT_STALLED_DAYS;
@@ -219,36 +220,57 @@ void xc_workflow_decoration_attach(xc_kind kind, ProtobufCMessage *rec, xc_decor
   }
 }
 
-size_t xc_workflow_decoration_pack(xc_kind kind, xc_decoration *d, uint8_t *out, size_t cap,
-                                   uint32_t fields[XC_DECORATION_MAX_FIELDS], size_t *n_fields) {
-  const ProtobufCMessage *m = NULL;
-  Xuncha__V1__Finding f = XUNCHA__V1__FINDING__INIT;
-  Xuncha__V1__Lead l = XUNCHA__V1__LEAD__INIT;
+size_t xc_workflow_decoration_fields(xc_kind kind, uint32_t fields[XC_DECORATION_MAX_FIELDS]) {
   static const char *const finding_fields[] = {"flags", NULL};
   static const char *const lead_fields[] = {"report_due_date", "report_overdue", NULL};
-  const char *const *names = NULL;
-  size_t n;
-  *n_fields = 0;
-  /* A record of the kind with only its read-time fields set packs to just
-   * those fields, as protobuf-c writes them in a whole record. */
-  if (kind == XC_KIND_FINDING) {
-    xc_workflow_decoration_attach(kind, &f.base, d);
-    m = &f.base;
-    names = finding_fields;
-  } else if (kind == XC_KIND_LEAD) {
-    xc_workflow_decoration_attach(kind, &l.base, d);
-    m = &l.base;
-    names = lead_fields;
-  }
-  if (m == NULL) return 0;
-  for (size_t i = 0; names[i] != NULL && *n_fields < XC_DECORATION_MAX_FIELDS; i++) {
+  const char *const *names = kind == XC_KIND_FINDING ? finding_fields
+                             : kind == XC_KIND_LEAD  ? lead_fields
+                                                     : NULL;
+  size_t n = 0;
+  for (size_t i = 0; names != NULL && names[i] != NULL && n < XC_DECORATION_MAX_FIELDS; i++) {
     const ProtobufCFieldDescriptor *fd =
-        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, names[i]);
-    if (fd != NULL) fields[(*n_fields)++] = fd->id;
+        protobuf_c_message_descriptor_get_field_by_name(xc_kind_descriptor(kind), names[i]);
+    if (fd != NULL) fields[n++] = fd->id;
   }
-  n = protobuf_c_message_get_packed_size(m);
-  if (n > cap) return 0;
-  return protobuf_c_message_pack(m, out);
+  return n;
+}
+
+/* Writes a field tag at out; returns its length. */
+static size_t xc__put_tag(uint8_t *out, uint32_t number, unsigned wire_type) {
+  return xc_wire_put_varint(out, (uint64_t)number << 3 | wire_type);
+}
+
+size_t xc_workflow_decoration_pack(xc_kind kind, xc_decoration *d, uint8_t *out, size_t cap) {
+  uint32_t fields[XC_DECORATION_MAX_FIELDS];
+  size_t nf = xc_workflow_decoration_fields(kind, fields);
+  size_t n = 0;
+  /* Written by hand as protobuf-c writes these fields in a whole record
+   * (the test "list replies are the stored bytes, decorated" holds the
+   * two to the same bytes); packing a record of the kind to get them would
+   * walk every field of its type for each record of a list. */
+  if (cap < XC_DECORATION_MAX_BYTES) return 0;
+  if (kind == XC_KIND_FINDING && nf == 1) {
+    /* A message field is written even when all its fields are zero. */
+    size_t len = protobuf_c_message_get_packed_size(&d->flags.base);
+    if (len > 64) return 0;
+    n += xc__put_tag(out + n, fields[0], XC_WIRE_LEN);
+    n += xc_wire_put_varint(out + n, len);
+    n += protobuf_c_message_pack(&d->flags.base, out + n);
+  } else if (kind == XC_KIND_LEAD && nf == 2) {
+    /* proto3: an empty string and a false bool are not written. */
+    size_t len = strnlen(d->report_due_date, sizeof d->report_due_date);
+    if (len > 0) {
+      n += xc__put_tag(out + n, fields[0], XC_WIRE_LEN);
+      n += xc_wire_put_varint(out + n, len);
+      memcpy(out + n, d->report_due_date, len);
+      n += len;
+    }
+    if (d->report_overdue) {
+      n += xc__put_tag(out + n, fields[1], XC_WIRE_VARINT);
+      out[n++] = 1;
+    }
+  }
+  return n;
 }
 
 int xc_workflow_decorate(xc_kind kind, ProtobufCMessage *rec, const char *today) {

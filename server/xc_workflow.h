@@ -72,11 +72,14 @@ void xc_workflow_decoration_attach(xc_kind kind, ProtobufCMessage *rec, xc_decor
  * Packs d into out (cap bytes, XC_DECORATION_MAX_BYTES suffice) exactly as
  * protobuf-c packs those fields in a decorated record of `kind`, in field
  * order, and returns the length (0: the kind has no read-time fields, or
- * cap is too small). fields[0..*n_fields) receive the field numbers the
- * decoration owns: a stored value of one of them is replaced, never sent.
+ * cap is too small).
  */
-size_t xc_workflow_decoration_pack(xc_kind kind, xc_decoration *d, uint8_t *out, size_t cap,
-                                   uint32_t fields[XC_DECORATION_MAX_FIELDS], size_t *n_fields);
+size_t xc_workflow_decoration_pack(xc_kind kind, xc_decoration *d, uint8_t *out, size_t cap);
+
+/* Sets fields[0..n) to the numbers of the fields a decoration of `kind`
+ * owns (a stored value of one of them is replaced, never sent) and
+ * returns n. */
+size_t xc_workflow_decoration_fields(xc_kind kind, uint32_t fields[XC_DECORATION_MAX_FIELDS]);
 
 /*
  * Checks that go beyond one record, run by xc_service_create/update on the
