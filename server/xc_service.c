@@ -27,6 +27,36 @@ static int xc__need_identity(const xc_ctx *ctx, xc_err *err) {
   return XC_OK;
 }
 
+/* A create as the writer runs it (xc__create_write). */
+typedef struct xc__create_job {
+  xc_kind kind;
+  ProtobufCMessage *rec; /* the caller's copy: becomes the stored record */
+  const char *owner, *author, *scope, *request_id;
+  const uint8_t *fingerprint;
+  ProtobufCMessage *existing; /* the record an earlier use of request_id made */
+} xc__create_job;
+
+/*
+ * Stores job->rec as a new record, in place: the writer sets its id, etag,
+ * times, owner and authors on the caller's copy itself, so after the write
+ * that copy IS the stored record and nothing is cloned for the writer or
+ * unpacked again for the reply (the generic xc_store_create does both).
+ * A replay (the batch runs again) sets those fields afresh. A request_id
+ * used before gives its first record in job->existing instead.
+ */
+static int xc__create_write(xc_txn *txn, void *arg, xc_err *err) {
+  xc__create_job *j = arg;
+  int used = 0;
+  xc_msg_free(j->existing);
+  j->existing = NULL;
+  if (j->request_id[0] != '\0') {
+    used = xc_txn_request_used(txn, j->kind, j->scope, j->request_id, err);
+    if (used < 0) return used;
+  }
+  return xc_txn_create_once(txn, j->kind, j->rec, j->owner, j->author, j->scope, j->request_id,
+                            j->fingerprint, used ? &j->existing : NULL, err);
+}
+
 int xc_service_create(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent,
                       const char *request_id, ProtobufCMessage **out, xc_err *err) {
   ProtobufCMessage *rec = NULL;
@@ -87,9 +117,18 @@ int xc_service_create(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent,
   if (kind == XC_KIND_DIRECTORY)
     rc = xc_workflow_create_directory(ctx->store, rec, owner, author, ctx->id.cn, request_id, fp,
                                       &who, out, err);
-  else
-    rc = xc_store_create_audited(ctx->store, &who, kind, rec, owner, author, ctx->id.cn,
-                                 request_id, fp, out, err);
+  else {
+    xc__create_job job = {kind, rec, owner, author, ctx->id.cn, request_id, fp, NULL};
+    rc = xc_store_write_audited(ctx->store, &who, xc__create_write, &job, err);
+    if (rc == XC_OK && job.existing != NULL) {
+      *out = job.existing;
+      job.existing = NULL;
+    } else if (rc == XC_OK) {
+      *out = rec;
+      rec = NULL;
+    }
+    xc_msg_free(job.existing);
+  }
   /* The record and its audit entry committed together (xc_audit.h). */
   if (rc == XC_OK) ctx->audit_done = 1;
   /* Every record returned carries its read-time flags, as a Get would. */
