@@ -1,5 +1,6 @@
 #include "xc_rawrec.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@ struct xc_rawrec {
   uint8_t *scratch;    /* the body of the record being built */
   size_t scratch_cap;
   ProtobufCAllocator alloc;
+  int cached;                                /* 1: a thread's (xc_rawrec_acquire) */
+  int busy;                                  /* the thread's is taken */
   const ProtobufCMessageDescriptor *id_desc; /* the type id_number is of */
   uint32_t id_number;                        /* its id field's number (0: none) */
 };
@@ -68,6 +71,59 @@ void xc_rawrec_free(xc_rawrec *r) {
   free(r->arena);
   free(r->scratch);
   free(r);
+}
+
+/* The thread cache: one xc_rawrec per thread, freed when the thread ends. */
+static pthread_key_t xc__key;
+static pthread_once_t xc__key_once = PTHREAD_ONCE_INIT;
+static int xc__key_ok;
+
+static void xc__key_free(void *p) { xc_rawrec_free(p); }
+
+static void xc__key_make(void) { xc__key_ok = pthread_key_create(&xc__key, xc__key_free) == 0; }
+
+xc_rawrec *xc_rawrec_acquire(void) {
+  xc_rawrec *r = NULL;
+  (void)pthread_once(&xc__key_once, xc__key_make);
+  if (xc__key_ok) {
+    r = pthread_getspecific(xc__key);
+    if (r == NULL) {
+      r = xc_rawrec_new();
+      if (r != NULL && pthread_setspecific(xc__key, r) != 0) {
+        xc_rawrec_free(r);
+        r = NULL;
+      } else if (r != NULL) {
+        r->cached = 1;
+      }
+    }
+    if (r != NULL && !r->busy) {
+      r->busy = 1;
+      return r;
+    }
+  }
+  return xc_rawrec_new();
+}
+
+void xc_rawrec_release(xc_rawrec *r) {
+  if (r == NULL) return;
+  if (!r->cached) {
+    xc_rawrec_free(r);
+    return;
+  }
+  r->busy = 0;
+  /* A huge record grew the arena: give the memory back rather than keep
+   * it for the thread's life. */
+  if (r->cap > 4 * XC__ARENA_START) {
+    uint8_t *a = malloc(XC__ARENA_START);
+    free(r->arena);
+    r->arena = a;
+    r->cap = a != NULL ? XC__ARENA_START : 0;
+  }
+  if (r->scratch_cap > 4 * XC__ARENA_START) {
+    free(r->scratch);
+    r->scratch = NULL;
+    r->scratch_cap = 0;
+  }
 }
 
 ProtobufCMessage *xc_rawrec_unpack(xc_rawrec *r, const ProtobufCMessageDescriptor *desc,

@@ -35,6 +35,16 @@ xc_rawrec *xc_rawrec_new(void);
 void xc_rawrec_free(xc_rawrec *r);
 
 /*
+ * Takes the calling thread's working memory (made on its first use and kept
+ * until the thread ends, so a call does not allocate a fresh arena), or a
+ * new one when the thread's is taken already. NULL when out of memory.
+ * Give it back with xc_rawrec_release before anything that can switch
+ * fibers (a store write): another call on the thread may then take it.
+ */
+xc_rawrec *xc_rawrec_acquire(void);
+void xc_rawrec_release(xc_rawrec *r);
+
+/*
  * Unpacks a packed record (len bytes at rec) as desc into the arena. The
  * message is valid until the next call on r and must not be freed. Returns
  * NULL when the bytes do not decode, or when the record needs more memory

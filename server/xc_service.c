@@ -143,6 +143,69 @@ done:
   return rc;
 }
 
+/* A Get as its raw visitor sees it. */
+typedef struct xc__get_state {
+  xc_ctx *ctx;
+  xc_kind kind;
+  xc_snapshot *snap;
+  xc_rawrec *raw;
+  xc_err *err;
+  ProtobufCMessage *out;
+} xc__get_state;
+
+/*
+ * Checks the caller may read the stored record and makes the reply from its
+ * stored bytes, as a list does (xc_rawrec.h): the access check and the
+ * read-time fields work on an arena unpack, and the reply is the stored
+ * bytes with the read-time fields packed anew.
+ */
+static int xc__get_visit(void *c, const char *key_id, size_t key_id_len, const uint8_t *bytes,
+                         size_t len) {
+  xc__get_state *g = c;
+  const ProtobufCMessageDescriptor *desc = xc_kind_descriptor(g->kind);
+  ProtobufCMessage *rec, *heap = NULL;
+  xc_decoration deco;
+  uint8_t deco_bytes[XC_DECORATION_MAX_BYTES];
+  uint32_t fields[XC_DECORATION_MAX_FIELDS];
+  size_t deco_len, n_fields, packed;
+  char id[XC_ID_MAX];
+  int no_room = 0, rc = XC_OK;
+
+  (void)key_id;
+  (void)key_id_len;
+  rec = xc_rawrec_unpack(g->raw, desc, bytes, len, &no_room);
+  if (rec == NULL && no_room) rec = heap = protobuf_c_message_unpack(desc, NULL, len, bytes);
+  if (rec == NULL) {
+    rc = no_room ? xc_err_set(g->err, XC_ERESOURCE_EXHAUSTED, "out of memory reading the %s",
+                              xc_kind_name(g->kind))
+                 : xc_err_set(g->err, XC_EDATA_LOSS, "the stored %s %.*s does not decode",
+                              xc_kind_name(g->kind), (int)key_id_len, key_id);
+    goto done;
+  }
+  xc_strlcpy(id, xc_msg_get_str(rec, "id") != NULL ? xc_msg_get_str(rec, "id") : "", sizeof id);
+  if (!xc_validate_may_read(&g->ctx->id, g->kind, rec) &&
+      !(g->kind == XC_KIND_FINDING && xc_workflow_agency_reads_finding(g->snap, &g->ctx->id, id))) {
+    rc = xc_validate_read_denied(&g->ctx->id, g->kind, rec, g->err);
+    goto done;
+  }
+  {
+    char today[11];
+    xc_today_cst(today);
+    xc_workflow_decoration(g->kind, rec, today, &deco);
+  }
+  deco_len = xc_workflow_decoration_pack(g->kind, &deco, deco_bytes, sizeof deco_bytes);
+  n_fields = xc_workflow_decoration_fields(g->kind, fields);
+  rc = xc_rawrec_reply(g->raw, desc, id, bytes, len, deco_bytes, deco_len, fields, n_fields,
+                       &g->out, &packed);
+  if (rc != XC_OK)
+    rc = xc_err_set(g->err, rc, rc == XC_ERESOURCE_EXHAUSTED ? "out of memory"
+                                                             : "the stored %s %s is damaged",
+                    xc_kind_name(g->kind), id);
+done:
+  xc_msg_free(heap);
+  return rc;
+}
+
 int xc_service_get(xc_ctx *ctx, xc_kind kind, const char *id, ProtobufCMessage **out, xc_err *err) {
   xc_snapshot *snap = NULL;
   ProtobufCMessage *rec = NULL;
@@ -172,6 +235,34 @@ int xc_service_get(xc_ctx *ctx, xc_kind kind, const char *id, ProtobufCMessage *
 done:
   xc_snapshot_end(snap);
   xc_msg_free(rec);
+  return rc;
+}
+
+int xc_service_get_reply(xc_ctx *ctx, xc_kind kind, const char *id, ProtobufCMessage **out,
+                         xc_err *err) {
+  xc__get_state g;
+  int rc;
+
+  *out = NULL;
+  memset(&g, 0, sizeof g);
+  g.ctx = ctx;
+  g.kind = kind;
+  g.err = err;
+  rc = xc__need_identity(ctx, err);
+  if (rc == XC_OK) rc = xc_validate_id(kind, id, "id", 1, err);
+  if (rc == XC_OK) rc = xc_snapshot_begin(ctx->store, &g.snap, err);
+  if (rc == XC_OK) {
+    g.raw = xc_rawrec_acquire();
+    if (g.raw == NULL) rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+  }
+  if (rc == XC_OK) rc = xc_snapshot_get_raw(g.snap, kind, id, xc__get_visit, &g, err);
+  if (rc == XC_OK) {
+    *out = g.out;
+    g.out = NULL;
+  }
+  xc_rawrec_release(g.raw);
+  xc_snapshot_end(g.snap);
+  xc_msg_free(g.out);
   return rc;
 }
 
@@ -434,7 +525,7 @@ int xc_service_list(xc_ctx *ctx, xc_kind kind, const xc_list_filter *f, int32_t 
   st.limit = xc_list_page_size(page_size);
   st.budget = ctx->scan_budget ? ctx->scan_budget : XC_LIST_SCAN_BUDGET;
   st.max_bytes = ctx->max_response_bytes ? ctx->max_response_bytes : XC_LIST_MAX_RESPONSE_BYTES;
-  st.raw = xc_rawrec_new();
+  st.raw = xc_rawrec_acquire();
   if (st.raw == NULL) {
     rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory collecting the page");
     goto done;
@@ -453,7 +544,7 @@ int xc_service_list(xc_ctx *ctx, xc_kind kind, const xc_list_filter *f, int32_t 
   }
 done:
   xc_snapshot_end(snap);
-  xc_rawrec_free(st.raw);
+  xc_rawrec_release(st.raw);
   if (rc != XC_OK) xc_page_free(page);
   return rc;
 }

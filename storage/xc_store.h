@@ -203,6 +203,14 @@ int xc_snapshot_scan_raw(xc_snapshot *snap, xc_kind kind, xc_index index, const 
                          const char *after_id, xc_scan_raw_fn visit, void *ctx, xc_err *err)
     XC_WARN_UNUSED_RESULT;
 
+/*
+ * Like xc_snapshot_get, but hands the record to visit packed, as stored
+ * (see xc_scan_raw_fn), and returns what visit returns (a positive value
+ * as XC_OK). XC_ENOT_FOUND when there is no such record.
+ */
+int xc_snapshot_get_raw(xc_snapshot *snap, xc_kind kind, const char *id, xc_scan_raw_fn visit,
+                        void *ctx, xc_err *err) XC_WARN_UNUSED_RESULT;
+
 /* Returns the sequence number of the newest change in the log (0: none). */
 uint64_t xc_snapshot_last_change(xc_snapshot *snap);
 

@@ -859,6 +859,46 @@ int xc_snapshot_scan_raw(xc_snapshot *snap, xc_kind kind, xc_index index, const 
   return xc__scan(snap, kind, index, key, after_id, NULL, visit, ctx, err);
 }
 
+int xc_snapshot_get_raw(xc_snapshot *snap, xc_kind kind, const char *id, xc_scan_raw_fn visit,
+                        void *ctx, xc_err *err) {
+  xc__walk w;
+  MDB_val k, v;
+  void *item = NULL;
+  size_t len = id != NULL ? strlen(id) : 0;
+  int rc = XC_OK;
+  int mrc;
+
+  if (visit == NULL) return xc_err_set(err, XC_EINTERNAL, "a get needs a visit function");
+  if (!xc_kind_used(kind)) return xc_err_set(err, XC_EINTERNAL, "unknown record kind %d", (int)kind);
+  /* As xc_snapshot_get: ids that are not well formed are not found. */
+  if (!xc_id_valid(kind, id))
+    return xc_err_set(err, XC_ENOT_FOUND, "no %s with id %.64s", xc_kind_name(kind),
+                      id != NULL ? id : "");
+  memset(&w, 0, sizeof w);
+  w.snap = snap;
+  w.kind = kind;
+  w.visit_raw = visit;
+  w.ctx = ctx;
+  if (pthread_rwlock_rdlock(&snap->store->map_lock) != 0)
+    return xc_err_set(err, XC_EINTERNAL, "cannot take the store's map lock");
+  k.mv_size = len;
+  k.mv_data = (void *)id;
+  mrc = mdb_get(snap->txn, snap->store->dbi_kind[kind], &k, &v);
+  if (mrc == MDB_NOTFOUND)
+    rc = xc_err_set(err, XC_ENOT_FOUND, "no %s with id %s", xc_kind_name(kind), id);
+  else if (mrc != 0)
+    rc = xc__mdb_fail(NULL, mrc, err, "reading a record");
+  else
+    rc = xc__load_raw(&w, id, len, &v, &item, err);
+  (void)pthread_rwlock_unlock(&snap->store->map_lock);
+  /* The visitor runs with no lock held, as a scan's. */
+  if (rc == XC_OK && item != NULL) {
+    rc = xc__walk_deliver(&w, item);
+    if (rc > 0) rc = XC_OK;
+  }
+  return rc;
+}
+
 int xc_txn_scan(xc_txn *txn, xc_kind kind, xc_index index, const char *key,
                 const char *after_id, xc_scan_fn visit, void *ctx, xc_err *err) {
   /* A snapshot over the running job's nested transaction: the walk only

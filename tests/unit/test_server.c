@@ -25,6 +25,7 @@
 #include "xc_service.h"
 #include "xc_store.h"
 #include "xc_validate.h"
+#include "xc_workflow.h"
 
 /* Well-formed ids for the in-memory tests. */
 #define T1 "t_00000000000000000000000001"
@@ -1512,11 +1513,26 @@ static int same_bytes(const ProtobufCMessage *a, const ProtobufCMessage *b) {
   return same;
 }
 
+/* The record as the server used to send it: unpacked from the store,
+ * decorated for today, whole. The caller frees it. */
+static ProtobufCMessage *reference(xc_kind kind, const char *id) {
+  xc_snapshot *snap = NULL;
+  ProtobufCMessage *rec = NULL;
+  xc_err err;
+  char today[11];
+  CU_ASSERT_EQUAL_FATAL(xc_snapshot_begin(fx.store, &snap, &err), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(xc_snapshot_get(snap, kind, id, &rec, &err), XC_OK);
+  xc_snapshot_end(snap);
+  xc_today_cst(today);
+  CU_ASSERT_EQUAL_FATAL(xc_workflow_decorate(kind, rec, today), XC_OK);
+  return rec;
+}
+
 /*
- * List replies carry the stored bytes of each record with its read-time
- * fields packed anew (server/xc_rawrec.h): every record must pack to exactly
- * the bytes a Get of it gives (which unpacks, decorates and packs the whole
- * record), for findings with and without deadlines, past ones (overdue,
+ * List and Get replies carry the stored bytes of each record with its
+ * read-time fields packed anew (server/xc_rawrec.h): every record must pack
+ * to exactly the bytes of the record unpacked from the store, decorated and
+ * packed whole (as replies were made before), for findings with and without deadlines, past ones (overdue,
  * negative days) and future ones, and for leads with and without transfer
  * dates (report due date and overdue flag).
  */
@@ -1585,12 +1601,16 @@ static void test_handlers_list_bytes(void) {
   for (size_t i = 0; i < fr->n_findings; i++) {
     Xuncha__V1__GetFindingRequest g = XUNCHA__V1__GET_FINDING_REQUEST__INIT;
     Xuncha__V1__Finding *got = NULL;
+    Xuncha__V1__Finding *ref = (Xuncha__V1__Finding *)reference(XC_KIND_FINDING,
+                                                                 fr->findings[i]->id);
     g.id = fr->findings[i]->id;
     CU_ASSERT_EQUAL_FATAL(call_direct(&city, "/xuncha.v1.Findings/GetFinding", &g, &got, &err),
                           XC_OK);
-    CU_ASSERT(same_bytes(&fr->findings[i]->base, &got->base));
-    if (got->flags != NULL && got->flags->overdue) overdue++;
+    CU_ASSERT(same_bytes(&fr->findings[i]->base, &ref->base));
+    CU_ASSERT(same_bytes(&got->base, &ref->base));
+    if (ref->flags != NULL && ref->flags->overdue) overdue++;
     xc_msg_free(got);
+    xc_msg_free(&ref->base);
   }
   /* 2020-03-01 and 2024-02-29 are past: the flags really differ by record. */
   CU_ASSERT_EQUAL(overdue, 2);
@@ -1615,11 +1635,14 @@ static void test_handlers_list_bytes(void) {
   for (size_t i = 0; i < lr->n_leads; i++) {
     Xuncha__V1__GetLeadRequest g = XUNCHA__V1__GET_LEAD_REQUEST__INIT;
     Xuncha__V1__Lead *got = NULL;
+    Xuncha__V1__Lead *ref = (Xuncha__V1__Lead *)reference(XC_KIND_LEAD, lr->leads[i]->id);
     g.id = lr->leads[i]->id;
     CU_ASSERT_EQUAL_FATAL(call_direct(&city, "/xuncha.v1.Leads/GetLead", &g, &got, &err), XC_OK);
-    CU_ASSERT(same_bytes(&lr->leads[i]->base, &got->base));
-    CU_ASSERT_EQUAL(strlen(got->report_due_date), 10);
+    CU_ASSERT(same_bytes(&lr->leads[i]->base, &ref->base));
+    CU_ASSERT(same_bytes(&got->base, &ref->base));
+    CU_ASSERT_EQUAL(strlen(ref->report_due_date), 10);
     xc_msg_free(got);
+    xc_msg_free(&ref->base);
   }
   xc_msg_free(lr);
   lr = NULL;
