@@ -1628,6 +1628,20 @@ static void test_handlers_list_bytes(void) {
     CU_ASSERT_STRING_EQUAL(fr->findings[i]->title, "三重一大事项未集体决策");
   }
   xc_msg_free(fr);
+  fr = NULL;
+  /* A region prefix between levels walks the 6-digit level and filters the
+   * rest on the stored bytes (xc_snapshot_scan_raw). */
+  lf.overdue = 0;
+  lf.round_id = "";
+  lf.region_prefix = "3101070";
+  CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Findings/ListFindings", &lf, &fr, &err), XC_OK);
+  CU_ASSERT_EQUAL(fr->n_findings, sizeof deadlines / sizeof deadlines[0]);
+  xc_msg_free(fr);
+  fr = NULL;
+  lf.region_prefix = "3101079";
+  CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Findings/ListFindings", &lf, &fr, &err), XC_OK);
+  CU_ASSERT_EQUAL(fr->n_findings, 0);
+  xc_msg_free(fr);
 
   ll.round_id = round->id;
   CU_ASSERT_EQUAL_FATAL(call_direct(&city, "/xuncha.v1.Leads/ListLeads", &ll, &lr, &err), XC_OK);
