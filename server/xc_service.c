@@ -94,8 +94,11 @@ int xc_service_create(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent,
   xc_record_strip_unknown(rec);
   xc_record_clear_output_only(kind, rec);
   /* The fingerprint covers what the client asked for, before derivation,
-   * so a retry of the same request matches even if derived data moved. */
-  rc = xc_record_fingerprint(rec, fp);
+   * so a retry of the same request matches even if derived data moved. It
+   * only tells retries of a request_id apart: without one (it would pack
+   * and hash the whole record for nothing) it stays zero. */
+  memset(fp, 0, sizeof fp);
+  rc = rid_len > 0 ? xc_record_fingerprint(rec, fp) : XC_OK;
   if (rc != XC_OK) {
     rc = xc_err_set(err, rc, "cannot fingerprint the request");
     goto done;
