@@ -174,8 +174,6 @@ static int xc__get_visit(void *c, const char *key_id, size_t key_id_len, const u
   char id[XC_ID_MAX];
   int no_room = 0, rc = XC_OK;
 
-  (void)key_id;
-  (void)key_id_len;
   rec = xc_rawrec_unpack(g->raw, desc, bytes, len, &no_room);
   if (rec == NULL && no_room) rec = heap = protobuf_c_message_unpack(desc, NULL, len, bytes);
   if (rec == NULL) {
@@ -200,10 +198,10 @@ static int xc__get_visit(void *c, const char *key_id, size_t key_id_len, const u
   n_fields = xc_workflow_decoration_fields(g->kind, fields);
   rc = xc_rawrec_reply(g->raw, desc, id, bytes, len, deco_bytes, deco_len, fields, n_fields,
                        &g->out, &packed);
-  if (rc != XC_OK)
-    rc = xc_err_set(g->err, rc, rc == XC_ERESOURCE_EXHAUSTED ? "out of memory"
-                                                             : "the stored %s %s is damaged",
-                    xc_kind_name(g->kind), id);
+  if (rc == XC_ERESOURCE_EXHAUSTED)
+    rc = xc_err_set(g->err, rc, "out of memory replying with %s %s", xc_kind_name(g->kind), id);
+  else if (rc != XC_OK)
+    rc = xc_err_set(g->err, rc, "the stored %s %s is damaged", xc_kind_name(g->kind), id);
 done:
   xc_msg_free(heap);
   return rc;
