@@ -9,7 +9,7 @@ XC__HANDLER(xc__create_finding) {
 
 XC__HANDLER(xc__get_finding) {
   const Xuncha__V1__GetFindingRequest *r = (const Xuncha__V1__GetFindingRequest *)req;
-  return xc_service_get(ctx, XC_KIND_FINDING, r->id, resp, err);
+  return xc_service_get_reply(ctx, XC_KIND_FINDING, r->id, resp, err);
 }
 
 XC__HANDLER(xc__update_finding) {

@@ -10,7 +10,7 @@ XC__HANDLER(xc__create_lead) {
 
 XC__HANDLER(xc__get_lead) {
   const Xuncha__V1__GetLeadRequest *r = (const Xuncha__V1__GetLeadRequest *)req;
-  return xc_service_get(ctx, XC_KIND_LEAD, r->id, resp, err);
+  return xc_service_get_reply(ctx, XC_KIND_LEAD, r->id, resp, err);
 }
 
 XC__HANDLER(xc__update_lead) {

@@ -9,7 +9,7 @@ XC__HANDLER(xc__create_round) {
 
 XC__HANDLER(xc__get_round) {
   const Xuncha__V1__GetRoundRequest *r = (const Xuncha__V1__GetRoundRequest *)req;
-  return xc_service_get(ctx, XC_KIND_ROUND, r->id, resp, err);
+  return xc_service_get_reply(ctx, XC_KIND_ROUND, r->id, resp, err);
 }
 
 XC__HANDLER(xc__update_round) {
@@ -44,7 +44,7 @@ XC__HANDLER(xc__create_group) {
 
 XC__HANDLER(xc__get_group) {
   const Xuncha__V1__GetGroupRequest *r = (const Xuncha__V1__GetGroupRequest *)req;
-  return xc_service_get(ctx, XC_KIND_GROUP, r->id, resp, err);
+  return xc_service_get_reply(ctx, XC_KIND_GROUP, r->id, resp, err);
 }
 
 XC__HANDLER(xc__update_group) {

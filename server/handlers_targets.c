@@ -9,7 +9,7 @@ XC__HANDLER(xc__create_target) {
 
 XC__HANDLER(xc__get_target) {
   const Xuncha__V1__GetTargetRequest *r = (const Xuncha__V1__GetTargetRequest *)req;
-  return xc_service_get(ctx, XC_KIND_TARGET, r->id, resp, err);
+  return xc_service_get_reply(ctx, XC_KIND_TARGET, r->id, resp, err);
 }
 
 XC__HANDLER(xc__update_target) {

@@ -95,6 +95,16 @@ static void xc__ids_of(const ProtobufCMessage *m, int depth, char *buf) {
   const ProtobufCMessageDescriptor *d;
   if (m == NULL) return;
   d = m->descriptor;
+  if (depth > 0) {
+    /* Below the top only the "id" is collected: one lookup rather than a
+     * walk of every field (a list reply has a hundred records). */
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, "id");
+    if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED) {
+      const char *s = *(char *const *)((const char *)m + f->offset);
+      if (s != NULL) xc__add_id(buf, s);
+    }
+    return;
+  }
   for (unsigned i = 0; i < d->n_fields; i++) {
     const ProtobufCFieldDescriptor *f = &d->fields[i];
     const char *base = (const char *)m + f->offset;

@@ -8,6 +8,7 @@
 #include "xc_home.h"
 #include "xc_msg.h"
 #include "xc_pagetoken.h"
+#include "xc_rawrec.h"
 #include "xc_record.h"
 #include "xc_text.h"
 #include "xc_validate.h"
@@ -25,6 +26,36 @@ static int xc__need_identity(const xc_ctx *ctx, xc_err *err) {
     return xc_err_set(err, XC_EUNAUTHENTICATED,
                       "the client certificate does not name a xuncha identity");
   return XC_OK;
+}
+
+/* A create as the writer runs it (xc__create_write). */
+typedef struct xc__create_job {
+  xc_kind kind;
+  ProtobufCMessage *rec; /* the caller's copy: becomes the stored record */
+  const char *owner, *author, *scope, *request_id;
+  const uint8_t *fingerprint;
+  ProtobufCMessage *existing; /* the record an earlier use of request_id made */
+} xc__create_job;
+
+/*
+ * Stores job->rec as a new record, in place: the writer sets its id, etag,
+ * times, owner and authors on the caller's copy itself, so after the write
+ * that copy IS the stored record and nothing is cloned for the writer or
+ * unpacked again for the reply (the generic xc_store_create does both).
+ * A replay (the batch runs again) sets those fields afresh. A request_id
+ * used before gives its first record in job->existing instead.
+ */
+static int xc__create_write(xc_txn *txn, void *arg, xc_err *err) {
+  xc__create_job *j = arg;
+  int used = 0;
+  xc_msg_free(j->existing);
+  j->existing = NULL;
+  if (j->request_id[0] != '\0') {
+    used = xc_txn_request_used(txn, j->kind, j->scope, j->request_id, err);
+    if (used < 0) return used;
+  }
+  return xc_txn_create_once(txn, j->kind, j->rec, j->owner, j->author, j->scope, j->request_id,
+                            j->fingerprint, used ? &j->existing : NULL, err);
 }
 
 int xc_service_create(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent,
@@ -64,8 +95,11 @@ int xc_service_create(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent,
   xc_record_strip_unknown(rec);
   xc_record_clear_output_only(kind, rec);
   /* The fingerprint covers what the client asked for, before derivation,
-   * so a retry of the same request matches even if derived data moved. */
-  rc = xc_record_fingerprint(rec, fp);
+   * so a retry of the same request matches even if derived data moved. It
+   * only tells retries of a request_id apart: without one (it would pack
+   * and hash the whole record for nothing) it stays zero. */
+  memset(fp, 0, sizeof fp);
+  rc = rid_len > 0 ? xc_record_fingerprint(rec, fp) : XC_OK;
   if (rc != XC_OK) {
     rc = xc_err_set(err, rc, "cannot fingerprint the request");
     goto done;
@@ -87,9 +121,18 @@ int xc_service_create(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent,
   if (kind == XC_KIND_DIRECTORY)
     rc = xc_workflow_create_directory(ctx->store, rec, owner, author, ctx->id.cn, request_id, fp,
                                       &who, out, err);
-  else
-    rc = xc_store_create_audited(ctx->store, &who, kind, rec, owner, author, ctx->id.cn,
-                                 request_id, fp, out, err);
+  else {
+    xc__create_job job = {kind, rec, owner, author, ctx->id.cn, request_id, fp, NULL};
+    rc = xc_store_write_audited(ctx->store, &who, xc__create_write, &job, err);
+    if (rc == XC_OK && job.existing != NULL) {
+      *out = job.existing;
+      job.existing = NULL;
+    } else if (rc == XC_OK) {
+      *out = rec;
+      rec = NULL;
+    }
+    xc_msg_free(job.existing);
+  }
   /* The record and its audit entry committed together (xc_audit.h). */
   if (rc == XC_OK) ctx->audit_done = 1;
   /* Every record returned carries its read-time flags, as a Get would. */
@@ -129,6 +172,67 @@ static int xc__lead_stays(const ProtobufCMessage *stored, const ProtobufCMessage
                     was, now, was_home, was, now);
 }
 
+/* A Get as its raw visitor sees it. */
+typedef struct xc__get_state {
+  xc_ctx *ctx;
+  xc_kind kind;
+  xc_snapshot *snap;
+  xc_rawrec *raw;
+  xc_err *err;
+  ProtobufCMessage *out;
+} xc__get_state;
+
+/*
+ * Checks the caller may read the stored record and makes the reply from its
+ * stored bytes, as a list does (xc_rawrec.h): the access check and the
+ * read-time fields work on an arena unpack, and the reply is the stored
+ * bytes with the read-time fields packed anew.
+ */
+static int xc__get_visit(void *c, const char *key_id, size_t key_id_len, const uint8_t *bytes,
+                         size_t len) {
+  xc__get_state *g = c;
+  const ProtobufCMessageDescriptor *desc = xc_kind_descriptor(g->kind);
+  ProtobufCMessage *rec, *heap = NULL;
+  xc_decoration deco;
+  uint8_t deco_bytes[XC_DECORATION_MAX_BYTES];
+  uint32_t fields[XC_DECORATION_MAX_FIELDS];
+  size_t deco_len, n_fields, packed;
+  char id[XC_ID_MAX];
+  int no_room = 0, rc = XC_OK;
+
+  rec = xc_rawrec_unpack(g->raw, desc, bytes, len, &no_room);
+  if (rec == NULL && no_room) rec = heap = protobuf_c_message_unpack(desc, NULL, len, bytes);
+  if (rec == NULL) {
+    rc = no_room ? xc_err_set(g->err, XC_ERESOURCE_EXHAUSTED, "out of memory reading the %s",
+                              xc_kind_name(g->kind))
+                 : xc_err_set(g->err, XC_EDATA_LOSS, "the stored %s %.*s does not decode",
+                              xc_kind_name(g->kind), (int)key_id_len, key_id);
+    goto done;
+  }
+  xc_strlcpy(id, xc_msg_get_str(rec, "id") != NULL ? xc_msg_get_str(rec, "id") : "", sizeof id);
+  if (!xc_validate_may_read(&g->ctx->id, g->kind, rec) &&
+      !(g->kind == XC_KIND_FINDING && xc_workflow_agency_reads_finding(g->snap, &g->ctx->id, id))) {
+    rc = xc_validate_read_denied(&g->ctx->id, g->kind, rec, g->err);
+    goto done;
+  }
+  {
+    char today[11];
+    xc_today_cst(today);
+    xc_workflow_decoration(g->kind, rec, today, &deco);
+  }
+  deco_len = xc_workflow_decoration_pack(g->kind, &deco, deco_bytes, sizeof deco_bytes);
+  n_fields = xc_workflow_decoration_fields(g->kind, fields);
+  rc = xc_rawrec_reply(g->raw, desc, id, bytes, len, deco_bytes, deco_len, fields, n_fields,
+                       &g->out, &packed);
+  if (rc == XC_ERESOURCE_EXHAUSTED)
+    rc = xc_err_set(g->err, rc, "out of memory replying with %s %s", xc_kind_name(g->kind), id);
+  else if (rc != XC_OK)
+    rc = xc_err_set(g->err, rc, "the stored %s %s is damaged", xc_kind_name(g->kind), id);
+done:
+  xc_msg_free(heap);
+  return rc;
+}
+
 int xc_service_get(xc_ctx *ctx, xc_kind kind, const char *id, ProtobufCMessage **out, xc_err *err) {
   xc_snapshot *snap = NULL;
   ProtobufCMessage *rec = NULL;
@@ -158,6 +262,34 @@ int xc_service_get(xc_ctx *ctx, xc_kind kind, const char *id, ProtobufCMessage *
 done:
   xc_snapshot_end(snap);
   xc_msg_free(rec);
+  return rc;
+}
+
+int xc_service_get_reply(xc_ctx *ctx, xc_kind kind, const char *id, ProtobufCMessage **out,
+                         xc_err *err) {
+  xc__get_state g;
+  int rc;
+
+  *out = NULL;
+  memset(&g, 0, sizeof g);
+  g.ctx = ctx;
+  g.kind = kind;
+  g.err = err;
+  rc = xc__need_identity(ctx, err);
+  if (rc == XC_OK) rc = xc_validate_id(kind, id, "id", 1, err);
+  if (rc == XC_OK) rc = xc_snapshot_begin(ctx->store, &g.snap, err);
+  if (rc == XC_OK) {
+    g.raw = xc_rawrec_acquire();
+    if (g.raw == NULL) rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+  }
+  if (rc == XC_OK) rc = xc_snapshot_get_raw(g.snap, kind, id, xc__get_visit, &g, err);
+  if (rc == XC_OK) {
+    *out = g.out;
+    g.out = NULL;
+  }
+  xc_rawrec_release(g.raw);
+  xc_snapshot_end(g.snap);
+  xc_msg_free(g.out);
   return rc;
 }
 
@@ -263,9 +395,13 @@ done:
 
 typedef struct xc__scan_state {
   xc_kind kind;
+  const ProtobufCMessageDescriptor *desc;
   const xc_identity *who;
   const xc_list_filter *f;
   xc_page *page;
+  xc_rawrec *raw;         /* the arena and scratch of this list */
+  uint32_t deco_fields[XC_DECORATION_MAX_FIELDS]; /* fields the decoration owns */
+  size_t n_deco_fields;
   size_t cap;             /* allocated slots in page->recs */
   size_t limit;           /* page size */
   size_t scanned;         /* records looked at */
@@ -273,35 +409,86 @@ typedef struct xc__scan_state {
   size_t bytes;           /* packed bytes of the records kept */
   size_t max_bytes;       /* most packed bytes to keep */
   int more;               /* 1: stopped early; more may remain */
+  int failed;             /* the visitor returned an error (err is not set) */
   char today[11];         /* for the read-time flags */
   char resume[XC_ID_MAX]; /* the id the next page starts after */
 } xc__scan_state;
 
+/*
+ * Decides about one stored record and, when it matches, puts its reply
+ * form (xc_rawrec.h) in *out. Sets *match and copies the record's id into
+ * id_out. rec is unpacked into the arena (or, when it does not fit there,
+ * the ordinary way), decorated and checked as a Get would, but the reply
+ * carries the stored bytes, with only the read-time fields packed anew.
+ */
+static int xc__scan_one(xc__scan_state *st, const uint8_t *bytes, size_t len, int *match,
+                        ProtobufCMessage **out, size_t *packed, char id_out[XC_ID_MAX]) {
+  ProtobufCMessage *rec, *heap = NULL;
+  xc_decoration deco;
+  uint8_t deco_bytes[XC_DECORATION_MAX_BYTES];
+  size_t deco_len;
+  const char *id;
+  int no_room = 0, rc = XC_OK;
+
+  *match = 0;
+  *out = NULL;
+  rec = xc_rawrec_unpack(st->raw, st->desc, bytes, len, &no_room);
+  if (rec == NULL && no_room) rec = heap = protobuf_c_message_unpack(st->desc, NULL, len, bytes);
+  if (rec == NULL) {
+    rc = no_room ? XC_ERESOURCE_EXHAUSTED : XC_EDATA_LOSS;
+    goto done;
+  }
+  xc_workflow_decoration(st->kind, rec, st->today, &deco);
+  if (heap != NULL) {
+    if (xc_workflow_decorate(st->kind, heap, st->today) != XC_OK) {
+      rc = XC_ERESOURCE_EXHAUSTED;
+      goto done;
+    }
+  } else {
+    xc_workflow_decoration_attach(st->kind, rec, &deco);
+  }
+  id = xc_msg_get_str(rec, "id");
+  xc_strlcpy(id_out, id != NULL ? id : "", XC_ID_MAX);
+  if (!xc_list_match(st->kind, st->who, st->f, rec)) goto done;
+  *match = 1;
+  deco_len = xc_workflow_decoration_pack(st->kind, &deco, deco_bytes, sizeof deco_bytes);
+  rc = xc_rawrec_reply(st->raw, st->desc, id_out, bytes, len, deco_bytes, deco_len,
+                       st->deco_fields, st->n_deco_fields, out, packed);
+done:
+  xc_msg_free(heap);
+  return rc;
+}
+
 /* Called by the index walk for each record: keeps matches until the page
  * is full, the byte budget is spent or the scan budget runs out, and
  * records where the next page must start. */
-static int xc__scan_visit(void *c, ProtobufCMessage *rec) {
+static int xc__scan_visit(void *c, const char *key_id, size_t key_id_len, const uint8_t *bytes,
+                          size_t len) {
   xc__scan_state *st = c;
-  const char *id = xc_msg_get_str(rec, "id");
-  size_t size;
+  ProtobufCMessage *rec = NULL;
+  char id[XC_ID_MAX];
+  size_t size = 0;
+  int match = 0;
+  int rc;
 
+  (void)key_id;
+  (void)key_id_len;
   st->scanned++;
-  if (xc_workflow_decorate(st->kind, rec, st->today) != XC_OK) {
-    xc_msg_free(rec);
-    return XC_ERESOURCE_EXHAUSTED;
+  rc = xc__scan_one(st, bytes, len, &match, &rec, &size, id);
+  if (rc != XC_OK) {
+    st->failed = 1;
+    return rc;
   }
-  if (!xc_list_match(st->kind, st->who, st->f, rec)) {
+  if (!match) {
     if (st->scanned >= st->budget) {
-      xc_strlcpy(st->resume, id ? id : "", sizeof st->resume);
+      xc_strlcpy(st->resume, id, sizeof st->resume);
       st->more = 1;
-      xc_msg_free(rec);
       return 1;
     }
-    xc_msg_free(rec);
     return 0;
   }
   /* One match past a full page tells us another page exists. */
-  size = protobuf_c_message_get_packed_size(rec) + 8;
+  size += 8;
   if (st->page->n >= st->limit || (st->page->n > 0 && st->bytes + size > st->max_bytes)) {
     st->more = 1;
     xc_msg_free(rec);
@@ -314,6 +501,7 @@ static int xc__scan_visit(void *c, ProtobufCMessage *rec) {
     grown = realloc(st->page->recs, ncap * sizeof *grown);
     if (grown == NULL) {
       xc_msg_free(rec);
+      st->failed = 1;
       return XC_ERESOURCE_EXHAUSTED;
     }
     st->page->recs = grown;
@@ -321,7 +509,7 @@ static int xc__scan_visit(void *c, ProtobufCMessage *rec) {
   }
   st->page->recs[st->page->n++] = rec;
   st->bytes += size;
-  xc_strlcpy(st->resume, id ? id : "", sizeof st->resume);
+  xc_strlcpy(st->resume, id, sizeof st->resume);
   if (st->scanned >= st->budget) {
     st->more = 1;
     return 1;
@@ -339,6 +527,7 @@ int xc_service_list(xc_ctx *ctx, xc_kind kind, const xc_list_filter *f, int32_t 
   int rc;
 
   memset(page, 0, sizeof *page);
+  memset(&st, 0, sizeof st);
   after[0] = '\0';
   rc = xc__need_identity(ctx, err);
   if (rc == XC_OK) rc = xc_list_filter_check(kind, f, page_size, err);
@@ -356,8 +545,9 @@ int xc_service_list(xc_ctx *ctx, xc_kind kind, const xc_list_filter *f, int32_t 
   xc_list_plan_make(kind, &ctx->id, f, &plan);
   if (plan.empty) goto done;
 
-  memset(&st, 0, sizeof st);
   st.kind = kind;
+  st.desc = xc_kind_descriptor(kind);
+  st.n_deco_fields = xc_workflow_decoration_fields(kind, st.deco_fields);
   xc_today_cst(st.today);
   st.who = &ctx->id;
   st.f = f;
@@ -365,10 +555,17 @@ int xc_service_list(xc_ctx *ctx, xc_kind kind, const xc_list_filter *f, int32_t 
   st.limit = xc_list_page_size(page_size);
   st.budget = ctx->scan_budget ? ctx->scan_budget : XC_LIST_SCAN_BUDGET;
   st.max_bytes = ctx->max_response_bytes ? ctx->max_response_bytes : XC_LIST_MAX_RESPONSE_BYTES;
+  st.raw = xc_rawrec_acquire();
+  if (st.raw == NULL) {
+    rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory collecting the page");
+    goto done;
+  }
   rc = xc_snapshot_begin(ctx->store, &snap, err);
   if (rc == XC_OK)
-    rc = xc_snapshot_scan(snap, kind, plan.index, plan.key, after, xc__scan_visit, &st, err);
+    rc = xc_snapshot_scan_raw(snap, kind, plan.index, plan.key, after, xc__scan_visit, &st, err);
   if (rc == XC_ERESOURCE_EXHAUSTED) rc = xc_err_set(err, rc, "out of memory collecting the page");
+  if (rc != XC_OK && st.failed && rc != XC_ERESOURCE_EXHAUSTED)
+    rc = xc_err_set(err, rc, "a stored %s does not decode", xc_kind_name(kind));
   if (rc != XC_OK) goto done;
   if (st.more && st.resume[0] != '\0') {
     rc = xc_page_token_make(ctx->secret, ctx->id.cn, ctx->method ? ctx->method : "", canon,
@@ -377,6 +574,7 @@ int xc_service_list(xc_ctx *ctx, xc_kind kind, const xc_list_filter *f, int32_t 
   }
 done:
   xc_snapshot_end(snap);
+  xc_rawrec_release(st.raw);
   if (rc != XC_OK) xc_page_free(page);
   return rc;
 }

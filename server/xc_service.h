@@ -4,7 +4,8 @@
  * handlers (handlers_*.c) only translate their request messages into these
  * calls.
  *
- * Every record returned has unpacked ownership (xc_msg_free).
+ * Every record returned has unpacked ownership (xc_msg_free). The records of
+ * a List page and of xc_service_get_reply are in wire form (xc_rawrec.h).
  */
 #ifndef XC_SERVICE_H
 #define XC_SERVICE_H
@@ -29,6 +30,16 @@ int xc_service_create(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent,
  * for a malformed id, XC_ENOT_FOUND, or XC_EPERMISSION_DENIED. */
 int xc_service_get(xc_ctx *ctx, xc_kind kind, const char *id, ProtobufCMessage **out,
                    xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/*
+ * xc_service_get for a Get reply: the same checks and errors, but *out is
+ * in wire form (server/xc_rawrec.h): the stored bytes with the read-time
+ * fields packed anew, which the transport packs as the whole decorated
+ * record without unpacking and packing the record again. Only its id may
+ * be read as a field.
+ */
+int xc_service_get_reply(xc_ctx *ctx, xc_kind kind, const char *id, ProtobufCMessage **out,
+                         xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /*
  * Updates the record sent->id: the caller must own it (XC_EPERMISSION_DENIED

@@ -17,6 +17,7 @@
 #include "xc_store_audit.h"
 #include "xc_store_sync.h"
 #include "xc_text.h"
+#include "xc_wire.h"
 #include "xc_workflow.h"
 
 xc_kind xc_sync_kind_of(const char *name) {
@@ -493,7 +494,7 @@ static int xc__snapshot_page(xc_snapshot *snap, xc__pull *p, const char *after,
   }
   for (int k = (int)start; rc == XC_OK && k < XC_KIND_COUNT && !sn.full; k++) {
     if (!xc_kind_used((xc_kind)k)) continue;
-    rc = xc_snapshot_scan_raw(snap, (xc_kind)k, k == (int)start ? after : NULL, xc__snap_visit,
+    rc = xc_snapshot_walk_kind(snap, (xc_kind)k, k == (int)start ? after : NULL, xc__snap_visit,
                               &sn, err);
     if (p->failed) rc = xc_err_set(err, p->err.code, "%s", p->err.msg);
   }
@@ -668,45 +669,13 @@ int xc_sync_note_pull(xc_store *store, const char *peer, uint64_t after_seq, xc_
  * *len and returns 1, or 0 when absent or the bytes are malformed. */
 static int xc__wire_str(const uint8_t *buf, size_t n, unsigned field, const uint8_t **p,
                         size_t *len) {
-  size_t i = 0;
-  while (i < n) {
-    uint64_t tag = 0, v = 0;
-    unsigned shift = 0;
-    while (i < n && shift < 64) {
-      tag |= (uint64_t)(buf[i] & 0x7f) << shift;
-      shift += 7;
-      if (!(buf[i++] & 0x80)) break;
-    }
-    switch (tag & 7) {
-      case 0:
-        while (i < n && (buf[i++] & 0x80)) {
-        }
-        break;
-      case 1:
-        if (n - i < 8) return 0;
-        i += 8;
-        break;
-      case 5:
-        if (n - i < 4) return 0;
-        i += 4;
-        break;
-      case 2:
-        shift = 0;
-        while (i < n && shift < 64) {
-          v |= (uint64_t)(buf[i] & 0x7f) << shift;
-          shift += 7;
-          if (!(buf[i++] & 0x80)) break;
-        }
-        if (v > n - i) return 0;
-        if ((tag >> 3) == field) {
-          *p = buf + i;
-          *len = (size_t)v;
-          return 1;
-        }
-        i += (size_t)v;
-        break;
-      default:
-        return 0;
+  const uint8_t *q = buf, *end = buf + n;
+  xc_wire_field f;
+  while (xc_wire_next(&q, end, &f) == 1) {
+    if (f.number == field && f.wire_type == XC_WIRE_LEN) {
+      *p = f.value;
+      *len = f.value_len;
+      return 1;
     }
   }
   return 0;
@@ -860,7 +829,7 @@ int xc_sync_digest(xc_store *store, const char *asker, char *const *origins, siz
   d.snap = snap;
   for (int k = (int)start_kind; rc == XC_OK && k < XC_KIND_COUNT && !d.page_full; k++) {
     if (!xc_kind_used((xc_kind)k)) continue;
-    rc = xc_snapshot_scan_raw(snap, (xc_kind)k, k == (int)start_kind ? after_id : NULL,
+    rc = xc_snapshot_walk_kind(snap, (xc_kind)k, k == (int)start_kind ? after_id : NULL,
                               xc__dig_visit, &d, err);
     if (d.rc != XC_OK) rc = xc_err_set(err, d.rc, "%s", d.err.msg);
   }

@@ -12,6 +12,7 @@
 #include "xc_text.h"
 #include "xc_validate.h"
 #include "xc_wf.h"
+#include "xc_wire.h"
 
 /* Set once before the server starts. */
 static int xc__stalled_days = XC_WF_DEFAULT_STALLED_DAYS;
@@ -176,35 +177,117 @@ static int xc__set(ProtobufCMessage *m, const char *field, const char *v, xc_err
 
 /* ---------------------------------------------------------------- decorate */
 
-int xc_workflow_decorate(xc_kind kind, ProtobufCMessage *rec, const char *today) {
+void xc_workflow_decoration(xc_kind kind, const ProtobufCMessage *rec, const char *today,
+                            xc_decoration *d) {
   char created[11];
+  memset(d, 0, sizeof *d);
+  xuncha__v1__finding_flags__init(&d->flags);
   if (kind == XC_KIND_FINDING) {
-    Xuncha__V1__Finding *f = (Xuncha__V1__Finding *)rec;
+    const Xuncha__V1__Finding *f = (const Xuncha__V1__Finding *)rec;
     xc_wf_flags fl;
     xc_clock_date_of_ms(f->create_time_ms, created);
     xc_wf_finding_flags(f, today, created, xc__stalled_days, &fl);
-    if (f->flags == NULL) {
-      f->flags = malloc(sizeof *f->flags);
-      if (f->flags == NULL) return XC_ERESOURCE_EXHAUSTED;
-      xuncha__v1__finding_flags__init(f->flags);
-    }
-    f->flags->overdue = fl.overdue;
-    f->flags->paper_only = fl.paper_only;
-    f->flags->stalled = fl.stalled;
-    f->flags->reopened = fl.reopened;
-    f->flags->days_to_deadline = fl.has_deadline ? (int32_t)fl.days_to_deadline : 0;
+    d->flags.overdue = fl.overdue;
+    d->flags.paper_only = fl.paper_only;
+    d->flags.stalled = fl.stalled;
+    d->flags.reopened = fl.reopened;
+    d->flags.days_to_deadline = fl.has_deadline ? (int32_t)fl.days_to_deadline : 0;
   } else if (kind == XC_KIND_LEAD) {
-    Xuncha__V1__Lead *l = (Xuncha__V1__Lead *)rec;
-    char due[11];
+    const Xuncha__V1__Lead *l = (const Xuncha__V1__Lead *)rec;
     const char *from = l->transfer_date;
     if (from == NULL || !xc_date_valid(from)) {
       xc_clock_date_of_ms(l->create_time_ms, created);
       from = created;
     }
-    xc_wf_add_months(from, XC_WF_REPORT_MONTHS, due);
-    if (xc_msg_set_str(rec, "report_due_date", due) != XC_OK) return XC_ERESOURCE_EXHAUSTED;
-    l->report_overdue =
-        l->disposal == XUNCHA__V1__LEAD_DISPOSAL__LEAD_DISPOSAL_PENDING && strcmp(today, due) > 0;
+    xc_wf_add_months(from, XC_WF_REPORT_MONTHS, d->report_due_date);
+    d->report_overdue = l->disposal == XUNCHA__V1__LEAD_DISPOSAL__LEAD_DISPOSAL_PENDING &&
+                        strcmp(today, d->report_due_date) > 0;
+  }
+}
+
+void xc_workflow_decoration_attach(xc_kind kind, ProtobufCMessage *rec, xc_decoration *d) {
+  if (kind == XC_KIND_FINDING) {
+    ((Xuncha__V1__Finding *)rec)->flags = &d->flags;
+  } else if (kind == XC_KIND_LEAD) {
+    Xuncha__V1__Lead *l = (Xuncha__V1__Lead *)rec;
+    l->report_due_date = d->report_due_date;
+    l->report_overdue = d->report_overdue;
+  }
+}
+
+size_t xc_workflow_decoration_fields(xc_kind kind, uint32_t fields[XC_DECORATION_MAX_FIELDS]) {
+  static const char *const finding_fields[] = {"flags", NULL};
+  static const char *const lead_fields[] = {"report_due_date", "report_overdue", NULL};
+  const char *const *names = kind == XC_KIND_FINDING ? finding_fields
+                             : kind == XC_KIND_LEAD  ? lead_fields
+                                                     : NULL;
+  size_t n = 0;
+  for (size_t i = 0; names != NULL && names[i] != NULL && n < XC_DECORATION_MAX_FIELDS; i++) {
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field_by_name(xc_kind_descriptor(kind), names[i]);
+    if (fd != NULL) fields[n++] = fd->id;
+  }
+  return n;
+}
+
+/* Writes a field tag at out; returns its length. */
+static size_t xc__put_tag(uint8_t *out, uint32_t number, unsigned wire_type) {
+  return xc_wire_put_varint(out, (uint64_t)number << 3 | wire_type);
+}
+
+size_t xc_workflow_decoration_pack(xc_kind kind, xc_decoration *d, uint8_t *out, size_t cap) {
+  uint32_t fields[XC_DECORATION_MAX_FIELDS];
+  size_t nf = xc_workflow_decoration_fields(kind, fields);
+  size_t n = 0;
+  /* Written by hand as protobuf-c writes these fields in a whole record
+   * (the test "list replies are the stored bytes, decorated" holds the
+   * two to the same bytes); packing a record of the kind to get them would
+   * walk every field of its type for each record of a list. */
+  if (cap < XC_DECORATION_MAX_BYTES) return 0;
+  if (kind == XC_KIND_FINDING && nf == 1) {
+    /* A message field is written even when all its fields are zero. */
+    size_t len = protobuf_c_message_get_packed_size(&d->flags.base);
+    if (len > 64) return 0;
+    n += xc__put_tag(out + n, fields[0], XC_WIRE_LEN);
+    n += xc_wire_put_varint(out + n, len);
+    n += protobuf_c_message_pack(&d->flags.base, out + n);
+  } else if (kind == XC_KIND_LEAD && nf == 2) {
+    /* proto3: an empty string and a false bool are not written. */
+    size_t len = strnlen(d->report_due_date, sizeof d->report_due_date);
+    if (len > 0) {
+      n += xc__put_tag(out + n, fields[0], XC_WIRE_LEN);
+      n += xc_wire_put_varint(out + n, len);
+      memcpy(out + n, d->report_due_date, len);
+      n += len;
+    }
+    if (d->report_overdue) {
+      n += xc__put_tag(out + n, fields[1], XC_WIRE_VARINT);
+      out[n++] = 1;
+    }
+  }
+  return n;
+}
+
+int xc_workflow_decorate(xc_kind kind, ProtobufCMessage *rec, const char *today) {
+  xc_decoration d;
+  xc_workflow_decoration(kind, rec, today, &d);
+  if (kind == XC_KIND_FINDING) {
+    Xuncha__V1__Finding *f = (Xuncha__V1__Finding *)rec;
+    if (f->flags == NULL) {
+      f->flags = malloc(sizeof *f->flags);
+      if (f->flags == NULL) return XC_ERESOURCE_EXHAUSTED;
+      xuncha__v1__finding_flags__init(f->flags);
+    }
+    f->flags->overdue = d.flags.overdue;
+    f->flags->paper_only = d.flags.paper_only;
+    f->flags->stalled = d.flags.stalled;
+    f->flags->reopened = d.flags.reopened;
+    f->flags->days_to_deadline = d.flags.days_to_deadline;
+  } else if (kind == XC_KIND_LEAD) {
+    Xuncha__V1__Lead *l = (Xuncha__V1__Lead *)rec;
+    if (xc_msg_set_str(rec, "report_due_date", d.report_due_date) != XC_OK)
+      return XC_ERESOURCE_EXHAUSTED;
+    l->report_overdue = d.report_overdue;
   }
   return XC_OK;
 }

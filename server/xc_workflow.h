@@ -45,6 +45,42 @@ xc_kind xc_workflow_kind_of_id(const char *id);
 int xc_workflow_decorate(xc_kind kind, ProtobufCMessage *rec,
                          const char *today) XC_WARN_UNUSED_RESULT;
 
+/* The read-time fields of one record, computed without taking memory. */
+typedef struct xc_decoration {
+  Xuncha__V1__FindingFlags flags; /* findings */
+  char report_due_date[11];       /* leads: YYYY-MM-DD */
+  protobuf_c_boolean report_overdue; /* leads */
+} xc_decoration;
+
+/* The most fields a decoration sets, and the most bytes they pack to. */
+#define XC_DECORATION_MAX_FIELDS 4
+#define XC_DECORATION_MAX_BYTES 128
+
+/* Computes into *d what xc_workflow_decorate sets on rec, on `today`. rec
+ * is only read. */
+void xc_workflow_decoration(xc_kind kind, const ProtobufCMessage *rec, const char *today,
+                            xc_decoration *d);
+
+/*
+ * Points rec's read-time fields at d (nothing is copied or allocated), so
+ * list filters see them. Only for records that are never freed field by
+ * field with the default allocator (an arena's): d must outlive rec's use.
+ */
+void xc_workflow_decoration_attach(xc_kind kind, ProtobufCMessage *rec, xc_decoration *d);
+
+/*
+ * Packs d into out (cap bytes, XC_DECORATION_MAX_BYTES suffice) exactly as
+ * protobuf-c packs those fields in a decorated record of `kind`, in field
+ * order, and returns the length (0: the kind has no read-time fields, or
+ * cap is too small).
+ */
+size_t xc_workflow_decoration_pack(xc_kind kind, xc_decoration *d, uint8_t *out, size_t cap);
+
+/* Sets fields[0..n) to the numbers of the fields a decoration of `kind`
+ * owns (a stored value of one of them is replaced, never sent) and
+ * returns n. */
+size_t xc_workflow_decoration_fields(xc_kind kind, uint32_t fields[XC_DECORATION_MAX_FIELDS]);
+
 /*
  * Checks that go beyond one record, run by xc_service_create/update on the
  * validation snapshot: a lead's recipient must be a directory entry of an

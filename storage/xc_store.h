@@ -184,6 +184,33 @@ int xc_snapshot_scan(xc_snapshot *snap, xc_kind kind, xc_index index, const char
                      const char *after_id, xc_scan_fn visit, void *ctx, xc_err *err)
     XC_WARN_UNUSED_RESULT;
 
+/*
+ * Called once per record found by xc_snapshot_scan_raw, with the record as
+ * stored: its id (id_len bytes, not NUL-terminated) and its packed protobuf
+ * bytes (len bytes). Both are valid only during the call and are not the
+ * callee's. Returns like xc_scan_fn. Called with no lock or LMDB state of
+ * the store held.
+ */
+typedef int (*xc_scan_raw_fn)(void *ctx, const char *id, size_t id_len, const uint8_t *rec,
+                              size_t len);
+
+/*
+ * Like xc_snapshot_scan, but hands each record over packed, as stored,
+ * without unpacking it (for replies that copy records as they are). The
+ * REGION and OWNER prefix post-filter is applied as xc_snapshot_scan does.
+ */
+int xc_snapshot_scan_raw(xc_snapshot *snap, xc_kind kind, xc_index index, const char *key,
+                         const char *after_id, xc_scan_raw_fn visit, void *ctx, xc_err *err)
+    XC_WARN_UNUSED_RESULT;
+
+/*
+ * Like xc_snapshot_get, but hands the record to visit packed, as stored
+ * (see xc_scan_raw_fn), and returns what visit returns (a positive value
+ * as XC_OK). XC_ENOT_FOUND when there is no such record.
+ */
+int xc_snapshot_get_raw(xc_snapshot *snap, xc_kind kind, const char *id, xc_scan_raw_fn visit,
+                        void *ctx, xc_err *err) XC_WARN_UNUSED_RESULT;
+
 /* Returns the sequence number of the newest change in the log (0: none). */
 uint64_t xc_snapshot_last_change(xc_snapshot *snap);
 

@@ -17,6 +17,7 @@
 
 #include "xc_msg.h"
 #include "xc_store_int.h"
+#include "xc_wire.h"
 
 /* The administrative levels of a region code, in digits. */
 static const size_t xc__levels[] = {2, 4, 6, 9, 12};
@@ -430,9 +431,18 @@ int xc__index_apply(xc_txn *t, const xc__keyset *old_keys, const xc__keyset *new
 
 typedef struct xc__walk xc__walk;
 
-/* Turns the entry at (k, v) into the message handed to visit. */
-typedef int (*xc__load_fn)(const xc__walk *w, const MDB_val *k, const MDB_val *v,
-                           ProtobufCMessage **out, xc_err *err);
+/* Turns the entry at (k, v) into the item handed to visit (a message, or an
+ * xc__raw for raw walks), or sets *out to NULL when the walk's post-filter
+ * drops it. */
+typedef int (*xc__load_fn)(const xc__walk *w, const MDB_val *k, const MDB_val *v, void **out,
+                           xc_err *err);
+
+/* A record as stored, copied out of the map for a raw walk: one allocation. */
+typedef struct xc__raw {
+  size_t id_len;
+  size_t len;
+  uint8_t bytes[]; /* the id, then the packed record (no format byte) */
+} xc__raw;
 
 /* What a walk reads and which messages it keeps. */
 struct xc__walk {
@@ -444,9 +454,29 @@ struct xc__walk {
   xc_kind kind;
   xc_index index;
   const char *filter;  /* region or owner-code prefix to check, or NULL */
-  xc_scan_fn visit;
+  xc_scan_fn visit;    /* message walks */
+  xc_scan_raw_fn visit_raw; /* raw walks (load is xc__load_raw_*) */
   void *ctx;
 };
+
+/* Hands an item to the walk's visitor, which takes it. */
+static int xc__walk_deliver(const xc__walk *w, void *item) {
+  if (w->visit_raw != NULL) {
+    xc__raw *r = item;
+    int rc = w->visit_raw(w->ctx, (const char *)r->bytes, r->id_len, r->bytes + r->id_len, r->len);
+    free(r);
+    return rc;
+  }
+  return w->visit(w->ctx, item);
+}
+
+/* Frees an item no visitor took. */
+static void xc__walk_release(const xc__walk *w, void *item) {
+  if (w->visit_raw != NULL)
+    free(item);
+  else
+    xc_msg_free(item);
+}
 
 /* Returns 1 if rec passes the walk's post-filter. */
 static int xc__walk_keep(const xc__walk *w, const ProtobufCMessage *rec) {
@@ -466,28 +496,137 @@ static int xc__walk_keep(const xc__walk *w, const ProtobufCMessage *rec) {
   return len >= flen && memcmp(value, w->filter, flen) == 0;
 }
 
+/* Applies the walk's post-filter to a decoded record: frees it and sets
+ * *out to NULL when it is dropped. */
+static int xc__keep_msg(const xc__walk *w, int rc, ProtobufCMessage *msg, void **out) {
+  *out = NULL;
+  if (rc != XC_OK) return rc;
+  if (xc__walk_keep(w, msg))
+    *out = msg;
+  else
+    xc_msg_free(msg);
+  return XC_OK;
+}
+
 /* Loads a record stored under its id (the kind's own database). */
-static int xc__load_record(const xc__walk *w, const MDB_val *k, const MDB_val *v,
-                           ProtobufCMessage **out, xc_err *err) {
-  return xc__record_decode(w->kind, v->mv_data, v->mv_size, k->mv_data, k->mv_size, out, err);
+static int xc__load_record(const xc__walk *w, const MDB_val *k, const MDB_val *v, void **out,
+                           xc_err *err) {
+  ProtobufCMessage *msg = NULL;
+  int rc = xc__record_decode(w->kind, v->mv_data, v->mv_size, k->mv_data, k->mv_size, &msg, err);
+  return xc__keep_msg(w, rc, msg, out);
+}
+
+/* Finds the record value an index entry names: sets *id, *id_len and *rec. */
+static int xc__indexed_value(const xc__walk *w, const MDB_val *k, const char **id, size_t *id_len,
+                             MDB_val *rec, xc_err *err) {
+  MDB_val key;
+  int mrc;
+  *id = (const char *)k->mv_data + w->prefix_len;
+  *id_len = k->mv_size - w->prefix_len;
+  key.mv_size = *id_len;
+  key.mv_data = (void *)*id;
+  mrc = *id_len == 0 ? MDB_NOTFOUND : mdb_get(w->snap->txn, w->snap->store->dbi_kind[w->kind],
+                                              &key, rec);
+  if (mrc == MDB_NOTFOUND)
+    return xc_err_set(err, XC_EDATA_LOSS, "the %s index names %s %.*s, which is missing",
+                      xc__index_names[w->index], xc_kind_name(w->kind), (int)*id_len, *id);
+  if (mrc != 0) return xc__mdb_fail(NULL, mrc, err, "reading a record");
+  return XC_OK;
 }
 
 /* Loads the record an index entry names. */
-static int xc__load_indexed(const xc__walk *w, const MDB_val *k, const MDB_val *v,
-                            ProtobufCMessage **out, xc_err *err) {
-  const char *id = (const char *)k->mv_data + w->prefix_len;
-  size_t id_len = k->mv_size - w->prefix_len;
-  int rc = xc__record_get(w->snap->store, w->snap->txn, NULL, w->kind, id, id_len, out, err);
+static int xc__load_indexed(const xc__walk *w, const MDB_val *k, const MDB_val *v, void **out,
+                            xc_err *err) {
+  const char *id;
+  size_t id_len;
+  MDB_val rec;
+  ProtobufCMessage *msg = NULL;
+  int rc = xc__indexed_value(w, k, &id, &id_len, &rec, err);
   (void)v;
-  if (rc == XC_ENOT_FOUND)
-    rc = xc_err_set(err, XC_EDATA_LOSS, "the %s index names %s %.*s, which is missing",
-                    xc__index_names[w->index], xc_kind_name(w->kind), (int)id_len, id);
+  if (rc == XC_OK)
+    rc = xc__record_decode(w->kind, rec.mv_data, rec.mv_size, id, id_len, &msg, err);
+  return xc__keep_msg(w, rc, msg, out);
+}
+
+/* Returns 1 if the packed record passes the walk's post-filter (the same
+ * test as xc__walk_keep, on the wire: one string field is read). */
+static int xc__raw_keep(const xc__walk *w, const uint8_t *p, size_t len) {
+  const ProtobufCFieldDescriptor *fd;
+  const uint8_t *end = p + len;
+  const char *value = "";
+  size_t vlen = 0;
+  size_t flen;
+  xc_wire_field f;
+  if (w->filter == NULL) return 1;
+  flen = strlen(w->filter);
+  fd = protobuf_c_message_descriptor_get_field_by_name(
+      xc_kind_descriptor(w->kind), w->index == XC_INDEX_OWNER ? "owner" : "region_code");
+  if (fd == NULL) return flen == 0;
+  /* The last occurrence wins, as when unpacking. */
+  while (xc_wire_next(&p, end, &f) == 1) {
+    if (f.number == fd->id && f.wire_type == XC_WIRE_LEN) {
+      value = (const char *)f.value;
+      vlen = f.value_len;
+    }
+  }
+  if (w->index == XC_INDEX_OWNER) {
+    /* The code part of "<role>:<code>[:...]", as xc__owner_code. */
+    const char *colon = memchr(value, ':', vlen);
+    const char *stop;
+    if (colon == NULL) return flen == 0;
+    vlen -= (size_t)(colon + 1 - value);
+    value = colon + 1;
+    stop = memchr(value, ':', vlen);
+    if (stop != NULL) vlen = (size_t)(stop - value);
+  }
+  return vlen >= flen && memcmp(value, w->filter, flen) == 0;
+}
+
+/* Copies a stored record for a raw walk (or drops it by the post-filter). */
+static int xc__load_raw(const xc__walk *w, const char *id, size_t id_len, const MDB_val *rec,
+                        void **out, xc_err *err) {
+  const uint8_t *p = rec->mv_data;
+  xc__raw *r;
+  *out = NULL;
+  if (rec->mv_size < 1 || p[0] != XC__RECORD_FORMAT)
+    return xc_err_set(err, XC_EDATA_LOSS,
+                      "the stored %s %.*s has an unknown format (%d); it cannot be read",
+                      xc_kind_name(w->kind), (int)id_len, id, rec->mv_size < 1 ? -1 : (int)p[0]);
+  if (!xc__raw_keep(w, p + 1, rec->mv_size - 1)) return XC_OK;
+  if (id_len > SIZE_MAX / 2 || rec->mv_size > SIZE_MAX / 2 - sizeof *r - id_len)
+    return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "a stored record is too large to copy");
+  r = malloc(sizeof *r + id_len + rec->mv_size - 1);
+  if (r == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+  r->id_len = id_len;
+  r->len = rec->mv_size - 1;
+  memcpy(r->bytes, id, id_len);
+  memcpy(r->bytes + id_len, p + 1, r->len);
+  *out = r;
+  return XC_OK;
+}
+
+/* Raw walk of the kind's own database. */
+static int xc__load_raw_record(const xc__walk *w, const MDB_val *k, const MDB_val *v, void **out,
+                               xc_err *err) {
+  return xc__load_raw(w, k->mv_data, k->mv_size, v, out, err);
+}
+
+/* Raw walk of an index. */
+static int xc__load_raw_indexed(const xc__walk *w, const MDB_val *k, const MDB_val *v,
+                                void **out, xc_err *err) {
+  const char *id;
+  size_t id_len;
+  MDB_val rec;
+  int rc = xc__indexed_value(w, k, &id, &id_len, &rec, err);
+  (void)v;
+  *out = NULL;
+  if (rc == XC_OK) rc = xc__load_raw(w, id, id_len, &rec, out, err);
   return rc;
 }
 
 /* Loads a change-log entry. */
-static int xc__load_change(const xc__walk *w, const MDB_val *k, const MDB_val *v,
-                           ProtobufCMessage **out, xc_err *err) {
+static int xc__load_change(const xc__walk *w, const MDB_val *k, const MDB_val *v, void **out,
+                           xc_err *err) {
   (void)w;
   *out = protobuf_c_message_unpack(&xuncha__v1__change__descriptor, NULL, v->mv_size,
                                    v->mv_data);
@@ -508,7 +647,7 @@ static int xc__load_change(const xc__walk *w, const MDB_val *k, const MDB_val *v
  * to 0 at the end of the range.
  */
 static int xc__walk_chunk(const xc__walk *w, char *pos, size_t *pos_len, int *skip_pos,
-                          ProtobufCMessage **chunk, size_t *n, int *more, xc_err *err) {
+                          void **chunk, size_t *n, int *more, xc_err *err) {
   xc_store *s = w->snap->store;
   MDB_cursor *cur = NULL;
   MDB_val k;
@@ -533,7 +672,7 @@ static int xc__walk_chunk(const xc__walk *w, char *pos, size_t *pos_len, int *sk
   k.mv_size = *pos_len;
   k.mv_data = pos;
   for (mrc = mdb_cursor_get(cur, &k, &v, op);; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    ProtobufCMessage *msg = NULL;
+    void *item = NULL;
     if (mrc == MDB_NOTFOUND) {
       *more = 0;
       break;
@@ -562,18 +701,15 @@ static int xc__walk_chunk(const xc__walk *w, char *pos, size_t *pos_len, int *sk
     memcpy(pos, k.mv_data, k.mv_size);
     *pos_len = k.mv_size;
     *skip_pos = 1;
-    rc = w->load(w, &k, &v, &msg, err);
+    rc = w->load(w, &k, &v, &item, err);
     if (rc != XC_OK) goto done;
-    if (xc__walk_keep(w, msg))
-      chunk[(*n)++] = msg;
-    else
-      xc_msg_free(msg);
+    if (item != NULL) chunk[(*n)++] = item;
   }
 done:
   if (cur != NULL) mdb_cursor_close(cur);
   if (locked) (void)pthread_rwlock_unlock(&s->map_lock);
   if (rc != XC_OK) {
-    for (size_t i = 0; i < *n; i++) xc_msg_free(chunk[i]);
+    for (size_t i = 0; i < *n; i++) xc__walk_release(w, chunk[i]);
     *n = 0;
   }
   return rc;
@@ -586,14 +722,14 @@ done:
 static int xc__walk_run(const xc__walk *w, const char *start, size_t start_len, int skip_start,
                         xc_err *err) {
   xc_store *s = w->snap->store;
-  ProtobufCMessage *chunk[XC__CHUNK];
+  void *chunk[XC__CHUNK];
   char *pos = NULL;
   size_t pos_len = start_len;
   int skip_pos = skip_start;
   int more = 1;
   int rc = XC_OK;
 
-  if (w->visit == NULL) {
+  if (w->visit == NULL && w->visit_raw == NULL) {
     rc = xc_err_set(err, XC_EINTERNAL, "a scan needs a visit function");
     goto done;
   }
@@ -611,11 +747,11 @@ static int xc__walk_run(const xc__walk *w, const char *start, size_t start_len, 
     for (size_t i = 0; i < n; i++) {
       int vrc = 0;
       if (rc == XC_OK && more >= 0) {
-        vrc = w->visit(w->ctx, chunk[i]);
+        vrc = xc__walk_deliver(w, chunk[i]);
         if (vrc < 0) rc = vrc;
         if (vrc != 0) more = -1;
       } else {
-        xc_msg_free(chunk[i]);
+        xc__walk_release(w, chunk[i]);
       }
     }
   }
@@ -624,8 +760,11 @@ done:
   return rc;
 }
 
-int xc_snapshot_scan(xc_snapshot *snap, xc_kind kind, xc_index index, const char *key,
-                     const char *after_id, xc_scan_fn visit, void *ctx, xc_err *err) {
+/* xc_snapshot_scan and xc_snapshot_scan_raw: exactly one of visit and
+ * visit_raw is set. */
+static int xc__scan(xc_snapshot *snap, xc_kind kind, xc_index index, const char *key,
+                    const char *after_id, xc_scan_fn visit, xc_scan_raw_fn visit_raw, void *ctx,
+                    xc_err *err) {
   xc_store *s = snap->store;
   xc__walk w;
   char *start = NULL;
@@ -654,6 +793,7 @@ int xc_snapshot_scan(xc_snapshot *snap, xc_kind kind, xc_index index, const char
   w.kind = kind;
   w.index = index;
   w.visit = visit;
+  w.visit_raw = visit_raw;
   w.ctx = ctx;
   /* Region and owner prefixes walk the longest level within them (none:
    * the whole kind) and filter on the rest. */
@@ -675,7 +815,7 @@ int xc_snapshot_scan(xc_snapshot *snap, xc_kind kind, xc_index index, const char
     w.dbi = s->dbi_kind[kind];
     w.prefix = "";
     w.prefix_len = 0;
-    w.load = xc__load_record;
+    w.load = visit_raw != NULL ? xc__load_raw_record : xc__load_record;
     rc = xc__walk_run(&w, after_id, after_len, after_len > 0, err);
     goto done;
   }
@@ -700,10 +840,62 @@ int xc_snapshot_scan(xc_snapshot *snap, xc_kind kind, xc_index index, const char
   w.dbi = s->dbi_index;
   w.prefix = start;
   w.prefix_len = 3 + text_len;
-  w.load = xc__load_indexed;
+  w.load = visit_raw != NULL ? xc__load_raw_indexed : xc__load_indexed;
   rc = xc__walk_run(&w, start, 3 + text_len + after_len, after_len > 0, err);
 done:
   free(start);
+  return rc;
+}
+
+int xc_snapshot_scan(xc_snapshot *snap, xc_kind kind, xc_index index, const char *key,
+                     const char *after_id, xc_scan_fn visit, void *ctx, xc_err *err) {
+  if (visit == NULL) return xc_err_set(err, XC_EINTERNAL, "a scan needs a visit function");
+  return xc__scan(snap, kind, index, key, after_id, visit, NULL, ctx, err);
+}
+
+int xc_snapshot_scan_raw(xc_snapshot *snap, xc_kind kind, xc_index index, const char *key,
+                         const char *after_id, xc_scan_raw_fn visit, void *ctx, xc_err *err) {
+  if (visit == NULL) return xc_err_set(err, XC_EINTERNAL, "a scan needs a visit function");
+  return xc__scan(snap, kind, index, key, after_id, NULL, visit, ctx, err);
+}
+
+int xc_snapshot_get_raw(xc_snapshot *snap, xc_kind kind, const char *id, xc_scan_raw_fn visit,
+                        void *ctx, xc_err *err) {
+  xc__walk w;
+  MDB_val k, v;
+  void *item = NULL;
+  size_t len = id != NULL ? strlen(id) : 0;
+  int rc = XC_OK;
+  int mrc;
+
+  if (visit == NULL) return xc_err_set(err, XC_EINTERNAL, "a get needs a visit function");
+  if (!xc_kind_used(kind)) return xc_err_set(err, XC_EINTERNAL, "unknown record kind %d", (int)kind);
+  /* As xc_snapshot_get: ids that are not well formed are not found. */
+  if (!xc_id_valid(kind, id))
+    return xc_err_set(err, XC_ENOT_FOUND, "no %s with id %.64s", xc_kind_name(kind),
+                      id != NULL ? id : "");
+  memset(&w, 0, sizeof w);
+  w.snap = snap;
+  w.kind = kind;
+  w.visit_raw = visit;
+  w.ctx = ctx;
+  if (pthread_rwlock_rdlock(&snap->store->map_lock) != 0)
+    return xc_err_set(err, XC_EINTERNAL, "cannot take the store's map lock");
+  k.mv_size = len;
+  k.mv_data = (void *)id;
+  mrc = mdb_get(snap->txn, snap->store->dbi_kind[kind], &k, &v);
+  if (mrc == MDB_NOTFOUND)
+    rc = xc_err_set(err, XC_ENOT_FOUND, "no %s with id %s", xc_kind_name(kind), id);
+  else if (mrc != 0)
+    rc = xc__mdb_fail(NULL, mrc, err, "reading a record");
+  else
+    rc = xc__load_raw(&w, id, len, &v, &item, err);
+  (void)pthread_rwlock_unlock(&snap->store->map_lock);
+  /* The visitor runs with no lock held, as a scan's. */
+  if (rc == XC_OK && item != NULL) {
+    rc = xc__walk_deliver(&w, item);
+    if (rc > 0) rc = XC_OK;
+  }
   return rc;
 }
 

@@ -10,10 +10,6 @@
 #include "xc_msg.h"
 #include "xc_store_int.h"
 
-/* Records, and bytes of records, one raw walk copies out per hold of the
- * map lock. */
-#define XC__RAW_CHUNK 512
-#define XC__RAW_CHUNK_BYTES (4u << 20)
 
 /* Change-log entries one prune call looks at, whatever max says. */
 #define XC__PRUNE_HARD_MAX 100000
@@ -288,103 +284,24 @@ int xc_snapshot_log_info(xc_snapshot *snap, uint64_t *first, uint64_t *entries, 
   return rc;
 }
 
-/* One record copied out of the map by a raw walk. */
-typedef struct xc__raw_rec {
-  size_t off;      /* of its bytes in the chunk buffer */
-  size_t len;
-  char id[XC__ID_LEN + 1];
-  size_t id_len;
-} xc__raw_rec;
+/* A kind walk over xc_snapshot_scan_raw: the visitor also gets the kind. */
+typedef struct xc__kind_walk {
+  xc_raw_fn visit;
+  void *ctx;
+  xc_kind kind;
+} xc__kind_walk;
 
-int xc_snapshot_scan_raw(xc_snapshot *snap, xc_kind kind, const char *after_id, xc_raw_fn visit,
-                         void *ctx, xc_err *err) {
-  xc_store *s = snap->store;
-  xc__raw_rec *recs = NULL;
-  uint8_t *buf = NULL;
-  size_t cap = 0;
-  char pos[XC__ID_LEN + 1];
-  size_t pos_len = 0;
-  int skip = 0;
-  int more = 1;
-  int rc = XC_OK;
+static int xc__kind_visit(void *c, const char *id, size_t id_len, const uint8_t *rec,
+                          size_t len) {
+  xc__kind_walk *w = c;
+  return w->visit(w->ctx, w->kind, id, id_len, rec, len);
+}
 
-  if (!xc_kind_used(kind)) return xc_err_set(err, XC_EINTERNAL, "unknown record kind %d", kind);
-  if (after_id != NULL && after_id[0] != '\0') {
-    pos_len = strlen(after_id);
-    if (pos_len > XC__ID_LEN) pos_len = XC__ID_LEN;
-    memcpy(pos, after_id, pos_len);
-    skip = 1;
-  }
-  recs = calloc(XC__RAW_CHUNK, sizeof *recs);
-  if (recs == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
-  /* Each chunk is copied out under the map lock (a cursor holds page
-   * pointers, which a growth of the map between chunks would invalidate)
-   * and visited after the lock is released, so a visitor may read the
-   * store. */
-  while (more && rc == XC_OK) {
-    MDB_cursor *cur = NULL;
-    MDB_val k, v;
-    size_t n = 0, used = 0;
-    int mrc;
-    if (pthread_rwlock_rdlock(&s->map_lock) != 0) {
-      rc = xc_err_set(err, XC_EINTERNAL, "cannot take the store's map lock");
-      break;
-    }
-    mrc = mdb_cursor_open(snap->txn, s->dbi_kind[kind], &cur);
-    if (mrc == 0) {
-      k.mv_size = pos_len;
-      k.mv_data = pos;
-      mrc = mdb_cursor_get(cur, &k, &v, pos_len > 0 ? MDB_SET_RANGE : MDB_FIRST);
-    }
-    for (; mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      const uint8_t *p = v.mv_data;
-      /* Full: the next chunk starts again at pos, skipping it. */
-      if (n == XC__RAW_CHUNK || (n > 0 && used + v.mv_size > XC__RAW_CHUNK_BYTES)) break;
-      if (skip) {
-        skip = 0;
-        if (k.mv_size == pos_len && memcmp(k.mv_data, pos, pos_len) == 0) continue;
-      }
-      if (k.mv_size > XC__ID_LEN || v.mv_size < 1 || p[0] != XC__RECORD_FORMAT) {
-        rc = xc_err_set(err, XC_EDATA_LOSS, "a stored %s has a damaged key or value",
-                        xc_kind_name(kind));
-        break;
-      }
-      if (used + v.mv_size > cap) {
-        size_t ncap = used + v.mv_size + XC__RAW_CHUNK_BYTES / 4;
-        uint8_t *nb = realloc(buf, ncap);
-        if (nb == NULL) {
-          rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
-          break;
-        }
-        buf = nb;
-        cap = ncap;
-      }
-      memcpy(buf + used, p + 1, v.mv_size - 1);
-      recs[n].off = used;
-      recs[n].len = v.mv_size - 1;
-      memcpy(recs[n].id, k.mv_data, k.mv_size);
-      recs[n].id_len = k.mv_size;
-      used += v.mv_size - 1;
-      n++;
-      memcpy(pos, k.mv_data, k.mv_size);
-      pos_len = k.mv_size;
-      skip = 1;
-    }
-    if (rc == XC_OK && mrc == MDB_NOTFOUND) more = 0;
-    if (rc == XC_OK && mrc != 0 && mrc != MDB_NOTFOUND)
-      rc = xc__mdb_fail(NULL, mrc, err, "walking the records");
-    if (cur != NULL) mdb_cursor_close(cur);
-    (void)pthread_rwlock_unlock(&s->map_lock);
-    for (size_t i = 0; rc == XC_OK && i < n; i++) {
-      int vrc = visit(ctx, kind, recs[i].id, recs[i].id_len, buf + recs[i].off, recs[i].len);
-      if (vrc < 0) rc = vrc;
-      if (vrc != 0) {
-        more = 0;
-        break;
-      }
-    }
-  }
-  free(recs);
-  free(buf);
-  return rc;
+int xc_snapshot_walk_kind(xc_snapshot *snap, xc_kind kind, const char *after_id, xc_raw_fn visit,
+                          void *ctx, xc_err *err) {
+  xc__kind_walk w;
+  w.visit = visit;
+  w.ctx = ctx;
+  w.kind = kind;
+  return xc_snapshot_scan_raw(snap, kind, XC_INDEX_ALL, "", after_id, xc__kind_visit, &w, err);
 }

@@ -92,9 +92,10 @@ typedef int (*xc_raw_fn)(void *ctx, xc_kind kind, const char *id, size_t id_len,
 
 /*
  * Walks every record of `kind` in id order from after `after_id` (NULL or
- * "": the start), with no decoding: for digests of many records.
+ * "": the start), with no decoding (xc_snapshot_scan_raw over the kind's
+ * own database): for digests and snapshots of many records.
  */
-int xc_snapshot_scan_raw(xc_snapshot *snap, xc_kind kind, const char *after_id, xc_raw_fn visit,
-                         void *ctx, xc_err *err) XC_WARN_UNUSED_RESULT;
+int xc_snapshot_walk_kind(xc_snapshot *snap, xc_kind kind, const char *after_id, xc_raw_fn visit,
+                          void *ctx, xc_err *err) XC_WARN_UNUSED_RESULT;
 
 #endif /* XC_STORE_SYNC_H */

@@ -172,15 +172,60 @@ static int scan(xc_store *s, xc_kind kind, xc_index index, const char *key, cons
   return rc;
 }
 
-/* Returns 1 if the scan gives exactly the ids `want`, in this order. */
+/* What a raw scan saw: ids, and whether each record's bytes were those
+ * its unpacked form packs to. */
+typedef struct rawlist {
+  idlist ids;
+  xc_kind kind;
+  int bad_bytes;
+} rawlist;
+
+static int collect_raw(void *ctx, const char *id, size_t id_len, const uint8_t *rec, size_t len) {
+  rawlist *l = ctx;
+  ProtobufCMessage *m = protobuf_c_message_unpack(xc_kind_descriptor(l->kind), NULL, len, rec);
+  size_t plen = 0;
+  uint8_t *packed = m != NULL ? xc_msg_pack(m, 0, &plen) : NULL;
+  if (packed == NULL || plen != len || memcmp(packed, rec, len) != 0 ||
+      strlen(xc_msg_get_str(m, "id")) != id_len || memcmp(xc_msg_get_str(m, "id"), id, id_len) != 0)
+    l->bad_bytes++;
+  free(packed);
+  xc_msg_free(m);
+  if (l->ids.n < MAX_IDS) (void)snprintf(l->ids.id[l->ids.n], XC_ID_MAX, "%.*s", (int)id_len, id);
+  l->ids.n++;
+  return 0;
+}
+
+/* Returns 1 if the scan gives exactly the ids `want`, in this order, and
+ * the raw scan (xc_snapshot_scan_raw) the same records as stored. */
 static int scan_is(xc_store *s, xc_kind kind, xc_index index, const char *key,
                    const char *const *want, size_t n) {
   idlist l;
+  rawlist r;
+  xc_snapshot *snap = NULL;
+  xc_err err;
   memset(&l, 0, sizeof l);
+  memset(&r, 0, sizeof r);
+  r.kind = kind;
   if (scan(s, kind, index, key, NULL, &l) != XC_OK || l.n != n) {
     fprintf(stderr, "scan %d/%d '%s': got %zu records, want %zu\n", (int)kind, (int)index,
             key, l.n, n);
     return 0;
+  }
+  if (xc_snapshot_begin(s, &snap, &err) != XC_OK ||
+      xc_snapshot_scan_raw(snap, kind, index, key, NULL, collect_raw, &r, &err) != XC_OK ||
+      r.ids.n != n || r.bad_bytes != 0) {
+    fprintf(stderr, "raw scan %d/%d '%s': got %zu records (%d not as stored), want %zu\n",
+            (int)kind, (int)index, key, r.ids.n, r.bad_bytes, n);
+    xc_snapshot_end(snap);
+    return 0;
+  }
+  xc_snapshot_end(snap);
+  for (size_t i = 0; i < n && i < MAX_IDS; i++) {
+    if (strcmp(r.ids.id[i], l.id[i]) != 0) {
+      fprintf(stderr, "raw scan %d/%d '%s': record %zu is %s, want %s\n", (int)kind,
+              (int)index, key, i, r.ids.id[i], l.id[i]);
+      return 0;
+    }
   }
   for (size_t i = 0; i < n; i++) {
     if (strcmp(l.id[i], want[i]) != 0) {
@@ -686,6 +731,35 @@ static void test_id_valid(void) {
 }
 
 /* --------------------------------------------------------------- indexes */
+
+/* xc_snapshot_get_raw hands over the stored bytes of one record, and
+ * refuses missing and malformed ids as xc_snapshot_get does. */
+static void test_get_raw(void) {
+  fixture fx;
+  char a[XC_ID_MAX];
+  xc_snapshot *snap = NULL;
+  rawlist r;
+  xc_err err;
+  CU_ASSERT_EQUAL_FATAL(fx_open(&fx, 0, 0), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(create_target(fx.store, "310104001", "office:310104", "a", a), XC_OK);
+  memset(&r, 0, sizeof r);
+  r.kind = XC_KIND_TARGET;
+  CU_ASSERT_EQUAL_FATAL(xc_snapshot_begin(fx.store, &snap, &err), XC_OK);
+  CU_ASSERT_EQUAL(xc_snapshot_get_raw(snap, XC_KIND_TARGET, a, collect_raw, &r, &err), XC_OK);
+  CU_ASSERT_EQUAL(r.ids.n, 1);
+  CU_ASSERT_EQUAL(r.bad_bytes, 0);
+  CU_ASSERT_STRING_EQUAL(r.ids.id[0], a);
+  CU_ASSERT_EQUAL(xc_snapshot_get_raw(snap, XC_KIND_ROUND, a, collect_raw, &r, &err),
+                  XC_ENOT_FOUND);
+  CU_ASSERT_EQUAL(xc_snapshot_get_raw(snap, XC_KIND_TARGET, "t_0000000000000000000000000Z",
+                                      collect_raw, &r, &err),
+                  XC_ENOT_FOUND);
+  CU_ASSERT_EQUAL(xc_snapshot_get_raw(snap, XC_KIND_TARGET, "t_", collect_raw, &r, &err),
+                  XC_ENOT_FOUND);
+  CU_ASSERT_EQUAL(r.ids.n, 1);
+  xc_snapshot_end(snap);
+  fx_done(&fx);
+}
 
 static void test_index_region_owner(void) {
   fixture fx;
@@ -1555,6 +1629,7 @@ int main(void) {
   s = CU_add_suite("records", NULL, NULL);
   CU_add_test(s, "create assigns server fields", test_create_assigns);
   CU_add_test(s, "get not found", test_get_not_found);
+  CU_add_test(s, "get raw: the stored bytes", test_get_raw);
   CU_add_test(s, "update with a stale etag", test_update_stale_etag);
   CU_add_test(s, "update keeps owner and create time", test_update_keeps_owner);
   CU_add_test(s, "keys too long for LMDB", test_key_too_long);

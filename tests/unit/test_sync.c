@@ -260,7 +260,7 @@ static void dump_store(xc_store *s, dump *d) {
   must(xc_snapshot_begin(s, &snap, &err), &err, "snapshot");
   for (int k = 0; k < XC_KIND_COUNT; k++) {
     if (!xc_kind_used((xc_kind)k)) continue;
-    must(xc_snapshot_scan_raw(snap, (xc_kind)k, NULL, dump_visit, d, &err), &err, "scan raw");
+    must(xc_snapshot_walk_kind(snap, (xc_kind)k, NULL, dump_visit, d, &err), &err, "scan raw");
   }
   xc_snapshot_end(snap);
 }
@@ -806,7 +806,7 @@ static void test_scan_raw_paging(void) {
   memset(&w, 0, sizeof w);
   w.ids = got;
   w.cap = N + 10;
-  must(xc_snapshot_scan_raw(snap, XC_KIND_TARGET, NULL, walk_visit, &w, &err), &err, "walk");
+  must(xc_snapshot_walk_kind(snap, XC_KIND_TARGET, NULL, walk_visit, &w, &err), &err, "walk");
   CU_ASSERT_EQUAL(w.n, N);
   CU_ASSERT_EQUAL(w.bad, 0);
   if (w.n == N)
@@ -816,7 +816,7 @@ static void test_scan_raw_paging(void) {
   memset(&w, 0, sizeof w);
   w.ids = got;
   w.cap = N + 10;
-  must(xc_snapshot_scan_raw(snap, XC_KIND_TARGET, ids[599], walk_visit, &w, &err), &err, "walk");
+  must(xc_snapshot_walk_kind(snap, XC_KIND_TARGET, ids[599], walk_visit, &w, &err), &err, "walk");
   CU_ASSERT_EQUAL(w.n, N - 600);
   if (w.n == N - 600)
     for (size_t i = 0; i < w.n; i++) CU_ASSERT_STRING_EQUAL(got[i], ids[600 + i]);
@@ -824,39 +824,39 @@ static void test_scan_raw_paging(void) {
   memset(&w, 0, sizeof w);
   w.ids = got;
   w.cap = N + 10;
-  must(xc_snapshot_scan_raw(snap, XC_KIND_TARGET, ids[511], walk_visit, &w, &err), &err, "walk");
+  must(xc_snapshot_walk_kind(snap, XC_KIND_TARGET, ids[511], walk_visit, &w, &err), &err, "walk");
   CU_ASSERT_EQUAL(w.n, N - 512);
   if (w.n > 0) CU_ASSERT_STRING_EQUAL(got[0], ids[512]);
   memset(&w, 0, sizeof w);
   w.ids = got;
   w.cap = N + 10;
-  must(xc_snapshot_scan_raw(snap, XC_KIND_TARGET, ids[N - 1], walk_visit, &w, &err), &err, "walk");
+  must(xc_snapshot_walk_kind(snap, XC_KIND_TARGET, ids[N - 1], walk_visit, &w, &err), &err, "walk");
   CU_ASSERT_EQUAL(w.n, 0);
   /* A visit that stops, at a chunk boundary too, and one that fails. */
   memset(&w, 0, sizeof w);
   w.ids = got;
   w.cap = N + 10;
   w.stop_at = 512;
-  must(xc_snapshot_scan_raw(snap, XC_KIND_TARGET, NULL, walk_visit, &w, &err), &err, "walk");
+  must(xc_snapshot_walk_kind(snap, XC_KIND_TARGET, NULL, walk_visit, &w, &err), &err, "walk");
   CU_ASSERT_EQUAL(w.n, 512);
   memset(&w, 0, sizeof w);
   w.ids = got;
   w.cap = N + 10;
   w.stop_at = 3;
-  must(xc_snapshot_scan_raw(snap, XC_KIND_TARGET, NULL, walk_visit, &w, &err), &err, "walk");
+  must(xc_snapshot_walk_kind(snap, XC_KIND_TARGET, NULL, walk_visit, &w, &err), &err, "walk");
   CU_ASSERT_EQUAL(w.n, 3);
   memset(&w, 0, sizeof w);
   w.ids = got;
   w.cap = N + 10;
   w.fail_at = 700;
-  CU_ASSERT_EQUAL(xc_snapshot_scan_raw(snap, XC_KIND_TARGET, NULL, walk_visit, &w, &err),
+  CU_ASSERT_EQUAL(xc_snapshot_walk_kind(snap, XC_KIND_TARGET, NULL, walk_visit, &w, &err),
                   XC_EDATA_LOSS);
   CU_ASSERT_EQUAL(w.n, 699);
   /* The lead is the only lead. */
   memset(&w, 0, sizeof w);
   w.ids = got;
   w.cap = N + 10;
-  must(xc_snapshot_scan_raw(snap, XC_KIND_LEAD, NULL, walk_visit, &w, &err), &err, "walk");
+  must(xc_snapshot_walk_kind(snap, XC_KIND_LEAD, NULL, walk_visit, &w, &err), &err, "walk");
   CU_ASSERT_EQUAL(w.n, 1);
   xc_snapshot_end(snap);
   free(ids);
@@ -3523,7 +3523,7 @@ static void test_scan_raw_reads_store(void) {
   CU_ASSERT_EQUAL_FATAL(pthread_cond_init(&g.cv, NULL), 0);
   w.g = &g;
   must(xc_snapshot_begin(s, &w.snap, &err), &err, "snapshot");
-  must(xc_snapshot_scan_raw(w.snap, XC_KIND_TARGET, NULL, reading_visit, &w, &err), &err,
+  must(xc_snapshot_walk_kind(w.snap, XC_KIND_TARGET, NULL, reading_visit, &w, &err), &err,
        "walk");
   if (w.started) pthread_join(w.thread, NULL);
   xc_snapshot_end(w.snap);

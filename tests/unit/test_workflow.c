@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "xc_clock.h"
@@ -293,6 +294,45 @@ static void test_dates(void) {
   CU_ASSERT_STRING_EQUAL(out, "2028-01-15");
 }
 
+/* The CST date of a time in ms, by gmtime_r and strftime: what
+ * xc_clock_date_of_ms computed before it did the arithmetic itself. */
+static void ref_date_of_ms(int64_t ms, char out[11]) {
+  time_t t = (time_t)(ms / 1000) + 8 * 3600;
+  struct tm tm;
+  if (gmtime_r(&t, &tm) == NULL || strftime(out, 11, "%Y-%m-%d", &tm) != 10)
+    (void)snprintf(out, 11, "1970-01-01");
+}
+
+/* xc_clock_date_of_ms agrees with gmtime_r around every CST midnight of
+ * leap and century years, and at seeded random times from 1000 to 9999. */
+static void test_date_of_ms(void) {
+  static const int64_t edges[] = {0, -1, 1, -28800000, -28800001, 57599999, 57600000,
+                                  951753600000, 951840000000, 4107456000000, 1709136000000,
+                                  -30610253000000, 253402271999000, 253402272000000};
+  uint64_t x = 0x9e3779b97f4a7c15ULL;
+  char got[11], want[11];
+  for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+    for (int64_t dm = -2000; dm <= 2000; dm += 1000) {
+      xc_clock_date_of_ms(edges[i] + dm, got);
+      ref_date_of_ms(edges[i] + dm, want);
+      CU_ASSERT_STRING_EQUAL(got, want);
+    }
+  }
+  for (int i = 0; i < 200000; i++) {
+    int64_t ms;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    ms = (int64_t)(x % 283000000000000ULL) - 30000000000000LL;
+    xc_clock_date_of_ms(ms, got);
+    ref_date_of_ms(ms, want);
+    if (strcmp(got, want) != 0) {
+      CU_ASSERT_STRING_EQUAL(got, want);
+      break;
+    }
+  }
+}
+
 static void test_clock(void) {
   char path[] = "/tmp/xc-clock-XXXXXX";
   char today[11];
@@ -465,6 +505,7 @@ int main(void) {
   CU_add_test(s, "rectification progress: every transition", test_rect_progress_matrix);
   CU_add_test(s, "verification and revocation: every status", test_rect_verify_matrix);
   CU_add_test(s, "flags at their boundaries", test_flags_boundaries);
+  CU_add_test(s, "CST dates of times", test_date_of_ms);
   CU_add_test(s, "lead disposal: every transition", test_lead_machine);
   CU_add_test(s, "dates", test_dates);
   CU_add_test(s, "test clock", test_clock);

@@ -1,0 +1,70 @@
+/*
+ * xc_rawrec.h: records served as they are stored, for List replies.
+ *
+ * A page of a List used to unpack every stored record (protobuf-c: one
+ * malloc per string and sub-message), decorate it, check it, and pack it
+ * again into the reply: most of a list call's CPU. This module lets the
+ * list path (xc_service_list) do the checks on a record unpacked into an
+ * arena (no malloc; thrown away after each record) and put into the reply
+ * the stored bytes themselves, with only the read-time fields (finding
+ * flags, a lead's report due date) written fresh.
+ *
+ * The record in the reply is a message of the kind's type holding only its
+ * id as a field (so the audit and the tests see which records went out)
+ * and the rest of its bytes, already packed, as one unknown field that
+ * protobuf-c packs verbatim after the id. Packing it gives the bytes of the
+ * decorated record, field for field in the order protobuf-c writes them;
+ * clients decode it like any other record. Do not read other fields of
+ * such a message: unpack its packed form for that.
+ */
+#ifndef XC_RAWREC_H
+#define XC_RAWREC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "xc_status.h"
+
+/* Working memory for one list call: the arena and a scratch buffer. */
+typedef struct xc_rawrec xc_rawrec;
+
+/* Makes one; NULL when out of memory. Free with xc_rawrec_free. */
+xc_rawrec *xc_rawrec_new(void);
+void xc_rawrec_free(xc_rawrec *r);
+
+/*
+ * Takes the calling thread's working memory (made on its first use and kept
+ * until the thread ends, so a call does not allocate a fresh arena), or a
+ * new one when the thread's is taken already. NULL when out of memory.
+ * Give it back with xc_rawrec_release before anything that can switch
+ * fibers (a store write): another call on the thread may then take it.
+ */
+xc_rawrec *xc_rawrec_acquire(void);
+void xc_rawrec_release(xc_rawrec *r);
+
+/*
+ * Unpacks a packed record (len bytes at rec) as desc into the arena. The
+ * message is valid until the next call on r and must not be freed. Returns
+ * NULL when the bytes do not decode, or when the record needs more memory
+ * than the arena may grow to (then *no_room is 1: unpack it the ordinary
+ * way instead).
+ */
+ProtobufCMessage *xc_rawrec_unpack(xc_rawrec *r, const ProtobufCMessageDescriptor *desc,
+                                   const uint8_t *rec, size_t len, int *no_room);
+
+/*
+ * Makes the reply form of a stored record of type desc (above): id as its
+ * id field, then the stored fields of rec (len bytes) without the id and
+ * the fields in drop[0..n_drop), with the packed fields deco (deco_len
+ * bytes, in field order) merged in by field number. *out is the caller's
+ * (xc_msg_free); *packed receives the size it packs to. Returns XC_OK,
+ * XC_EDATA_LOSS when rec is malformed, or XC_ERESOURCE_EXHAUSTED.
+ */
+int xc_rawrec_reply(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const char *id,
+                    const uint8_t *rec, size_t len, const uint8_t *deco, size_t deco_len,
+                    const uint32_t *drop, size_t n_drop, ProtobufCMessage **out,
+                    size_t *packed) XC_WARN_UNUSED_RESULT;
+
+#endif /* XC_RAWREC_H */
