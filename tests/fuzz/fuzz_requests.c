@@ -47,6 +47,7 @@
 
 #include "handlers.h"
 #include "xc_handler.h"
+#include "xc_home.h"
 #include "xc_identity.h"
 #include "xc_msg.h"
 #include "xc_store.h"
@@ -255,6 +256,10 @@ static const char *xc__str_for(const char *path, const char *name) {
       {"group_id", "@g"},        {"recipient", "agency:3101:jw"},
       {"identity", "agency:3101:jw"}, {"page_token", ""},  {"request_id", ""},
       {"etag", ""},              {"service", ""},           {"unit", "jw"},
+      /* Federation: the scratch server is county-310104, and its township's
+       * server (office:310104001) may push and pull (xc__federate). */
+      {"server", "town-310104001"}, {"origin", "town-310104001"},
+      {"list_origin", "town-310104001"}, {"kind", "target"},
   };
   if (strcmp(name, "region_code") == 0 && strstr(path, "Directory") != NULL) return "3101";
   for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
@@ -402,7 +407,12 @@ static int xc__write_seeds(const char *dir) {
         return 1;
       }
       fputc((int)i, f);
-      fputc((int)(who == 0 ? 0 : (i % (XC__N_CNS - 1)) + 1), f);
+      /* Sync methods' second seed is by office:310104001, the township
+       * server that may call them here (xc__federate). */
+      fputc((int)(who == 0                                          ? 0
+                  : strncmp(xc__m[i]->path, "/xuncha.v1.Sync/", 16) == 0 ? 2
+                                                                     : (i % (XC__N_CNS - 1)) + 1),
+            f);
       if (xc__m[i]->kind == XC_METHOD_CLIENT_STREAM || xc__m[i]->kind == XC_METHOD_BIDI_STREAM) {
         /* One frame: the client's stream of one message. */
         fputc((int)(len & 0xff), f);
@@ -458,6 +468,30 @@ static void xc__close_store(void) {
   xc__dir[0] = '\0';
 }
 
+/*
+ * Makes the scratch server county-310104 of a small federation, so the Sync
+ * methods get past their peer checks when office:310104001 (a township with
+ * a server of its own) calls them. Records of office:3101 are then replicas
+ * here, as on a real county server.
+ */
+static int xc__federate(const char *base) {
+  char path[256];
+  FILE *f;
+  xc_err err;
+  (void)snprintf(path, sizeof path, "%s/xc-fuzz-homes-%ld", base, (long)getpid());
+  f = fopen(path, "w");
+  if (f == NULL) return -1;
+  fputs("city-3101 = 3101\ncounty-310104 = 310104\ntown-310104001 = 310104001\n", f);
+  if (fclose(f) != 0) return -1;
+  if (xc_home_load(path, "county-310104", &err) != XC_OK) {
+    fprintf(stderr, "fuzz: homes: %s\n", err.msg);
+    (void)unlink(path);
+    return -1;
+  }
+  (void)unlink(path);
+  return 0;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   const xc_method *all;
@@ -476,6 +510,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     xc__m[xc__n++] = &all[i];
   }
   xc__base = base;
+  if (xc__federate(base) != 0) exit(1);
   if (xc__open_store(base) != 0) exit(1);
   atexit(xc__at_exit);
   if (getenv("XC_FUZZ_WRITE_SEEDS") != NULL) exit(xc__write_seeds(getenv("XC_FUZZ_WRITE_SEEDS")));
