@@ -617,19 +617,6 @@ done:
   return rc;
 }
 
-/* Defines a typed wrapper over xc_client_call for one RPC. */
-#define XC__RPC(fn, path, ReqT, RespT, resp_desc)                                                \
-  int fn(xc_client *c, const ReqT *req, RespT **out, int64_t timeout_ms, xc_err *err) {          \
-    ProtobufCMessage *m = NULL;                                                                  \
-    int rc =                                                                                     \
-        xc_client_call(c, path, (const ProtobufCMessage *)req, &resp_desc, &m, timeout_ms, err); \
-    if (out != NULL)                                                                             \
-      *out = (RespT *)m;                                                                         \
-    else                                                                                         \
-      xc_message_free(m);                                                                        \
-    return rc;                                                                                   \
-  }
-
 XC__RPC(xc_health_check, "/grpc.health.v1.Health/Check", Grpc__Health__V1__HealthCheckRequest,
         Grpc__Health__V1__HealthCheckResponse, grpc__health__v1__health_check_response__descriptor)
 
