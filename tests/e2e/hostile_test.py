@@ -26,13 +26,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import traceback
 
 import grpc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import interop_test as it  # noqa: E402  (Checks, Server, channel)
+import interop_test as it  # noqa: E402  (Server, channel)
+from xc_checks import run_suite  # noqa: E402
 
 TIMEOUT = 10.0
 
@@ -325,22 +324,7 @@ def main():
     args = ap.parse_args()
     if not args.protoc:
         args.protoc = shutil.which("protoc") or "/usr/bin/protoc"
-    c = it.Checks()
-    tmp = tempfile.mkdtemp(prefix="xc-hostile-")
-    try:
-        run(args, tmp, c)
-    except Exception:
-        traceback.print_exc()
-        c.failed.append("unexpected exception (see above)")
-    finally:
-        if os.environ.get("XC_E2E_KEEP"):
-            print("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("%d checks passed, %d failed" % (c.passed, len(c.failed)))
-    for f in c.failed:
-        print("  failed: %s" % f)
-    return 1 if c.failed else 0
+    return run_suite("xc-hostile-", lambda tmp, c: run(args, tmp, c))
 
 
 if __name__ == "__main__":

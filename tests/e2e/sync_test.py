@@ -36,22 +36,18 @@ Run with Debian's /usr/bin/python3:
 Exits 0 when every check passed, 1 otherwise. XC_E2E_KEEP=1 keeps the
 temporary directory.
 """
-import argparse
 import json
 import os
 import random
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
 import grpc
-from xc_checks import Checks
+from xc_checks import run_suite
 from xc_sync_util import (Api, FederationMissing, Server, cli, digest, generate, make_certs,
-                          write_homes)
+                          parse_args, write_homes)
 
 CITY, COUNTY, TOWNSHIP = "city-1101", "county-110105", "township-110105001"
 
@@ -415,42 +411,11 @@ def scenario(c, fed, pb, spb):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--xunchad", required=True)
-    ap.add_argument("--xuncha", required=True)
-    ap.add_argument("--certs", required=True, help="path of certs/xuncha-certs")
-    ap.add_argument("--proto-dir", required=True)
-    ap.add_argument("--protoc", default="protoc")
-    args = ap.parse_args()
-    # The servers run in their own directories: make every path absolute.
-    for name in ("xunchad", "xuncha", "certs", "proto_dir"):
-        if getattr(args, name):
-            setattr(args, name, os.path.abspath(getattr(args, name)))
-    for what, path in (("--xunchad", args.xunchad), ("--xuncha", args.xuncha)):
-        if not path or not os.access(path, os.X_OK):
-            print("FAIL: %s %r is not an executable" % (what, path))
-            return 1
-    if not args.protoc or shutil.which(args.protoc) is None:
-        print("FAIL: protoc not found (%r)" % args.protoc)
+    args = parse_args(__doc__.split("\n")[0])
+    if args is None:
         return 1
-    c = Checks()
-    tmp = tempfile.mkdtemp(prefix="xc-sync-")
-    try:
-        run(args, tmp, c)
-    except FederationMissing as e:
-        c.ok(False, str(e))
-    except Exception:  # a crash of the test is a failure, reported as such
-        traceback.print_exc()
-        c.ok(False, "the test ran to the end")
-    finally:
-        if os.environ.get("XC_E2E_KEEP"):
-            print("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("%d checks passed, %d failed" % (c.passed, len(c.failed)))
-    for f in c.failed:
-        print("  failed: %s" % f)
-    return 1 if c.failed else 0
+    return run_suite("xc-sync-", lambda tmp, c: run(args, tmp, c), expected=(FederationMissing,),
+                     crash="the test ran to the end")
 
 
 if __name__ == "__main__":
