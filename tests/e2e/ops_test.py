@@ -30,8 +30,8 @@ import threading
 import time
 
 import grpc
-from xc_checks import CALL_TIMEOUT, START_TIMEOUT, run_suite, stop_process, tls_channel, \
-    wait_port
+from xc_checks import CALL_TIMEOUT, START_TIMEOUT, run_on_terminal, run_suite, stop_process, \
+    tls_channel, wait_port
 from google.protobuf import descriptor_pb2, descriptor_pool
 
 
@@ -316,27 +316,10 @@ def check_cli(c, xuncha, port, certdir, tmp):
     # Progress: quiet when stderr is a pipe, shown when it is a terminal.
     p = run_cli(["target", "list", "--all"])
     c.ok(p.returncode == 0 and p.stderr == "", "list --all is quiet when stderr is piped")
-    master, slave = os.openpty()
-    try:
-        q = subprocess.run([xuncha, "target", "list", "--all"], stdout=subprocess.PIPE,
-                           stderr=slave, timeout=30, env=env("county-a"))
-        os.close(slave)
-        slave = -1
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        c.ok(q.returncode == 0 and "已取得".encode() in seen,
-             "list --all shows progress on a terminal (%r)" % seen[:80])
-    finally:
-        if slave >= 0:
-            os.close(slave)
-        os.close(master)
+    q, seen = run_on_terminal([xuncha, "target", "list", "--all"], timeout=30,
+                              env=env("county-a"))
+    c.ok(q.returncode == 0 and "已取得".encode() in seen,
+         "list --all shows progress on a terminal (%r)" % seen[:80])
     # admin stats
     p = run_cli(["admin", "stats"], who="admin")
     c.ok(p.returncode == 0 and "读者槽" in p.stdout and "/xuncha.v1.Targets/CreateTarget" in p.stdout,

@@ -40,12 +40,11 @@ import json
 import os
 import random
 import re
-import subprocess
 import sys
 import time
 
 import grpc
-from xc_checks import run_suite
+from xc_checks import run_on_terminal, run_suite
 from xc_sync_util import (Api, FederationMissing, Server, cli, digest, generate, make_certs,
                           parse_args, write_homes)
 
@@ -375,34 +374,16 @@ def scenario(c, fed, pb, spb):
          "sync now on the city, which has no upstream: refused in words (%d; %r)"
          % (p.returncode, p.stderr.strip()[-200:]))
     # The same sync on a terminal: a progress bar redrawn in place.
-    master, slave = os.openpty()
-    try:
-        certdir = fed.certdir
-        q = subprocess.run(
-            [fed.args.xuncha, "--server", fed.county.addr, "--ca", certdir + "/ca.pem",
-             "--cert", certdir + "/county.pem", "--key", certdir + "/county.key",
-             "sync", "now"], stdout=subprocess.PIPE, stderr=slave, timeout=60,
-            env=dict(os.environ, HOME="/nonexistent"))
-        os.close(slave)
-        slave = -1
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        text = seen.decode("utf-8", "replace")
-        c.ok(q.returncode == 0 and "\r\x1b[K同步 → %s [" % CITY in text and "100%" in text
-             and "同步进度" not in text,
-             "sync now on a terminal draws a bar in place (%r)" % text[-200:])
-        c.ok("同步完成" in q.stdout.decode("utf-8", "replace"), "... and says 同步完成 on stdout")
-    finally:
-        if slave >= 0:
-            os.close(slave)
-        os.close(master)
+    certdir = fed.certdir
+    q, seen = run_on_terminal(
+        [fed.args.xuncha, "--server", fed.county.addr, "--ca", certdir + "/ca.pem",
+         "--cert", certdir + "/county.pem", "--key", certdir + "/county.key", "sync", "now"],
+        timeout=60, env=dict(os.environ, HOME="/nonexistent"))
+    text = seen.decode("utf-8", "replace")
+    c.ok(q.returncode == 0 and "\r\x1b[K同步 → %s [" % CITY in text and "100%" in text
+         and "同步进度" not in text,
+         "sync now on a terminal draws a bar in place (%r)" % text[-200:])
+    c.ok("同步完成" in q.stdout.decode("utf-8", "replace"), "... and says 同步完成 on stdout")
     p = cli(fed.args.xuncha, fed.certdir, fed.county, "county", "sync", "verify")
     c.ok(p.returncode == 0, "sync verify clean again after syncing it (%d)" % p.returncode)
     p = cli(fed.args.xuncha, fed.certdir, fed.township, "township", "sync", "verify")

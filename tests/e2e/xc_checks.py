@@ -6,11 +6,13 @@ reports every failure; each test script exits non-zero if any check failed.
 run_suite is what every script's main() does once its arguments are read.
 """
 
+import importlib
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import traceback
@@ -116,3 +118,49 @@ def tls_channel(addr, certdir, who, options=None):
                                          private_key=read(who + ".key"),
                                          certificate_chain=read(who + ".pem"))
     return grpc.secure_channel(addr, creds, options=options)
+
+
+def run_on_terminal(argv, timeout, env):
+    """Runs argv with stdout piped and stderr on a new pseudo-terminal, for the
+    output a person at a terminal sees (progress bars redrawn in place).
+
+    Returns (CompletedProcess, bytes): the process with its stdout, and all it
+    wrote to the terminal.
+    """
+    master, slave = os.openpty()
+    try:
+        q = subprocess.run(argv, stdout=subprocess.PIPE, stderr=slave, timeout=timeout, env=env)
+        os.close(slave)
+        slave = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the process is gone and nothing is left to read
+                break
+            if not chunk:
+                break
+            seen += chunk
+        return q, seen
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+
+
+def compile_protos(protoc, proto_dir, out, names):
+    """Compiles proto_dir/xuncha/v1/<name> for each of names (all in the
+    package xuncha.v1) into out/gen, puts that first on sys.path and returns
+    the imported *_pb2 modules in the order of names."""
+    src = os.path.join(out, "protos")
+    os.makedirs(os.path.join(src, "xuncha", "v1"))
+    for name in names:
+        shutil.copy(os.path.join(proto_dir, "xuncha", "v1", name),
+                    os.path.join(src, "xuncha", "v1", name))
+    gen = os.path.join(out, "gen")
+    os.makedirs(gen)
+    subprocess.run([protoc, "--python_out=" + gen, "-I", src]
+                   + ["xuncha/v1/" + name for name in names], check=True, timeout=60)
+    sys.path.insert(0, gen)
+    return [importlib.import_module("xuncha.v1." + name[:-len(".proto")] + "_pb2")
+            for name in names]

@@ -8,17 +8,15 @@ whole listings; the xuncha CLI; the command line both tests take.
 """
 import argparse
 import hashlib
-import importlib
 import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import grpc
-from xc_checks import CALL_TIMEOUT, stop_process, tls_channel, wait_port
+from xc_checks import CALL_TIMEOUT, compile_protos, stop_process, tls_channel, wait_port
 
 # The homes map every server of the tests shares (--homes): server name =
 # region. Offices without an entry (township 110105002, county 110106) are at
@@ -63,18 +61,8 @@ def parse_args(description):
 
 def generate(protoc, proto_dir, out):
     """Compiles xuncha.proto and sync.proto into out; returns (pb, spb)."""
-    src = os.path.join(out, "protos")
-    os.makedirs(os.path.join(src, "xuncha", "v1"))
-    for name in ("xuncha.proto", "sync.proto"):
-        shutil.copy(os.path.join(proto_dir, "xuncha", "v1", name),
-                    os.path.join(src, "xuncha", "v1", name))
-    gen = os.path.join(out, "gen")
-    os.makedirs(gen)
-    subprocess.run([protoc, "--python_out=" + gen, "-I", src, "xuncha/v1/xuncha.proto",
-                    "xuncha/v1/sync.proto"], check=True, timeout=60)
-    sys.path.insert(0, gen)
-    return (importlib.import_module("xuncha.v1.xuncha_pb2"),
-            importlib.import_module("xuncha.v1.sync_pb2"))
+    pb, spb = compile_protos(protoc, proto_dir, out, ("xuncha.proto", "sync.proto"))
+    return pb, spb
 
 
 def make_certs(certs_tool, certdir):
