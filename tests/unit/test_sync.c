@@ -35,6 +35,7 @@
 #include "xc_store_sync.h"
 #include "xc_sync.h"
 #include "xc_text.h"
+#include "xc_test_server.h"
 
 /* Names of the test federation's servers. */
 #define CITY "city-3101"
@@ -393,33 +394,6 @@ static int push_apply(xc_store *to, const char *pusher, Xuncha__V1__Change *cons
 }
 
 /* ---- handlers with a hand-made context */
-
-static xc_ctx ctx_of(xc_store *s, const char *cn) {
-  xc_ctx c;
-  xc_err err;
-  memset(&c, 0, sizeof c);
-  c.store = s;
-  CU_ASSERT_EQUAL_FATAL(xc_identity_parse(cn, "0A", &c.id, &err), XC_OK);
-  c.has_identity = 1;
-  xc_store_secret(s, c.secret);
-  return c;
-}
-
-static int call(xc_ctx *c, const char *path, const void *req, void *resp_out, xc_err *err) {
-  size_t n = 0;
-  const xc_method *m = xc_methods(&n);
-  ProtobufCMessage **resp = resp_out;
-  xc_err_clear(err);
-  *resp = NULL;
-  for (size_t i = 0; i < n; i++) {
-    if (strcmp(m[i].path, path) == 0) {
-      c->method = m[i].path;
-      return m[i].handler(c, req, resp, err);
-    }
-  }
-  CU_FAIL("no such method");
-  return XC_EINTERNAL;
-}
 
 /* ============================================================== storage */
 
@@ -1294,8 +1268,8 @@ static void test_check_push(void) {
   /* Through the Push handler: a batch with one foreign record is refused
    * whole and nothing is written; a clean one is applied and acknowledged. */
   {
-    xc_ctx cc = ctx_of(city, "office:310104"), other = ctx_of(city, "office:310105"),
-           town = ctx_of(city, "office:310104001");
+    xc_ctx cc = xc_test_ctx(city, "office:310104"), other = xc_test_ctx(city, "office:310105"),
+           town = xc_test_ctx(city, "office:310104001");
     Xuncha__V1__PushRequest req = XUNCHA__V1__PUSH_REQUEST__INIT;
     Xuncha__V1__PushResponse *resp = NULL;
     Xuncha__V1__Change *v[2];
@@ -1306,7 +1280,8 @@ static void test_check_push(void) {
     req.changes = v;
     req.n_changes = 2;
     req.upto_seq = 2;
-    CU_ASSERT_EQUAL(call(&cc, "/xuncha.v1.Sync/Push", &req, &resp, &err), XC_EPERMISSION_DENIED);
+    CU_ASSERT_EQUAL(xc_test_call(&cc, "/xuncha.v1.Sync/Push", &req, &resp, &err),
+                    XC_EPERMISSION_DENIED);
     CU_ASSERT_PTR_NULL(resp);
     CU_ASSERT_EQUAL(last_seq(city), 0);
     CU_ASSERT_EQUAL(sync_value(city, "origin/" COUNTY), 0);
@@ -1314,15 +1289,15 @@ static void test_check_push(void) {
     /* Another county's certificate may not push as this county. */
     req.n_changes = 1;
     req.upto_seq = 1;
-    CU_ASSERT_EQUAL(call(&other, "/xuncha.v1.Sync/Push", &req, &resp, &err),
+    CU_ASSERT_EQUAL(xc_test_call(&other, "/xuncha.v1.Sync/Push", &req, &resp, &err),
                     XC_EPERMISSION_DENIED);
     /* The township syncs with its county, not with the city. */
     req.server = TOWN;
-    CU_ASSERT_EQUAL(call(&town, "/xuncha.v1.Sync/Push", &req, &resp, &err),
+    CU_ASSERT_EQUAL(xc_test_call(&town, "/xuncha.v1.Sync/Push", &req, &resp, &err),
                     XC_EFAILED_PRECONDITION);
     CU_ASSERT_EQUAL(last_seq(city), 0);
     req.server = COUNTY;
-    CU_ASSERT_EQUAL(call(&cc, "/xuncha.v1.Sync/Push", &req, &resp, &err), XC_OK);
+    CU_ASSERT_EQUAL(xc_test_call(&cc, "/xuncha.v1.Sync/Push", &req, &resp, &err), XC_OK);
     CU_ASSERT_PTR_NOT_NULL_FATAL(resp);
     CU_ASSERT_EQUAL(resp->acked_seq, 1);
     CU_ASSERT_EQUAL(resp->applied, 1);
@@ -1332,7 +1307,7 @@ static void test_check_push(void) {
     /* An empty push asks where the city stands. */
     req.n_changes = 0;
     req.upto_seq = 0;
-    CU_ASSERT_EQUAL(call(&cc, "/xuncha.v1.Sync/Push", &req, &resp, &err), XC_OK);
+    CU_ASSERT_EQUAL(xc_test_call(&cc, "/xuncha.v1.Sync/Push", &req, &resp, &err), XC_OK);
     CU_ASSERT_PTR_NOT_NULL_FATAL(resp);
     CU_ASSERT_EQUAL(resp->acked_seq, 1);
     xc_msg_free(&resp->base);
@@ -1856,7 +1831,7 @@ static Xuncha__V1__Finding *get_finding(xc_store *s, const char *id) {
  * (self must be the county). */
 static void county_world(xc_store *county, ref *t, ref *round, ref *f) {
   xc_err err;
-  xc_ctx c = ctx_of(county, "office:310104");
+  xc_ctx c = xc_test_ctx(county, "office:310104");
   Xuncha__V1__CreateTargetRequest treq = XUNCHA__V1__CREATE_TARGET_REQUEST__INIT;
   Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
   Xuncha__V1__CreateRoundRequest rreq = XUNCHA__V1__CREATE_ROUND_REQUEST__INIT;
@@ -1870,7 +1845,7 @@ static void county_world(xc_store *county, ref *t, ref *round, ref *f) {
   tt.name = "甲街道";
   tt.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_STREET;
   treq.target = &tt;
-  must(call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
+  must(xc_test_call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
   keep(t, out);
   xc_msg_free(out);
   tids[0] = t->id;
@@ -1882,7 +1857,7 @@ static void county_world(xc_store *county, ref *t, ref *round, ref *f) {
   rd.target_ids = tids;
   rd.n_target_ids = 1;
   rreq.round = &rd;
-  must(call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
+  must(xc_test_call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
   keep(round, out);
   xc_msg_free(out);
   ff.round_id = round->id;
@@ -1893,7 +1868,7 @@ static void county_world(xc_store *county, ref *t, ref *round, ref *f) {
   rect.deadline = "2099-12-31";
   ff.rectification = &rect;
   freq.finding = &ff;
-  must(call(&c, "/xuncha.v1.Findings/CreateFinding", &freq, &out, &err), &err, "finding");
+  must(xc_test_call(&c, "/xuncha.v1.Findings/CreateFinding", &freq, &out, &err), &err, "finding");
   keep(f, out);
   xc_msg_free(out);
 }
@@ -1927,7 +1902,7 @@ static void test_progress_rederive(void) {
   before = raw_of(city, f.id, &lb);
   CU_ASSERT_PTR_NOT_NULL_FATAL(before);
   {
-    xc_ctx c = ctx_of(city, "office:3101");
+    xc_ctx c = xc_test_ctx(city, "office:3101");
     Xuncha__V1__AppendProgressRequest req = XUNCHA__V1__APPEND_PROGRESS_REQUEST__INIT;
     Xuncha__V1__ProgressEntry e = XUNCHA__V1__PROGRESS_ENTRY__INIT;
     Xuncha__V1__AppendProgressResponse *out = NULL;
@@ -1936,7 +1911,8 @@ static void test_progress_rederive(void) {
     e.text = "市里督办：报送整改方案";
     req.entry = &e;
     req.finding_etag = f.etag;
-    must(call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err, "progress");
+    must(xc_test_call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err,
+         "progress");
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
     keep(&entry, &out->entry->base);
     CU_ASSERT_STRING_EQUAL(out->entry->owner, "office:3101");
@@ -2031,7 +2007,7 @@ static void test_progress_conflict(void) {
   /* The county: plan, then progress. */
   be(COUNTY);
   {
-    xc_ctx c = ctx_of(county, "office:310104");
+    xc_ctx c = xc_test_ctx(county, "office:310104");
     int steps[2] = {XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PLAN,
                     XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PROGRESS};
     for (int i = 0; i < 2; i++) {
@@ -2043,7 +2019,8 @@ static void test_progress_conflict(void) {
       e.text = "县里整改";
       req.entry = &e;
       req.finding_etag = f.etag;
-      must(call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err, "progress");
+      must(xc_test_call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err,
+           "progress");
       keep(&f, &out->finding->base);
       xc_msg_free(&out->base);
     }
@@ -2055,7 +2032,7 @@ static void test_progress_conflict(void) {
   usleep(5000);
   be(CITY);
   {
-    xc_ctx c = ctx_of(city, "office:3101");
+    xc_ctx c = xc_test_ctx(city, "office:3101");
     Xuncha__V1__AppendProgressRequest req = XUNCHA__V1__APPEND_PROGRESS_REQUEST__INIT;
     Xuncha__V1__ProgressEntry e = XUNCHA__V1__PROGRESS_ENTRY__INIT;
     Xuncha__V1__AppendProgressResponse *out = NULL;
@@ -2064,7 +2041,8 @@ static void test_progress_conflict(void) {
     e.text = "市里督办";
     req.entry = &e;
     req.finding_etag = fcity.etag;
-    must(call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err, "city progress");
+    must(xc_test_call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err,
+         "city progress");
     xc_msg_free(&out->base);
   }
   r = pull(city, COUNTY, 0, 0, 0, NULL);
@@ -2109,7 +2087,7 @@ static void test_replica_refusals(void) {
   {
     const char *who[] = {"office:310104", "office:3101"};
     for (int i = 0; i < 2; i++) {
-      xc_ctx c = ctx_of(city, who[i]);
+      xc_ctx c = xc_test_ctx(city, who[i]);
       Xuncha__V1__UpdateTargetRequest ureq = XUNCHA__V1__UPDATE_TARGET_REQUEST__INIT;
       Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
       Xuncha__V1__VoidRecordRequest vreq = XUNCHA__V1__VOID_RECORD_REQUEST__INIT;
@@ -2122,7 +2100,7 @@ static void test_replica_refusals(void) {
       ureq.target = &tt;
       ureq.update_mask = mask;
       ureq.n_update_mask = 1;
-      CU_ASSERT_EQUAL(call(&c, "/xuncha.v1.Targets/UpdateTarget", &ureq, &out, &err),
+      CU_ASSERT_EQUAL(xc_test_call(&c, "/xuncha.v1.Targets/UpdateTarget", &ureq, &out, &err),
                       XC_EFAILED_PRECONDITION);
       CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "read-only replica"));
       CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, COUNTY));
@@ -2130,7 +2108,7 @@ static void test_replica_refusals(void) {
       vreq.id = f.id;
       vreq.etag = f.etag;
       vreq.reason = "重复录入";
-      CU_ASSERT_EQUAL(call(&c, "/xuncha.v1.Records/VoidRecord", &vreq, &out, &err),
+      CU_ASSERT_EQUAL(xc_test_call(&c, "/xuncha.v1.Records/VoidRecord", &vreq, &out, &err),
                       XC_EFAILED_PRECONDITION);
       CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, COUNTY));
       xc_msg_free(out);
@@ -2138,7 +2116,7 @@ static void test_replica_refusals(void) {
       areq.id = round.id;
       areq.etag = round.etag;
       areq.to = XUNCHA__V1__ROUND_STAGE__ROUND_STAGE_ON_SITE;
-      CU_ASSERT_EQUAL(call(&c, "/xuncha.v1.Rounds/AdvanceRound", &areq, &out, &err),
+      CU_ASSERT_EQUAL(xc_test_call(&c, "/xuncha.v1.Rounds/AdvanceRound", &areq, &out, &err),
                       XC_EFAILED_PRECONDITION);
       CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, COUNTY));
       xc_msg_free(out);
@@ -2148,7 +2126,7 @@ static void test_replica_refusals(void) {
   /* On its home server the owner changes it. */
   be(COUNTY);
   {
-    xc_ctx c = ctx_of(county, "office:310104");
+    xc_ctx c = xc_test_ctx(county, "office:310104");
     Xuncha__V1__UpdateTargetRequest ureq = XUNCHA__V1__UPDATE_TARGET_REQUEST__INIT;
     Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
     ProtobufCMessage *out = NULL;
@@ -2159,7 +2137,8 @@ static void test_replica_refusals(void) {
     ureq.target = &tt;
     ureq.update_mask = mask;
     ureq.n_update_mask = 1;
-    must(call(&c, "/xuncha.v1.Targets/UpdateTarget", &ureq, &out, &err), &err, "update at home");
+    must(xc_test_call(&c, "/xuncha.v1.Targets/UpdateTarget", &ureq, &out, &err), &err,
+         "update at home");
     xc_msg_free(out);
   }
   xc_store_close(county);
@@ -2222,7 +2201,7 @@ static void test_disposition_flow(void) {
   /* The county lists its 纪委 in the directory; the entry goes up. */
   be(COUNTY);
   {
-    xc_ctx c = ctx_of(county, "office:310104");
+    xc_ctx c = xc_test_ctx(county, "office:310104");
     Xuncha__V1__CreateDirectoryEntryRequest req = XUNCHA__V1__CREATE_DIRECTORY_ENTRY_REQUEST__INIT;
     Xuncha__V1__DirectoryEntry d = XUNCHA__V1__DIRECTORY_ENTRY__INIT;
     ProtobufCMessage *out = NULL;
@@ -2231,7 +2210,8 @@ static void test_disposition_flow(void) {
     d.kind = XUNCHA__V1__DIRECTORY_KIND__DIRECTORY_KIND_DISCIPLINE_COMMISSION;
     d.identity = "agency:310104:jw";
     req.entry = &d;
-    must(call(&c, "/xuncha.v1.Directory/CreateDirectoryEntry", &req, &out, &err), &err, "entry");
+    must(xc_test_call(&c, "/xuncha.v1.Directory/CreateDirectoryEntry", &req, &out, &err), &err,
+         "entry");
     xc_msg_free(out);
   }
   collect(county, 0, 100, &up);
@@ -2240,7 +2220,7 @@ static void test_disposition_flow(void) {
   batch_free(&up);
   /* The city's round on a county target sends a lead to the county's 纪委. */
   {
-    xc_ctx c = ctx_of(city, "office:3101");
+    xc_ctx c = xc_test_ctx(city, "office:3101");
     Xuncha__V1__CreateTargetRequest treq = XUNCHA__V1__CREATE_TARGET_REQUEST__INIT;
     Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
     Xuncha__V1__CreateRoundRequest rreq = XUNCHA__V1__CREATE_ROUND_REQUEST__INIT;
@@ -2253,7 +2233,7 @@ static void test_disposition_flow(void) {
     tt.name = "甲街道";
     tt.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_STREET;
     treq.target = &tt;
-    must(call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
+    must(xc_test_call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
     keep(&t, out);
     xc_msg_free(out);
     tids[0] = t.id;
@@ -2265,7 +2245,7 @@ static void test_disposition_flow(void) {
     rd.target_ids = tids;
     rd.n_target_ids = 1;
     rreq.round = &rd;
-    must(call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
+    must(xc_test_call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
     keep(&round, out);
     xc_msg_free(out);
     l.round_id = round.id;
@@ -2274,7 +2254,7 @@ static void test_disposition_flow(void) {
     l.recipient = "agency:310104:jw";
     l.summary = "线索";
     lreq.lead = &l;
-    must(call(&c, "/xuncha.v1.Leads/CreateLead", &lreq, &out, &err), &err, "lead");
+    must(xc_test_call(&c, "/xuncha.v1.Leads/CreateLead", &lreq, &out, &err), &err, "lead");
     keep(&lead, out);
     CU_ASSERT_EQUAL(((Xuncha__V1__Lead *)out)->disposal, PENDING);
     xc_msg_free(out);
@@ -2289,7 +2269,7 @@ static void test_disposition_flow(void) {
   CU_ASSERT_EQUAL(same_records(city, county, CITY), 3);
   /* The agency records its handling on the county's replica. */
   {
-    xc_ctx c = ctx_of(county, "agency:310104:jw");
+    xc_ctx c = xc_test_ctx(county, "agency:310104:jw");
     Xuncha__V1__RecordDispositionRequest req = XUNCHA__V1__RECORD_DISPOSITION_REQUEST__INIT;
     Xuncha__V1__LeadDisposition d = XUNCHA__V1__LEAD_DISPOSITION__INIT;
     Xuncha__V1__RecordDispositionResponse *out = NULL;
@@ -2297,7 +2277,8 @@ static void test_disposition_flow(void) {
     d.disposal = XUNCHA__V1__LEAD_DISPOSAL__LEAD_DISPOSAL_TALK_INQUIRY;
     req.disposition = &d;
     req.lead_etag = lead.etag;
-    must(call(&c, "/xuncha.v1.Leads/RecordDisposition", &req, &out, &err), &err, "disposition");
+    must(xc_test_call(&c, "/xuncha.v1.Leads/RecordDisposition", &req, &out, &err), &err,
+         "disposition");
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
     xc_strlcpy(disp_id, out->disposition->id, sizeof disp_id);
     /* The replica lead is the city's to change. */
@@ -2551,7 +2532,7 @@ static void test_disposition_forged_labels(void) {
 /* Lists `identity` in the directory of s, as `office`, through the handler. */
 static void dir_entry(xc_store *s, const char *office, const char *region, const char *identity,
                       const char *name) {
-  xc_ctx c = ctx_of(s, office);
+  xc_ctx c = xc_test_ctx(s, office);
   Xuncha__V1__CreateDirectoryEntryRequest req = XUNCHA__V1__CREATE_DIRECTORY_ENTRY_REQUEST__INIT;
   Xuncha__V1__DirectoryEntry d = XUNCHA__V1__DIRECTORY_ENTRY__INIT;
   ProtobufCMessage *out = NULL;
@@ -2561,7 +2542,8 @@ static void dir_entry(xc_store *s, const char *office, const char *region, const
   d.kind = XUNCHA__V1__DIRECTORY_KIND__DIRECTORY_KIND_DISCIPLINE_COMMISSION;
   d.identity = (char *)identity;
   req.entry = &d;
-  must(call(&c, "/xuncha.v1.Directory/CreateDirectoryEntry", &req, &out, &err), &err, "entry");
+  must(xc_test_call(&c, "/xuncha.v1.Directory/CreateDirectoryEntry", &req, &out, &err), &err,
+       "entry");
   xc_msg_free(out);
 }
 
@@ -2569,7 +2551,7 @@ static void dir_entry(xc_store *s, const char *office, const char *region, const
  * when t->id is set) and a round of round_region on it. */
 static void make_round(xc_store *s, const char *office, const char *target_region,
                        const char *round_region, ref *t, ref *round) {
-  xc_ctx c = ctx_of(s, office);
+  xc_ctx c = xc_test_ctx(s, office);
   Xuncha__V1__CreateTargetRequest treq = XUNCHA__V1__CREATE_TARGET_REQUEST__INIT;
   Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
   Xuncha__V1__CreateRoundRequest rreq = XUNCHA__V1__CREATE_ROUND_REQUEST__INIT;
@@ -2581,7 +2563,7 @@ static void make_round(xc_store *s, const char *office, const char *target_regio
   tt.name = "乙单位";
   tt.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_STREET;
   treq.target = &tt;
-  must(call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
+  must(xc_test_call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
   keep(t, out);
   xc_msg_free(out);
   tids[0] = t->id;
@@ -2593,7 +2575,7 @@ static void make_round(xc_store *s, const char *office, const char *target_regio
   rd.target_ids = tids;
   rd.n_target_ids = 1;
   rreq.round = &rd;
-  must(call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
+  must(xc_test_call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
   keep(round, out);
   xc_msg_free(out);
 }
@@ -2601,7 +2583,7 @@ static void make_round(xc_store *s, const char *office, const char *target_regio
 /* Creates, as `office`, a lead on round/target sent to recipient. */
 static void make_lead(xc_store *s, const char *office, const ref *round, const ref *t,
                       const char *recipient, ref *lead) {
-  xc_ctx c = ctx_of(s, office);
+  xc_ctx c = xc_test_ctx(s, office);
   Xuncha__V1__CreateLeadRequest lreq = XUNCHA__V1__CREATE_LEAD_REQUEST__INIT;
   Xuncha__V1__Lead l = XUNCHA__V1__LEAD__INIT;
   ProtobufCMessage *out = NULL;
@@ -2612,7 +2594,7 @@ static void make_lead(xc_store *s, const char *office, const ref *round, const r
   l.recipient = (char *)recipient;
   l.summary = "线索";
   lreq.lead = &l;
-  must(call(&c, "/xuncha.v1.Leads/CreateLead", &lreq, &out, &err), &err, "lead");
+  must(xc_test_call(&c, "/xuncha.v1.Leads/CreateLead", &lreq, &out, &err), &err, "lead");
   keep(lead, out);
   xc_msg_free(out);
 }
@@ -2620,7 +2602,7 @@ static void make_lead(xc_store *s, const char *office, const ref *round, const r
 /* Moves lead to recipient `to` as `office` through UpdateLead; on success
  * the lead's etag in *lead is the new one. */
 static int move_lead(xc_store *s, const char *office, ref *lead, const char *to, xc_err *err) {
-  xc_ctx c = ctx_of(s, office);
+  xc_ctx c = xc_test_ctx(s, office);
   Xuncha__V1__UpdateLeadRequest req = XUNCHA__V1__UPDATE_LEAD_REQUEST__INIT;
   Xuncha__V1__Lead l = XUNCHA__V1__LEAD__INIT;
   ProtobufCMessage *out = NULL;
@@ -2632,7 +2614,7 @@ static int move_lead(xc_store *s, const char *office, ref *lead, const char *to,
   req.lead = &l;
   req.update_mask = mask;
   req.n_update_mask = 1;
-  rc = call(&c, "/xuncha.v1.Leads/UpdateLead", &req, &out, err);
+  rc = xc_test_call(&c, "/xuncha.v1.Leads/UpdateLead", &req, &out, err);
   if (rc == XC_OK) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
     CU_ASSERT_STRING_EQUAL(xc_msg_get_str(out, "recipient"), to);
@@ -2646,7 +2628,7 @@ static int move_lead(xc_store *s, const char *office, ref *lead, const char *to,
 
 /* Records, as agency, a 谈话函询 disposition of lead on s; returns its id. */
 static void dispose(xc_store *s, const char *agency, const ref *lead, char id[XC_ID_MAX]) {
-  xc_ctx c = ctx_of(s, agency);
+  xc_ctx c = xc_test_ctx(s, agency);
   Xuncha__V1__RecordDispositionRequest req = XUNCHA__V1__RECORD_DISPOSITION_REQUEST__INIT;
   Xuncha__V1__LeadDisposition d = XUNCHA__V1__LEAD_DISPOSITION__INIT;
   Xuncha__V1__RecordDispositionResponse *out = NULL;
@@ -2655,7 +2637,8 @@ static void dispose(xc_store *s, const char *agency, const ref *lead, char id[XC
   d.disposal = XUNCHA__V1__LEAD_DISPOSAL__LEAD_DISPOSAL_TALK_INQUIRY;
   req.disposition = &d;
   req.lead_etag = (char *)lead->etag;
-  must(call(&c, "/xuncha.v1.Leads/RecordDisposition", &req, &out, &err), &err, "disposition");
+  must(xc_test_call(&c, "/xuncha.v1.Leads/RecordDisposition", &req, &out, &err), &err,
+       "disposition");
   CU_ASSERT_PTR_NOT_NULL_FATAL(out);
   xc_strlcpy(id, out->disposition->id, XC_ID_MAX);
   /* The lead is a replica here: its home server derives its state. */
