@@ -495,10 +495,7 @@ static int xc__pool_suggest(xc__arun *r, xc_err *err) {
     return rc;
   }
   if (a->fmt == XC_OUT_JSON) {
-    json_t *j = xc_render_json_msg(&resp->base);
-    rc = j == NULL ? xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory")
-                   : xc_render_json(r->out, j, err);
-    json_decref(j);
+    rc = xc_render_json_print(r->out, &resp->base, err);
   } else {
     const xc_column cols[] = {{xc_lang_label("编号", "ID"), 32},
                               {xc_lang_label("姓名", "Name"), 12},
@@ -558,10 +555,7 @@ static int xc__pool_workload(xc__arun *r, xc_err *err) {
     return rc;
   }
   if (a->fmt == XC_OUT_JSON) {
-    json_t *j = xc_render_json_msg(&resp->base);
-    rc = j == NULL ? xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory")
-                   : xc_render_json(r->out, j, err);
-    json_decref(j);
+    rc = xc_render_json_print(r->out, &resp->base, err);
   } else {
     const xc_column cols[] = {{xc_lang_label("编号", "ID"), 32},
                               {xc_lang_label("姓名", "Name"), 12},

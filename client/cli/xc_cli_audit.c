@@ -56,21 +56,13 @@ static void xc__aud_parse(int argc, char **argv, xc__aud *a) {
   static const char *const names[] = {"office", "record",    "method",    "since",
                                       "until",  "page-size", "page-token"};
   xc_cli_opts o;
-  int seen_cmd = 0;
+  int words = 0;
   xc_cli_opts_init(&o, argc, argv);
   while (xc_cli_opts_next(&o) != XC_CLI_OPTS_END) {
     const char *s = o.arg, *v;
     int k;
-    if (s[0] != '-') {
-      if (!seen_cmd)
-        seen_cmd = 1; /* the word "audit" itself */
-      else if (a->verb == NULL)
-        a->verb = s;
-      else
-        xc_cli_opts_bad(a->bad, sizeof a->bad, "unexpected argument '%.64s'", s);
-      continue;
-    }
-    if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+    if (xc_cli_opts_verb(&o, &words, &a->verb, a->bad, sizeof a->bad)) continue;
+    if (xc_cli_opts_help(&o)) {
       a->help = 1;
       continue;
     }

@@ -43,6 +43,21 @@ const char *xc_cli_opts_value(xc_cli_opts *o) {
   return o->argv[++o->i];
 }
 
+int xc_cli_opts_verb(const xc_cli_opts *o, int *n_words, const char **verb, char *bad,
+                     size_t size) {
+  if (o->arg == NULL || o->arg[0] == '-') return 0;
+  if ((*n_words)++ == 0) return 1; /* the command's own word, e.g. "sync" */
+  if (*verb == NULL)
+    *verb = o->arg;
+  else
+    xc_cli_opts_bad(bad, size, "unexpected argument '%.64s'", o->arg);
+  return 1;
+}
+
+int xc_cli_opts_help(const xc_cli_opts *o) {
+  return o->arg != NULL && (strcmp(o->arg, "-h") == 0 || strcmp(o->arg, "--help") == 0);
+}
+
 int xc_cli_opts_find(const char *const *names, size_t n, const char *name) {
   for (size_t i = 0; i < n; i++)
     if (strcmp(names[i], name) == 0) return (int)i;

@@ -51,6 +51,19 @@ xc_cli_opts_kind xc_cli_opts_next(xc_cli_opts *o);
  */
 const char *xc_cli_opts_value(xc_cli_opts *o);
 
+/*
+ * For the families of the shape `xuncha COMMAND VERB [options]` (audit,
+ * sync): if the current argument is a word that does not start with '-',
+ * takes it as the command itself (the first such word; *n_words counts
+ * them), then as *verb, and records "unexpected argument" in bad for any
+ * further one; returns 1. Returns 0 for anything else.
+ */
+int xc_cli_opts_verb(const xc_cli_opts *o, int *n_words, const char **verb, char *bad,
+                     size_t size);
+
+/* Returns 1 if the current argument asks for help ("-h" or "--help"), 0 if not. */
+int xc_cli_opts_help(const xc_cli_opts *o);
+
 /* Returns the index of name in names[0..n-1], or -1 if it is not there. */
 int xc_cli_opts_find(const char *const *names, size_t n, const char *name);
 

@@ -152,15 +152,6 @@ static int xc__rep_call(xc__reprun *r, const char *method, const ProtobufCMessag
   return rc;
 }
 
-static int xc__print_json(FILE *out, const ProtobufCMessage *msg, xc_err *err) {
-  json_t *j = xc_render_json_msg(msg);
-  int rc;
-  if (j == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
-  rc = xc_render_json(out, j, err);
-  json_decref(j);
-  return rc;
-}
-
 /* Parses a positive int flag. */
 static int xc__int_flag(const char *flag, const char *v, int required, int32_t *out, xc_err *err) {
   long long n = 0;
@@ -556,7 +547,7 @@ static int xc__run_report(xc__reprun *r, xc_err *err) {
     if (rc == XC_OK) {
       const Xuncha__V1__Summary *s = (const Xuncha__V1__Summary *)out;
       if (w->fmt == XC_OUT_JSON)
-        rc = xc__print_json(r->out, out, err);
+        rc = xc_render_json_print(r->out, out, err);
       else if (w->fmt == XC_OUT_CSV)
         rc = xc__csv_summary(r->out, s, err);
       else
@@ -569,7 +560,7 @@ static int xc__run_report(xc__reprun *r, xc_err *err) {
                       &xuncha__v1__coverage__descriptor, &out, err);
     if (rc == XC_OK) {
       if (w->fmt == XC_OUT_JSON)
-        rc = xc__print_json(r->out, out, err);
+        rc = xc_render_json_print(r->out, out, err);
       else if (w->fmt == XC_OUT_CSV)
         rc = xc__csv_coverage(r->out, (const Xuncha__V1__Coverage *)out, err);
       else
@@ -609,7 +600,7 @@ static int xc__run_term(xc__reprun *r, xc_err *err) {
     if (rc == XC_OK) {
       const Xuncha__V1__Term *c = (const Xuncha__V1__Term *)out;
       if (w->fmt == XC_OUT_JSON)
-        rc = xc__print_json(r->out, out, err);
+        rc = xc_render_json_print(r->out, out, err);
       else
         (void)fprintf(r->out, "%s  第%d届  %s..%s\n", c->id, c->number, c->start_date,
                       c->end_date);
@@ -620,7 +611,7 @@ static int xc__run_term(xc__reprun *r, xc_err *err) {
     rc = xc__rep_call(r, "/xuncha.v1.Terms/ListTerms", &req.base,
                       &xuncha__v1__list_terms_response__descriptor, &out, err);
     if (rc == XC_OK && w->fmt == XC_OUT_JSON) {
-      rc = xc__print_json(r->out, out, err);
+      rc = xc_render_json_print(r->out, out, err);
     } else if (rc == XC_OK) {
       const Xuncha__V1__ListTermsResponse *l = (const Xuncha__V1__ListTermsResponse *)out;
       xc_column cols[5] = {{"编号", 0}, {"机构", 0}, {"届次", 0}, {"开始", 0}, {"结束", 0}};
@@ -1291,7 +1282,7 @@ static int xc__run_import(xc__reprun *r, xc_err *err) {
     for (size_t i = 0; i < ir->n_errors; i++)
       (void)fprintf(r->errf, "第%d行: %s\n", ir->errors[i]->line, ir->errors[i]->message);
     if (w->fmt == XC_OUT_JSON) {
-      rc = xc__print_json(r->out, out, err);
+      rc = xc_render_json_print(r->out, out, err);
     } else {
       (void)fprintf(r->out, "%s: %d row(s) read, %d created, %d already imported, %zu bad%s\n",
                     w->pos[2], ir->rows + (int)n_bad, ir->created, ir->existing,

@@ -69,21 +69,13 @@ void xc_cli_sync_usage(FILE *out) {
 /* Parses argv[2..] (the first word is "sync"); errors land in a->bad. */
 static void xc__sy_parse(int argc, char **argv, xc__sy *a) {
   xc_cli_opts o;
-  int seen_cmd = 0;
+  int words = 0;
   a->timeout_s = XC_CLI_SYNC_DEFAULT_TIMEOUT_S;
   xc_cli_opts_init(&o, argc, argv);
   while (xc_cli_opts_next(&o) != XC_CLI_OPTS_END) {
     const char *s = o.arg, *v;
-    if (s[0] != '-') {
-      if (!seen_cmd)
-        seen_cmd = 1; /* the word "sync" itself */
-      else if (a->verb == NULL)
-        a->verb = s;
-      else
-        xc_cli_opts_bad(a->bad, sizeof a->bad, "unexpected argument '%.64s'", s);
-      continue;
-    }
-    if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+    if (xc_cli_opts_verb(&o, &words, &a->verb, a->bad, sizeof a->bad)) continue;
+    if (xc_cli_opts_help(&o)) {
       a->help = 1;
       continue;
     }
@@ -241,16 +233,6 @@ static const Xuncha__V1__PeerStatus *xc__upstream(const Xuncha__V1__SyncStatus *
   return NULL;
 }
 
-/* Prints m as JSON. */
-static int xc__print_json(FILE *out, const ProtobufCMessage *m, xc_err *err) {
-  json_t *j = xc_render_json_msg(m);
-  int rc;
-  if (j == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
-  rc = xc_render_json(out, j, err);
-  json_decref(j);
-  return rc;
-}
-
 /* Where `sync now` draws its progress (stderr) and what it drew last. */
 typedef struct xc__prog {
   FILE *errf;
@@ -359,7 +341,7 @@ static int xc__now(xc_client *c, const xc__sy *a, FILE *out, FILE *errf, int *fa
     (void)fprintf(errf, "xuncha: 同步失败 (上级 %s): %s\n", upstream, up->last_error);
   }
   if (a->json && st != NULL) {
-    rc = xc__print_json(out, &st->base, err);
+    rc = xc_render_json_print(out, &st->base, err);
   } else if (state == XC_CLI_SYNC_STATE_DONE) {
     char took[48];
     xc_cli_sync_duration(xc__now_ms() - start, took, sizeof took);
@@ -388,7 +370,7 @@ static int xc__status(xc_client *c, const xc__sy *a, FILE *out, xc_err *err) {
   int rc = xc_get_sync_status(c, &req, &st, 0, err);
   if (rc != XC_OK) goto done;
   if (a->json) {
-    rc = xc__print_json(out, &st->base, err);
+    rc = xc_render_json_print(out, &st->base, err);
     goto done;
   }
   (void)fprintf(out, "本服务器: %s  最新日志序号: %" PRIu64 "  日志条目: %" PRIu64 "\n",
@@ -481,7 +463,7 @@ static int xc__verify(xc_client *c, const xc__sy *a, FILE *out, int *differs, xc
   if (rc != XC_OK) goto done;
   *differs = !r->clean;
   if (a->json) {
-    rc = xc__print_json(out, &r->base, err);
+    rc = xc_render_json_print(out, &r->base, err);
     goto done;
   }
   (void)fprintf(out, "上级: %s\n", r->upstream);

@@ -183,16 +183,6 @@ static int xc__wf_print_record(xc__wfrun *r, const char *res, const ProtobufCMes
   return xc_cli_print(r->out, xc_resource_find(res), r->w->fmt, one, 1, NULL, 1, err);
 }
 
-/* Prints any message as JSON. */
-static int xc__wf_print_json(xc__wfrun *r, const ProtobufCMessage *msg, xc_err *err) {
-  json_t *j = xc_render_json_msg(msg);
-  int rc;
-  if (j == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
-  rc = xc_render_json(r->out, j, err);
-  json_decref(j);
-  return rc;
-}
-
 /* Reads the etag of record id through its Get method (resource res). */
 static int xc__wf_etag(xc__wfrun *r, const char *res, const char *id, char *out, size_t size,
                        xc_err *err) {
@@ -295,7 +285,7 @@ static int xc__wf_progress(xc__wfrun *r, xc_err *err) {
   if (rc == XC_OK) {
     const Xuncha__V1__AppendProgressResponse *resp =
         (const Xuncha__V1__AppendProgressResponse *)out;
-    rc = r->w->fmt == XC_OUT_JSON ? xc__wf_print_json(r, out, err)
+    rc = r->w->fmt == XC_OUT_JSON ? xc_render_json_print(r->out, out, err)
                                   : xc__wf_print_record(r, "finding", &resp->finding->base, err);
   }
   if (out != NULL) protobuf_c_message_free_unpacked(out, NULL);
@@ -340,7 +330,7 @@ static int xc__wf_verify(xc__wfrun *r, int revoke, xc_err *err) {
   }
   if (rc == XC_OK) {
     const Xuncha__V1__VerificationResponse *resp = (const Xuncha__V1__VerificationResponse *)out;
-    rc = w->fmt == XC_OUT_JSON ? xc__wf_print_json(r, out, err)
+    rc = w->fmt == XC_OUT_JSON ? xc_render_json_print(r->out, out, err)
                                : xc__wf_print_record(r, "finding", &resp->finding->base, err);
   }
   if (out != NULL) protobuf_c_message_free_unpacked(out, NULL);
@@ -439,7 +429,7 @@ static int xc__wf_rate(xc__wfrun *r, xc_err *err) {
                    &xuncha__v1__rectification_stats__descriptor, &out, err);
   if (rc != XC_OK) return rc;
   if (w->fmt != XC_OUT_TABLE) {
-    rc = xc__wf_print_json(r, out, err);
+    rc = xc_render_json_print(r->out, out, err);
   } else {
     const Xuncha__V1__RectificationStats *s = (const Xuncha__V1__RectificationStats *)out;
     const char *labels[8] = {"问题总数",     "已完成",   "已验收销号",     "整改完成率",
@@ -556,8 +546,8 @@ static int xc__wf_history(xc__wfrun *r, int lead, xc_err *err) {
   }
   if (rc != XC_OK) goto done;
   if (w->fmt != XC_OUT_TABLE) {
-    rc = xc__wf_print_json(r, a, err);
-    if (rc == XC_OK && b != NULL) rc = xc__wf_print_json(r, b, err);
+    rc = xc_render_json_print(r->out, a, err);
+    if (rc == XC_OK && b != NULL) rc = xc_render_json_print(r->out, b, err);
     goto done;
   }
   {
@@ -655,7 +645,7 @@ static int xc__wf_dispose(xc__wfrun *r, xc_err *err) {
   if (rc == XC_OK) {
     const Xuncha__V1__RecordDispositionResponse *resp =
         (const Xuncha__V1__RecordDispositionResponse *)out;
-    rc = w->fmt == XC_OUT_JSON ? xc__wf_print_json(r, out, err)
+    rc = w->fmt == XC_OUT_JSON ? xc_render_json_print(r->out, out, err)
                                : xc__wf_print_record(r, "lead", &resp->lead->base, err);
   }
 done:
@@ -702,7 +692,7 @@ static int xc__wf_void(xc__wfrun *r, xc_err *err) {
   if (rc == XC_OK) {
     const Xuncha__V1__VoidRecordResponse *v = (const Xuncha__V1__VoidRecordResponse *)out;
     if (w->fmt != XC_OUT_TABLE) {
-      rc = xc__wf_print_json(r, out, err);
+      rc = xc_render_json_print(r->out, out, err);
     } else {
       const char *labels[4] = {"已作废", "作废原因", "版本标记", "重新计算"};
       const char *values[4] = {v->id, v->void_reason, v->etag, v->parent_id};
