@@ -1827,39 +1827,107 @@ static Xuncha__V1__Finding *get_finding(xc_store *s, const char *id) {
   return (Xuncha__V1__Finding *)m;
 }
 
-/* The county makes a target, a round and a finding through the handlers
- * (self must be the county). */
-static void county_world(xc_store *county, ref *t, ref *round, ref *f) {
+/* ---- handler helpers for the lead tests (self must be the store's server) */
+
+/* Lists `identity` in the directory of s, as `office`, through the handler. */
+static void dir_entry(xc_store *s, const char *office, const char *region, const char *identity,
+                      const char *name) {
+  xc_ctx c = xc_test_ctx(s, office);
+  Xuncha__V1__CreateDirectoryEntryRequest req = XUNCHA__V1__CREATE_DIRECTORY_ENTRY_REQUEST__INIT;
+  Xuncha__V1__DirectoryEntry d = XUNCHA__V1__DIRECTORY_ENTRY__INIT;
+  ProtobufCMessage *out = NULL;
   xc_err err;
-  xc_ctx c = xc_test_ctx(county, "office:310104");
+  d.region_code = (char *)region;
+  d.name = (char *)name;
+  d.kind = XUNCHA__V1__DIRECTORY_KIND__DIRECTORY_KIND_DISCIPLINE_COMMISSION;
+  d.identity = (char *)identity;
+  req.entry = &d;
+  must(xc_test_call(&c, "/xuncha.v1.Directory/CreateDirectoryEntry", &req, &out, &err), &err,
+       "entry");
+  xc_msg_free(out);
+}
+
+/* Creates, as `office`, a target in target_region (or uses target t->id
+ * when t->id is set) and a round of round_region on it. */
+static void make_round(xc_store *s, const char *office, const char *target_region,
+                       const char *round_region, ref *t, ref *round) {
+  xc_ctx c = xc_test_ctx(s, office);
   Xuncha__V1__CreateTargetRequest treq = XUNCHA__V1__CREATE_TARGET_REQUEST__INIT;
   Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
   Xuncha__V1__CreateRoundRequest rreq = XUNCHA__V1__CREATE_ROUND_REQUEST__INIT;
   Xuncha__V1__Round rd = XUNCHA__V1__ROUND__INIT;
-  Xuncha__V1__CreateFindingRequest freq = XUNCHA__V1__CREATE_FINDING_REQUEST__INIT;
-  Xuncha__V1__Finding ff = XUNCHA__V1__FINDING__INIT;
-  Xuncha__V1__Rectification rect = XUNCHA__V1__RECTIFICATION__INIT;
   ProtobufCMessage *out = NULL;
   char *tids[1];
-  tt.region_code = "310104001";
-  tt.name = "甲街道";
+  xc_err err;
+  tt.region_code = (char *)target_region;
+  tt.name = "乙单位";
   tt.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_STREET;
   treq.target = &tt;
   must(xc_test_call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
   keep(t, out);
   xc_msg_free(out);
   tids[0] = t->id;
-  rd.region_code = "310104";
-  rd.term = 3;
+  rd.region_code = (char *)round_region;
+  rd.term = 9;
   rd.number = 1;
   rd.kind = XUNCHA__V1__ROUND_KIND__ROUND_KIND_REGULAR;
-  rd.title = "常规巡察";
+  rd.title = "专项巡察";
   rd.target_ids = tids;
   rd.n_target_ids = 1;
   rreq.round = &rd;
   must(xc_test_call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
   keep(round, out);
   xc_msg_free(out);
+}
+
+/* Creates, as `office`, a lead on round/target sent to recipient. */
+static void make_lead(xc_store *s, const char *office, const ref *round, const ref *t,
+                      const char *recipient, ref *lead) {
+  xc_ctx c = xc_test_ctx(s, office);
+  Xuncha__V1__CreateLeadRequest lreq = XUNCHA__V1__CREATE_LEAD_REQUEST__INIT;
+  Xuncha__V1__Lead l = XUNCHA__V1__LEAD__INIT;
+  ProtobufCMessage *out = NULL;
+  xc_err err;
+  l.round_id = (char *)round->id;
+  l.target_id = (char *)t->id;
+  l.category = XUNCHA__V1__LEAD_CATEGORY__LEAD_CATEGORY_DISCIPLINE;
+  l.recipient = (char *)recipient;
+  l.summary = "线索";
+  lreq.lead = &l;
+  must(xc_test_call(&c, "/xuncha.v1.Leads/CreateLead", &lreq, &out, &err), &err, "lead");
+  keep(lead, out);
+  xc_msg_free(out);
+}
+
+/* Appends a progress entry (step, text) to finding f as `office` through
+ * the handler; returns the response, which the caller frees. */
+static Xuncha__V1__AppendProgressResponse *add_progress(xc_store *s, const char *office,
+                                                        const ref *f, int step, const char *text,
+                                                        const char *what) {
+  xc_ctx c = xc_test_ctx(s, office);
+  Xuncha__V1__AppendProgressRequest req = XUNCHA__V1__APPEND_PROGRESS_REQUEST__INIT;
+  Xuncha__V1__ProgressEntry e = XUNCHA__V1__PROGRESS_ENTRY__INIT;
+  Xuncha__V1__AppendProgressResponse *out = NULL;
+  xc_err err;
+  e.finding_id = (char *)f->id;
+  e.step = (Xuncha__V1__ProgressStep)step;
+  e.text = (char *)text;
+  req.entry = &e;
+  req.finding_etag = (char *)f->etag;
+  must(xc_test_call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err, what);
+  return out;
+}
+
+/* The county makes a target, a round and a finding through the handlers
+ * (self must be the county). */
+static void county_world(xc_store *county, ref *t, ref *round, ref *f) {
+  xc_err err;
+  xc_ctx c = xc_test_ctx(county, "office:310104");
+  Xuncha__V1__CreateFindingRequest freq = XUNCHA__V1__CREATE_FINDING_REQUEST__INIT;
+  Xuncha__V1__Finding ff = XUNCHA__V1__FINDING__INIT;
+  Xuncha__V1__Rectification rect = XUNCHA__V1__RECTIFICATION__INIT;
+  ProtobufCMessage *out = NULL;
+  make_round(county, "office:310104", "310104001", "310104", t, round);
   ff.round_id = round->id;
   ff.target_id = t->id;
   ff.title = "问题";
@@ -1902,17 +1970,9 @@ static void test_progress_rederive(void) {
   before = raw_of(city, f.id, &lb);
   CU_ASSERT_PTR_NOT_NULL_FATAL(before);
   {
-    xc_ctx c = xc_test_ctx(city, "office:3101");
-    Xuncha__V1__AppendProgressRequest req = XUNCHA__V1__APPEND_PROGRESS_REQUEST__INIT;
-    Xuncha__V1__ProgressEntry e = XUNCHA__V1__PROGRESS_ENTRY__INIT;
-    Xuncha__V1__AppendProgressResponse *out = NULL;
-    e.finding_id = f.id;
-    e.step = XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PLAN;
-    e.text = "市里督办：报送整改方案";
-    req.entry = &e;
-    req.finding_etag = f.etag;
-    must(xc_test_call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err,
-         "progress");
+    Xuncha__V1__AppendProgressResponse *out =
+        add_progress(city, "office:3101", &f, XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PLAN,
+                     "市里督办：报送整改方案", "progress");
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
     keep(&entry, &out->entry->base);
     CU_ASSERT_STRING_EQUAL(out->entry->owner, "office:3101");
@@ -2007,20 +2067,11 @@ static void test_progress_conflict(void) {
   /* The county: plan, then progress. */
   be(COUNTY);
   {
-    xc_ctx c = xc_test_ctx(county, "office:310104");
     int steps[2] = {XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PLAN,
                     XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PROGRESS};
     for (int i = 0; i < 2; i++) {
-      Xuncha__V1__AppendProgressRequest req = XUNCHA__V1__APPEND_PROGRESS_REQUEST__INIT;
-      Xuncha__V1__ProgressEntry e = XUNCHA__V1__PROGRESS_ENTRY__INIT;
-      Xuncha__V1__AppendProgressResponse *out = NULL;
-      e.finding_id = f.id;
-      e.step = (Xuncha__V1__ProgressStep)steps[i];
-      e.text = "县里整改";
-      req.entry = &e;
-      req.finding_etag = f.etag;
-      must(xc_test_call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err,
-           "progress");
+      Xuncha__V1__AppendProgressResponse *out =
+          add_progress(county, "office:310104", &f, steps[i], "县里整改", "progress");
       keep(&f, &out->finding->base);
       xc_msg_free(&out->base);
     }
@@ -2032,17 +2083,9 @@ static void test_progress_conflict(void) {
   usleep(5000);
   be(CITY);
   {
-    xc_ctx c = xc_test_ctx(city, "office:3101");
-    Xuncha__V1__AppendProgressRequest req = XUNCHA__V1__APPEND_PROGRESS_REQUEST__INIT;
-    Xuncha__V1__ProgressEntry e = XUNCHA__V1__PROGRESS_ENTRY__INIT;
-    Xuncha__V1__AppendProgressResponse *out = NULL;
-    e.finding_id = fcity.id;
-    e.step = XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PLAN;
-    e.text = "市里督办";
-    req.entry = &e;
-    req.finding_etag = fcity.etag;
-    must(xc_test_call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err,
-         "city progress");
+    Xuncha__V1__AppendProgressResponse *out =
+        add_progress(city, "office:3101", &fcity, XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PLAN,
+                     "市里督办", "city progress");
     xc_msg_free(&out->base);
   }
   r = pull(city, COUNTY, 0, 0, 0, NULL);
@@ -2200,20 +2243,7 @@ static void test_disposition_flow(void) {
 
   /* The county lists its 纪委 in the directory; the entry goes up. */
   be(COUNTY);
-  {
-    xc_ctx c = xc_test_ctx(county, "office:310104");
-    Xuncha__V1__CreateDirectoryEntryRequest req = XUNCHA__V1__CREATE_DIRECTORY_ENTRY_REQUEST__INIT;
-    Xuncha__V1__DirectoryEntry d = XUNCHA__V1__DIRECTORY_ENTRY__INIT;
-    ProtobufCMessage *out = NULL;
-    d.region_code = "310104";
-    d.name = "区纪委监委";
-    d.kind = XUNCHA__V1__DIRECTORY_KIND__DIRECTORY_KIND_DISCIPLINE_COMMISSION;
-    d.identity = "agency:310104:jw";
-    req.entry = &d;
-    must(xc_test_call(&c, "/xuncha.v1.Directory/CreateDirectoryEntry", &req, &out, &err), &err,
-         "entry");
-    xc_msg_free(out);
-  }
+  dir_entry(county, "office:310104", "310104", "agency:310104:jw", "区纪委监委");
   collect(county, 0, 100, &up);
   be(CITY);
   CU_ASSERT_EQUAL(apply_ok(city, COUNTY, &up, NULL), 1);
@@ -2221,33 +2251,10 @@ static void test_disposition_flow(void) {
   /* The city's round on a county target sends a lead to the county's 纪委. */
   {
     xc_ctx c = xc_test_ctx(city, "office:3101");
-    Xuncha__V1__CreateTargetRequest treq = XUNCHA__V1__CREATE_TARGET_REQUEST__INIT;
-    Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
-    Xuncha__V1__CreateRoundRequest rreq = XUNCHA__V1__CREATE_ROUND_REQUEST__INIT;
-    Xuncha__V1__Round rd = XUNCHA__V1__ROUND__INIT;
     Xuncha__V1__CreateLeadRequest lreq = XUNCHA__V1__CREATE_LEAD_REQUEST__INIT;
     Xuncha__V1__Lead l = XUNCHA__V1__LEAD__INIT;
     ProtobufCMessage *out = NULL;
-    char *tids[1];
-    tt.region_code = "310104001";
-    tt.name = "甲街道";
-    tt.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_STREET;
-    treq.target = &tt;
-    must(xc_test_call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
-    keep(&t, out);
-    xc_msg_free(out);
-    tids[0] = t.id;
-    rd.region_code = "310104";
-    rd.term = 8;
-    rd.number = 2;
-    rd.kind = XUNCHA__V1__ROUND_KIND__ROUND_KIND_REGULAR;
-    rd.title = "提级巡察";
-    rd.target_ids = tids;
-    rd.n_target_ids = 1;
-    rreq.round = &rd;
-    must(xc_test_call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
-    keep(&round, out);
-    xc_msg_free(out);
+    make_round(city, "office:3101", "310104001", "310104", &t, &round);
     l.round_id = round.id;
     l.target_id = t.id;
     l.category = XUNCHA__V1__LEAD_CATEGORY__LEAD_CATEGORY_DISCIPLINE;
@@ -2527,77 +2534,7 @@ static void test_disposition_forged_labels(void) {
   xc_store_close(city);
 }
 
-/* ---- handler helpers for the lead tests (self must be the store's server) */
-
-/* Lists `identity` in the directory of s, as `office`, through the handler. */
-static void dir_entry(xc_store *s, const char *office, const char *region, const char *identity,
-                      const char *name) {
-  xc_ctx c = xc_test_ctx(s, office);
-  Xuncha__V1__CreateDirectoryEntryRequest req = XUNCHA__V1__CREATE_DIRECTORY_ENTRY_REQUEST__INIT;
-  Xuncha__V1__DirectoryEntry d = XUNCHA__V1__DIRECTORY_ENTRY__INIT;
-  ProtobufCMessage *out = NULL;
-  xc_err err;
-  d.region_code = (char *)region;
-  d.name = (char *)name;
-  d.kind = XUNCHA__V1__DIRECTORY_KIND__DIRECTORY_KIND_DISCIPLINE_COMMISSION;
-  d.identity = (char *)identity;
-  req.entry = &d;
-  must(xc_test_call(&c, "/xuncha.v1.Directory/CreateDirectoryEntry", &req, &out, &err), &err,
-       "entry");
-  xc_msg_free(out);
-}
-
-/* Creates, as `office`, a target in target_region (or uses target t->id
- * when t->id is set) and a round of round_region on it. */
-static void make_round(xc_store *s, const char *office, const char *target_region,
-                       const char *round_region, ref *t, ref *round) {
-  xc_ctx c = xc_test_ctx(s, office);
-  Xuncha__V1__CreateTargetRequest treq = XUNCHA__V1__CREATE_TARGET_REQUEST__INIT;
-  Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
-  Xuncha__V1__CreateRoundRequest rreq = XUNCHA__V1__CREATE_ROUND_REQUEST__INIT;
-  Xuncha__V1__Round rd = XUNCHA__V1__ROUND__INIT;
-  ProtobufCMessage *out = NULL;
-  char *tids[1];
-  xc_err err;
-  tt.region_code = (char *)target_region;
-  tt.name = "乙单位";
-  tt.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_STREET;
-  treq.target = &tt;
-  must(xc_test_call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
-  keep(t, out);
-  xc_msg_free(out);
-  tids[0] = t->id;
-  rd.region_code = (char *)round_region;
-  rd.term = 9;
-  rd.number = 1;
-  rd.kind = XUNCHA__V1__ROUND_KIND__ROUND_KIND_REGULAR;
-  rd.title = "专项巡察";
-  rd.target_ids = tids;
-  rd.n_target_ids = 1;
-  rreq.round = &rd;
-  must(xc_test_call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
-  keep(round, out);
-  xc_msg_free(out);
-}
-
-/* Creates, as `office`, a lead on round/target sent to recipient. */
-static void make_lead(xc_store *s, const char *office, const ref *round, const ref *t,
-                      const char *recipient, ref *lead) {
-  xc_ctx c = xc_test_ctx(s, office);
-  Xuncha__V1__CreateLeadRequest lreq = XUNCHA__V1__CREATE_LEAD_REQUEST__INIT;
-  Xuncha__V1__Lead l = XUNCHA__V1__LEAD__INIT;
-  ProtobufCMessage *out = NULL;
-  xc_err err;
-  l.round_id = (char *)round->id;
-  l.target_id = (char *)t->id;
-  l.category = XUNCHA__V1__LEAD_CATEGORY__LEAD_CATEGORY_DISCIPLINE;
-  l.recipient = (char *)recipient;
-  l.summary = "线索";
-  lreq.lead = &l;
-  must(xc_test_call(&c, "/xuncha.v1.Leads/CreateLead", &lreq, &out, &err), &err, "lead");
-  keep(lead, out);
-  xc_msg_free(out);
-}
+/* ---- more handler helpers for the lead tests (self must be the store's server) */
 
 /* Moves lead to recipient `to` as `office` through UpdateLead; on success
  * the lead's etag in *lead is the new one. */
