@@ -54,6 +54,14 @@ int xc_cli_opts_verb(const xc_cli_opts *o, int *n_words, const char **verb, char
   return 1;
 }
 
+int xc_cli_opts_first_word(int argc, char **argv, const char *const *flags, size_t n) {
+  for (int i = 1; i < argc; i++) {
+    if (argv[i][0] != '-') return i;
+    if (strchr(argv[i], '=') == NULL && xc_cli_opts_find(flags, n, argv[i]) < 0) i++;
+  }
+  return -1;
+}
+
 int xc_cli_opts_help(const xc_cli_opts *o) {
   return o->arg != NULL && (strcmp(o->arg, "-h") == 0 || strcmp(o->arg, "--help") == 0);
 }

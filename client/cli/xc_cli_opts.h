@@ -61,6 +61,15 @@ const char *xc_cli_opts_value(xc_cli_opts *o);
 int xc_cli_opts_verb(const xc_cli_opts *o, int *n_words, const char **verb, char *bad,
                      size_t size);
 
+/*
+ * Returns the index of the first word of argv[1..] that is neither an
+ * option nor an option's value, or -1 if there is none: how a family tells
+ * whether a command line is its own before parsing it. An option without
+ * '=' uses up the next word as its value unless it is one of
+ * flags[0..n-1], the options that take none.
+ */
+int xc_cli_opts_first_word(int argc, char **argv, const char *const *flags, size_t n);
+
 /* Returns 1 if the current argument asks for help ("-h" or "--help"), 0 if not. */
 int xc_cli_opts_help(const xc_cli_opts *o);
 

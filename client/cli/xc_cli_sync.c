@@ -535,20 +535,12 @@ int xc_cli_sync_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn 
   xc__sy a;
   xc_client *client = NULL;
   xc_err err;
-  int code = XC_EXIT_OK, rc, flag = 0, first = -1;
+  static const char *const flags[] = {"--json", "--all", "--help", "-h"};
+  int code = XC_EXIT_OK, rc, flag = 0, first;
   *handled = 0;
   /* Ours when the first word that is not a global option's value is
    * "sync". */
-  for (int i = 1; i < argc && first < 0; i++) {
-    if (argv[i][0] == '-') {
-      if (strchr(argv[i], '=') == NULL && strcmp(argv[i], "--json") != 0 &&
-          strcmp(argv[i], "--all") != 0 && strcmp(argv[i], "--help") != 0 &&
-          strcmp(argv[i], "-h") != 0)
-        i++;
-      continue;
-    }
-    first = i;
-  }
+  first = xc_cli_opts_first_word(argc, argv, flags, sizeof flags / sizeof flags[0]);
   if (first < 0 || strcmp(argv[first], "sync") != 0) return XC_EXIT_OK;
   *handled = 1;
   memset(&a, 0, sizeof a);
