@@ -163,6 +163,21 @@ static void xc__pem_free(char *pem) {
   }
 }
 
+/* Fills *a with the integer channel argument key = value. */
+static void xc__arg_int(grpc_arg *a, const char *key, int value) {
+  a->type = GRPC_ARG_INTEGER;
+  a->key = (char *)key;
+  a->value.integer = value;
+}
+
+/* Fills *a with the string channel argument key = value (gRPC copies it when
+ * the channel is created; until then value must stay). */
+static void xc__arg_str(grpc_arg *a, const char *key, const char *value) {
+  a->type = GRPC_ARG_STRING;
+  a->key = (char *)key;
+  a->value.string = (char *)value;
+}
+
 int xc_client_create(const xc_client_options *opt, xc_client **out, xc_err *err) {
   xc_client *c = NULL;
   char *ca = NULL, *cert = NULL, *key = NULL;
@@ -233,31 +248,19 @@ int xc_client_create(const xc_client_options *opt, xc_client **out, xc_err *err)
                       opt->cert_file, opt->key_file);
       goto done;
     }
-    args[n].type = GRPC_ARG_INTEGER;
-    args[n].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[n++].value.integer = XC_MAX_MESSAGE_BYTES;
-    args[n].type = GRPC_ARG_INTEGER;
-    args[n].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
-    args[n++].value.integer = XC_MAX_MESSAGE_BYTES;
-    args[n].type = GRPC_ARG_STRING;
-    args[n].key = (char *)GRPC_ARG_PRIMARY_USER_AGENT_STRING;
-    args[n++].value.string = (char *)"libxuncha/" XC_VERSION;
+    xc__arg_int(&args[n++], GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, XC_MAX_MESSAGE_BYTES);
+    xc__arg_int(&args[n++], GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, XC_MAX_MESSAGE_BYTES);
+    xc__arg_str(&args[n++], GRPC_ARG_PRIMARY_USER_AGENT_STRING, "libxuncha/" XC_VERSION);
     /* gRPC's reconnect backoff grows to two minutes by default, and it is
        kept per subchannel, which channels with the same args share: a
        client created afresh after a failure would inherit it, so a server
        that restarts (or a link that comes back) would stay "unreachable"
        for up to two minutes. One second at most keeps reconnecting cheap
        and recovery prompt (federation retries its upstream this way). */
-    args[n].type = GRPC_ARG_INTEGER;
-    args[n].key = (char *)GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
-    args[n++].value.integer = XC__RECONNECT_FIRST_MS;
-    args[n].type = GRPC_ARG_INTEGER;
-    args[n].key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
-    args[n++].value.integer = XC__RECONNECT_MAX_MS;
+    xc__arg_int(&args[n++], GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, XC__RECONNECT_FIRST_MS);
+    xc__arg_int(&args[n++], GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, XC__RECONNECT_MAX_MS);
     if (opt->server_name_override != NULL && opt->server_name_override[0] != '\0') {
-      args[n].type = GRPC_ARG_STRING;
-      args[n].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
-      args[n++].value.string = (char *)opt->server_name_override;
+      xc__arg_str(&args[n++], GRPC_SSL_TARGET_NAME_OVERRIDE_ARG, opt->server_name_override);
     }
     chargs.num_args = n;
     chargs.args = args;
@@ -616,19 +619,6 @@ done:
   }
   return rc;
 }
-
-/* Defines a typed wrapper over xc_client_call for one RPC. */
-#define XC__RPC(fn, path, ReqT, RespT, resp_desc)                                                \
-  int fn(xc_client *c, const ReqT *req, RespT **out, int64_t timeout_ms, xc_err *err) {          \
-    ProtobufCMessage *m = NULL;                                                                  \
-    int rc =                                                                                     \
-        xc_client_call(c, path, (const ProtobufCMessage *)req, &resp_desc, &m, timeout_ms, err); \
-    if (out != NULL)                                                                             \
-      *out = (RespT *)m;                                                                         \
-    else                                                                                         \
-      xc_message_free(m);                                                                        \
-    return rc;                                                                                   \
-  }
 
 XC__RPC(xc_health_check, "/grpc.health.v1.Health/Check", Grpc__Health__V1__HealthCheckRequest,
         Grpc__Health__V1__HealthCheckResponse, grpc__health__v1__health_check_response__descriptor)

@@ -23,4 +23,21 @@ int xc__client_start_call(xc_client *c, const char *method, grpc_completion_queu
 /* The "HOST:PORT" the client talks to, for messages. */
 const char *xc__client_server(const xc_client *c);
 
+/*
+ * Defines a typed wrapper over xc_client_call for one unary RPC, with the
+ * contract of client.h: the request stays the caller's; *out is the caller's
+ * on success and NULL on failure (with out NULL the answer is freed).
+ */
+#define XC__RPC(fn, path, ReqT, RespT, resp_desc)                                                \
+  int fn(xc_client *c, const ReqT *req, RespT **out, int64_t timeout_ms, xc_err *err) {          \
+    ProtobufCMessage *m = NULL;                                                                  \
+    int rc =                                                                                     \
+        xc_client_call(c, path, (const ProtobufCMessage *)req, &resp_desc, &m, timeout_ms, err); \
+    if (out != NULL)                                                                             \
+      *out = (RespT *)m;                                                                         \
+    else                                                                                         \
+      xc_message_free(m);                                                                        \
+    return rc;                                                                                   \
+  }
+
 #endif /* XC_CLIENT_INT_H */

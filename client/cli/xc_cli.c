@@ -1024,10 +1024,7 @@ static int xc__run_health(xc__run *run, FILE *out, xc_err *err) {
   if (rc != XC_OK) return rc;
   resp = (const Grpc__Health__V1__HealthCheckResponse *)run->resp;
   if (run->cmd->fmt == XC_OUT_JSON) {
-    json_t *j = xc_render_json_msg(run->resp);
-    if (j == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
-    rc = xc_render_json(out, j, err);
-    json_decref(j);
+    rc = xc_render_json_print(out, run->resp, err);
   } else if (run->cmd->fmt == XC_OUT_CSV) {
     const char *h[1] = {"status"};
     const char *v[1] = {xc_enum_proto_name(&xc_enum_serving_status, (int)resp->status)};

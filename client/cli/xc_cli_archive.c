@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "xc_cli.h"
+#include "xc_cli_opts.h"
 #include "xc_enums.h"
 #include "xc_limits.h"
 #include "xc_msg.h"
@@ -97,44 +98,37 @@ static const char **xc__ar_slot(xc__ar *a, const char *name) {
 
 /* Parses argv into a; never fails outright (errors land in a->bad). */
 static void xc__ar_parse(int argc, char **argv, xc__ar *a) {
-  static const char *const gval[] = {"server",      "ca",      "cert",   "key",
-                                     "server-name", "timeout", "config", "lang"};
+  xc_cli_opts o;
   memset(a, 0, sizeof *a);
-  for (int i = 1; i < argc; i++) {
-    const char *arg = argv[i];
-    char name[48];
-    const char *eq, *value = NULL;
+  xc_cli_opts_init(&o, argc, argv);
+  while (xc_cli_opts_next(&o) != XC_CLI_OPTS_END) {
+    const char *arg = o.arg, *name = o.name, *value;
     const char **slot;
-    size_t n;
-    int g = -1;
     if (strcmp(arg, "-h") == 0) {
       a->help = 1;
       continue;
     }
     if (strcmp(arg, "-o") == 0) {
-      if (i + 1 < argc)
-        a->output = argv[++i];
-      else if (a->bad[0] == '\0')
-        (void)snprintf(a->bad, sizeof a->bad, "-o needs a file name");
+      value = xc_cli_opts_value(&o);
+      if (value != NULL)
+        a->output = value;
+      else
+        xc_cli_opts_bad(a->bad, sizeof a->bad, "-o needs a file name");
       continue;
     }
-    if (arg[0] != '-' || arg[1] != '-' || strcmp(arg, "-") == 0) {
+    if (o.kind == XC_CLI_OPTS_WORD) {
       if (a->n_pos < XC__N(a->pos)) {
-        a->pos_at[a->n_pos] = i;
+        a->pos_at[a->n_pos] = o.i;
         a->pos[a->n_pos++] = arg;
-      } else if (a->bad[0] == '\0') {
-        (void)snprintf(a->bad, sizeof a->bad, "unexpected argument '%.64s'", arg);
+      } else {
+        xc_cli_opts_bad(a->bad, sizeof a->bad, "unexpected argument '%.64s'", arg);
       }
       continue;
     }
-    eq = strchr(arg + 2, '=');
-    n = eq != NULL ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-    if (n == 0 || n >= sizeof name) {
-      if (a->bad[0] == '\0') (void)snprintf(a->bad, sizeof a->bad, "unknown option %.64s", arg);
+    if (o.kind != XC_CLI_OPTS_OPTION) {
+      xc_cli_opts_bad(a->bad, sizeof a->bad, "unknown option %.64s", arg);
       continue;
     }
-    memcpy(name, arg + 2, n);
-    name[n] = '\0';
     if (strcmp(name, "json") == 0 || strcmp(name, "csv") == 0) {
       a->fmt = name[0] == 'j' ? XC_OUT_JSON : XC_OUT_CSV;
       continue;
@@ -147,52 +141,19 @@ static void xc__ar_parse(int argc, char **argv, xc__ar *a) {
       if (name[0] == 'a') a->all = 1;
       continue;
     }
-    if (eq != NULL) {
-      value = eq + 1;
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      if (a->bad[0] == '\0') (void)snprintf(a->bad, sizeof a->bad, "--%s needs a value", name);
+    value = xc_cli_opts_value(&o);
+    if (value == NULL) {
+      xc_cli_opts_bad(a->bad, sizeof a->bad, "--%s needs a value", name);
       continue;
     }
-    for (size_t k = 0; k < XC__N(gval); k++)
-      if (strcmp(gval[k], name) == 0) g = (int)k;
-    switch (g) {
-      case 0:
-        a->conn.server = value;
-        continue;
-      case 1:
-        a->conn.ca = value;
-        continue;
-      case 2:
-        a->conn.cert = value;
-        continue;
-      case 3:
-        a->conn.key = value;
-        continue;
-      case 4:
-        a->conn.server_name = value;
-        continue;
-      case 5:
-        a->conn.timeout_ms = value;
-        continue;
-      case 6:
-        a->conn.config = value;
-        continue;
-      case 7: {
-        xc_lang l;
-        if (xc_lang_parse(value, &l) == 0)
-          xc_lang_set(l);
-        else if (a->bad[0] == '\0')
-          (void)snprintf(a->bad, sizeof a->bad, "--lang must be zh or en, not '%.32s'", value);
-        continue;
-      }
-      default:
-        break;
+    if (xc_cli_opts_conn(&a->conn, name, value)) continue;
+    if (strcmp(name, "lang") == 0) {
+      xc_cli_opts_lang(value, a->bad, sizeof a->bad);
+      continue;
     }
     slot = xc__ar_slot(a, name);
     if (slot == NULL) {
-      if (a->bad[0] == '\0') (void)snprintf(a->bad, sizeof a->bad, "unknown option --%s", name);
+      xc_cli_opts_bad(a->bad, sizeof a->bad, "unknown option --%s", name);
       continue;
     }
     *slot = value;
@@ -534,10 +495,7 @@ static int xc__pool_suggest(xc__arun *r, xc_err *err) {
     return rc;
   }
   if (a->fmt == XC_OUT_JSON) {
-    json_t *j = xc_render_json_msg(&resp->base);
-    rc = j == NULL ? xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory")
-                   : xc_render_json(r->out, j, err);
-    json_decref(j);
+    rc = xc_render_json_print(r->out, &resp->base, err);
   } else {
     const xc_column cols[] = {{xc_lang_label("编号", "ID"), 32},
                               {xc_lang_label("姓名", "Name"), 12},
@@ -597,10 +555,7 @@ static int xc__pool_workload(xc__arun *r, xc_err *err) {
     return rc;
   }
   if (a->fmt == XC_OUT_JSON) {
-    json_t *j = xc_render_json_msg(&resp->base);
-    rc = j == NULL ? xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory")
-                   : xc_render_json(r->out, j, err);
-    json_decref(j);
+    rc = xc_render_json_print(r->out, &resp->base, err);
   } else {
     const xc_column cols[] = {{xc_lang_label("编号", "ID"), 32},
                               {xc_lang_label("姓名", "Name"), 12},

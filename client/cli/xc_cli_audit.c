@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "xc_cli.h"
+#include "xc_cli_opts.h"
 #include "xc_config.h"
 #include "xc_text.h"
 #include "xuncha/client.h"
@@ -52,28 +53,16 @@ void xc_cli_audit_usage(FILE *out) {
 
 /* Parses argv[2..] (argv[1] is "audit"); errors land in a->bad. */
 static void xc__aud_parse(int argc, char **argv, xc__aud *a) {
-  static const char *const names[] = {"server", "ca",     "cert",   "key",    "server-name",
-                                      "timeout", "config", "lang",   "office", "record",
-                                      "method",  "since",  "until",  "page-size", "page-token"};
-  int seen_cmd = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *s = argv[i];
-    const char *v = NULL, *eq;
-    char name[32];
-    size_t n;
-    int k = -1;
-    if (s[0] != '-' && !seen_cmd) {
-      seen_cmd = 1; /* the word "audit" itself */
-      continue;
-    }
-    if (s[0] != '-') {
-      if (a->verb == NULL)
-        a->verb = s;
-      else if (a->bad[0] == '\0')
-        (void)snprintf(a->bad, sizeof a->bad, "unexpected argument '%.64s'", s);
-      continue;
-    }
-    if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+  static const char *const names[] = {"office", "record",    "method",    "since",
+                                      "until",  "page-size", "page-token"};
+  xc_cli_opts o;
+  int words = 0;
+  xc_cli_opts_init(&o, argc, argv);
+  while (xc_cli_opts_next(&o) != XC_CLI_OPTS_END) {
+    const char *s = o.arg, *v;
+    int k;
+    if (xc_cli_opts_verb(&o, &words, &a->verb, a->bad, sizeof a->bad)) continue;
+    if (xc_cli_opts_help(&o)) {
       a->help = 1;
       continue;
     }
@@ -81,46 +70,36 @@ static void xc__aud_parse(int argc, char **argv, xc__aud *a) {
       a->all = 1;
       continue;
     }
-    eq = strchr(s, '=');
-    n = eq != NULL ? (size_t)(eq - s - 2) : strlen(s + 2);
-    if (s[1] != '-' || n == 0 || n >= sizeof name) goto unknown;
-    memcpy(name, s + 2, n);
-    name[n] = '\0';
-    for (size_t j = 0; j < sizeof names / sizeof names[0]; j++)
-      if (strcmp(names[j], name) == 0) k = (int)j;
-    if (k < 0) goto unknown;
-    if (eq != NULL)
-      v = eq + 1;
-    else if (i + 1 < argc)
-      v = argv[++i];
+    /* An unknown name is refused before it can take the next word as its value. */
+    k = o.kind == XC_CLI_OPTS_OPTION ? xc_cli_opts_find(names, sizeof names / sizeof names[0],
+                                                        o.name)
+                                     : -1;
+    if (k < 0 && (o.kind != XC_CLI_OPTS_OPTION || !xc_cli_opts_global(o.name))) {
+      xc_cli_opts_bad(a->bad, sizeof a->bad, "unknown option '%.64s' for audit", s);
+      continue;
+    }
+    v = xc_cli_opts_value(&o);
     if (v == NULL) {
-      if (a->bad[0] == '\0') (void)snprintf(a->bad, sizeof a->bad, "--%s needs a value", name);
+      xc_cli_opts_bad(a->bad, sizeof a->bad, "--%s needs a value", o.name);
+      continue;
+    }
+    if (k < 0) {
+      /* --lang is left to $XUNCHA_LANG, which xc_cli_main applied. */
+      (void)xc_cli_opts_conn(&a->conn, o.name, v);
       continue;
     }
     switch (k) {
-      case 0: a->conn.server = v; break;
-      case 1: a->conn.ca = v; break;
-      case 2: a->conn.cert = v; break;
-      case 3: a->conn.key = v; break;
-      case 4: a->conn.server_name = v; break;
-      case 5: a->conn.timeout_ms = v; break;
-      case 6: a->conn.config = v; break;
-      case 7: break;
-      case 8: a->office = v; break;
-      case 9: a->record = v; break;
-      case 10: a->method = v; break;
-      case 11: a->since = v; break;
-      case 12: a->until = v; break;
-      case 13:
-        if (xc_parse_int64(v, 1, 1000, &a->page_size) != 0 && a->bad[0] == '\0')
-          (void)snprintf(a->bad, sizeof a->bad, "--page-size must be 1 to 1000, not '%.32s'", v);
+      case 0: a->office = v; break;
+      case 1: a->record = v; break;
+      case 2: a->method = v; break;
+      case 3: a->since = v; break;
+      case 4: a->until = v; break;
+      case 5:
+        if (xc_parse_int64(v, 1, 1000, &a->page_size) != 0)
+          xc_cli_opts_bad(a->bad, sizeof a->bad, "--page-size must be 1 to 1000, not '%.32s'", v);
         break;
       default: a->page_token = v; break;
     }
-    continue;
-  unknown:
-    if (a->bad[0] == '\0')
-      (void)snprintf(a->bad, sizeof a->bad, "unknown option '%.64s' for audit", s);
   }
 }
 
@@ -230,19 +209,12 @@ int xc_cli_audit_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn
   xc__aud a;
   xc_client *client = NULL;
   xc_err err;
-  int code = XC_EXIT_OK, rc, bad = 0, first = -1;
+  static const char *const flags[] = {"--all", "--help", "-h"};
+  int code = XC_EXIT_OK, rc, bad = 0, first;
   *handled = 0;
   /* Ours when the first word that is not a global option's value is
    * "audit". */
-  for (int i = 1; i < argc && first < 0; i++) {
-    if (argv[i][0] == '-') {
-      if (strchr(argv[i], '=') == NULL && strcmp(argv[i], "--all") != 0 &&
-          strcmp(argv[i], "--help") != 0 && strcmp(argv[i], "-h") != 0)
-        i++;
-      continue;
-    }
-    first = i;
-  }
+  first = xc_cli_opts_first_word(argc, argv, flags, sizeof flags / sizeof flags[0]);
   if (first < 0 || strcmp(argv[first], "audit") != 0) return XC_EXIT_OK;
   *handled = 1;
   memset(&a, 0, sizeof a);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "xc_cli.h"
+#include "xc_cli_opts.h"
 #include "xc_limits.h"
 #include "xc_msg.h"
 #include "xc_ops.h"
@@ -60,34 +61,27 @@ static const char **xc__rep_slot(xc__rep *w, const char *name) {
 }
 
 static void xc__rep_parse(int argc, char **argv, xc__rep *w) {
-  static const char *const gval[] = {"server", "ca", "cert", "key", "server-name", "timeout",
-                                     "config"};
+  xc_cli_opts o;
   memset(w, 0, sizeof *w);
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    char name[48];
-    const char *eq, *value = NULL;
-    size_t n;
-    int g = -1;
+  xc_cli_opts_init(&o, argc, argv);
+  while (xc_cli_opts_next(&o) != XC_CLI_OPTS_END) {
+    const char *a = o.arg, *name = o.name, *value;
+    const char **slot;
     if (strcmp(a, "-h") == 0) {
       w->help = 1;
       continue;
     }
-    if (a[0] != '-' || a[1] != '-') {
+    if (o.kind == XC_CLI_OPTS_WORD) {
       if (w->n_pos < XC__N(w->pos))
         w->pos[w->n_pos++] = a;
-      else if (w->bad[0] == '\0')
-        (void)snprintf(w->bad, sizeof w->bad, "unexpected argument '%.64s'", a);
+      else
+        xc_cli_opts_bad(w->bad, sizeof w->bad, "unexpected argument '%.64s'", a);
       continue;
     }
-    eq = strchr(a + 2, '=');
-    n = eq != NULL ? (size_t)(eq - a - 2) : strlen(a + 2);
-    if (n == 0 || n >= sizeof name) {
-      if (w->bad[0] == '\0') (void)snprintf(w->bad, sizeof w->bad, "unknown option %.48s", a);
+    if (o.kind != XC_CLI_OPTS_OPTION) {
+      xc_cli_opts_bad(w->bad, sizeof w->bad, "unknown option %.48s", a);
       continue;
     }
-    memcpy(name, a + 2, n);
-    name[n] = '\0';
     if (strcmp(name, "json") == 0 || strcmp(name, "csv") == 0) {
       w->fmt = name[0] == 'j' ? XC_OUT_JSON : XC_OUT_CSV;
       continue;
@@ -100,37 +94,20 @@ static void xc__rep_parse(int argc, char **argv, xc__rep *w) {
       *flag = 1;
       continue;
     }
-    if (eq != NULL) {
-      value = eq + 1;
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      if (w->bad[0] == '\0')
-        (void)snprintf(w->bad, sizeof w->bad, "a value is needed after --%s", name);
+    value = xc_cli_opts_value(&o);
+    if (value == NULL) {
+      xc_cli_opts_bad(w->bad, sizeof w->bad, "a value is needed after --%s", name);
       continue;
     }
-    for (size_t k = 0; k < XC__N(gval); k++)
-      if (strcmp(gval[k], name) == 0) g = (int)k;
-    switch (g) {
-      case 0: w->conn.server = value; continue;
-      case 1: w->conn.ca = value; continue;
-      case 2: w->conn.cert = value; continue;
-      case 3: w->conn.key = value; continue;
-      case 4: w->conn.server_name = value; continue;
-      case 5: w->conn.timeout_ms = value; continue;
-      case 6: w->conn.config = value; continue;
-      default: break;
-    }
-    {
-      const char **slot = xc__rep_slot(w, name);
-      if (slot == NULL) {
-        if (w->bad[0] == '\0') (void)snprintf(w->bad, sizeof w->bad, "unknown option --%s", name);
-      } else if (*slot != NULL) {
-        if (w->bad[0] == '\0') (void)snprintf(w->bad, sizeof w->bad, "--%s given twice", name);
-      } else {
-        *slot = value;
-      }
-    }
+    /* Here --lang is the report's language, one of the slots. */
+    if (xc_cli_opts_conn(&w->conn, name, value)) continue;
+    slot = xc__rep_slot(w, name);
+    if (slot == NULL)
+      xc_cli_opts_bad(w->bad, sizeof w->bad, "unknown option --%s", name);
+    else if (*slot != NULL)
+      xc_cli_opts_bad(w->bad, sizeof w->bad, "--%s given twice", name);
+    else
+      *slot = value;
   }
 }
 
@@ -172,15 +149,6 @@ static int xc__rep_call(xc__reprun *r, const char *method, const ProtobufCMessag
                         const ProtobufCMessageDescriptor *rd, ProtobufCMessage **out, xc_err *err) {
   int rc = xc_client_call(r->client, method, req, rd, out, 0, err);
   if (rc != XC_OK) r->remote = 1;
-  return rc;
-}
-
-static int xc__print_json(FILE *out, const ProtobufCMessage *msg, xc_err *err) {
-  json_t *j = xc_render_json_msg(msg);
-  int rc;
-  if (j == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
-  rc = xc_render_json(out, j, err);
-  json_decref(j);
   return rc;
 }
 
@@ -579,7 +547,7 @@ static int xc__run_report(xc__reprun *r, xc_err *err) {
     if (rc == XC_OK) {
       const Xuncha__V1__Summary *s = (const Xuncha__V1__Summary *)out;
       if (w->fmt == XC_OUT_JSON)
-        rc = xc__print_json(r->out, out, err);
+        rc = xc_render_json_print(r->out, out, err);
       else if (w->fmt == XC_OUT_CSV)
         rc = xc__csv_summary(r->out, s, err);
       else
@@ -592,7 +560,7 @@ static int xc__run_report(xc__reprun *r, xc_err *err) {
                       &xuncha__v1__coverage__descriptor, &out, err);
     if (rc == XC_OK) {
       if (w->fmt == XC_OUT_JSON)
-        rc = xc__print_json(r->out, out, err);
+        rc = xc_render_json_print(r->out, out, err);
       else if (w->fmt == XC_OUT_CSV)
         rc = xc__csv_coverage(r->out, (const Xuncha__V1__Coverage *)out, err);
       else
@@ -632,7 +600,7 @@ static int xc__run_term(xc__reprun *r, xc_err *err) {
     if (rc == XC_OK) {
       const Xuncha__V1__Term *c = (const Xuncha__V1__Term *)out;
       if (w->fmt == XC_OUT_JSON)
-        rc = xc__print_json(r->out, out, err);
+        rc = xc_render_json_print(r->out, out, err);
       else
         (void)fprintf(r->out, "%s  第%d届  %s..%s\n", c->id, c->number, c->start_date,
                       c->end_date);
@@ -643,7 +611,7 @@ static int xc__run_term(xc__reprun *r, xc_err *err) {
     rc = xc__rep_call(r, "/xuncha.v1.Terms/ListTerms", &req.base,
                       &xuncha__v1__list_terms_response__descriptor, &out, err);
     if (rc == XC_OK && w->fmt == XC_OUT_JSON) {
-      rc = xc__print_json(r->out, out, err);
+      rc = xc_render_json_print(r->out, out, err);
     } else if (rc == XC_OK) {
       const Xuncha__V1__ListTermsResponse *l = (const Xuncha__V1__ListTermsResponse *)out;
       xc_column cols[5] = {{"编号", 0}, {"机构", 0}, {"届次", 0}, {"开始", 0}, {"结束", 0}};
@@ -1314,7 +1282,7 @@ static int xc__run_import(xc__reprun *r, xc_err *err) {
     for (size_t i = 0; i < ir->n_errors; i++)
       (void)fprintf(r->errf, "第%d行: %s\n", ir->errors[i]->line, ir->errors[i]->message);
     if (w->fmt == XC_OUT_JSON) {
-      rc = xc__print_json(r->out, out, err);
+      rc = xc_render_json_print(r->out, out, err);
     } else {
       (void)fprintf(r->out, "%s: %d row(s) read, %d created, %d already imported, %zu bad%s\n",
                     w->pos[2], ir->rows + (int)n_bad, ir->created, ir->existing,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "xc_cli.h"
+#include "xc_cli_opts.h"
 #include "xc_ops.h"
 #include "xc_render.h"
 #include "xc_text.h"
@@ -67,28 +68,14 @@ void xc_cli_sync_usage(FILE *out) {
 
 /* Parses argv[2..] (the first word is "sync"); errors land in a->bad. */
 static void xc__sy_parse(int argc, char **argv, xc__sy *a) {
-  static const char *const names[] = {"server",  "ca",     "cert", "key",    "server-name",
-                                      "timeout", "config", "lang", "max"};
-  int seen_cmd = 0;
+  xc_cli_opts o;
+  int words = 0;
   a->timeout_s = XC_CLI_SYNC_DEFAULT_TIMEOUT_S;
-  for (int i = 1; i < argc; i++) {
-    const char *s = argv[i];
-    const char *v = NULL, *eq;
-    char name[32];
-    size_t n;
-    int k = -1;
-    if (s[0] != '-' && !seen_cmd) {
-      seen_cmd = 1; /* the word "sync" itself */
-      continue;
-    }
-    if (s[0] != '-') {
-      if (a->verb == NULL)
-        a->verb = s;
-      else if (a->bad[0] == '\0')
-        (void)snprintf(a->bad, sizeof a->bad, "unexpected argument '%.64s'", s);
-      continue;
-    }
-    if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+  xc_cli_opts_init(&o, argc, argv);
+  while (xc_cli_opts_next(&o) != XC_CLI_OPTS_END) {
+    const char *s = o.arg, *v;
+    if (xc_cli_opts_verb(&o, &words, &a->verb, a->bad, sizeof a->bad)) continue;
+    if (xc_cli_opts_help(&o)) {
       a->help = 1;
       continue;
     }
@@ -96,54 +83,30 @@ static void xc__sy_parse(int argc, char **argv, xc__sy *a) {
       a->json = 1;
       continue;
     }
-    eq = strchr(s, '=');
-    n = eq != NULL ? (size_t)(eq - s - 2) : strlen(s + 2);
-    if (s[1] != '-' || n == 0 || n >= sizeof name) goto unknown;
-    memcpy(name, s + 2, n);
-    name[n] = '\0';
-    for (size_t j = 0; j < sizeof names / sizeof names[0]; j++)
-      if (strcmp(names[j], name) == 0) k = (int)j;
-    if (k < 0) goto unknown;
-    if (eq != NULL)
-      v = eq + 1;
-    else if (i + 1 < argc)
-      v = argv[++i];
-    if (v == NULL) {
-      if (a->bad[0] == '\0') (void)snprintf(a->bad, sizeof a->bad, "--%s needs a value", name);
+    /* An unknown name is refused before it can take the next word as its value. */
+    if (o.kind != XC_CLI_OPTS_OPTION ||
+        (!xc_cli_opts_global(o.name) && strcmp(o.name, "max") != 0)) {
+      xc_cli_opts_bad(a->bad, sizeof a->bad, "unknown option '%.64s' for sync", s);
       continue;
     }
-    switch (k) {
-      case 0: a->conn.server = v; break;
-      case 1: a->conn.ca = v; break;
-      case 2: a->conn.cert = v; break;
-      case 3: a->conn.key = v; break;
-      case 4: a->conn.server_name = v; break;
-      case 5:
-        if (xc_parse_int64(v, 1, XC_CLI_SYNC_MAX_TIMEOUT_S, &a->timeout_s) != 0 &&
-            a->bad[0] == '\0')
-          (void)snprintf(a->bad, sizeof a->bad,
-                         "--timeout must be a number of seconds from 1 to %d, not '%.32s'",
-                         XC_CLI_SYNC_MAX_TIMEOUT_S, v);
-        break;
-      case 6: a->conn.config = v; break;
-      case 7: {
-        xc_lang l;
-        if (xc_lang_parse(v, &l) == 0)
-          xc_lang_set(l);
-        else if (a->bad[0] == '\0')
-          (void)snprintf(a->bad, sizeof a->bad, "--lang must be zh or en, not '%.32s'", v);
-        break;
-      }
-      default:
-        if (xc_parse_int64(v, 1, XC__SYNC_MAX_DIFFS, &a->max_diffs) != 0 && a->bad[0] == '\0')
-          (void)snprintf(a->bad, sizeof a->bad, "--max must be 1 to %d, not '%.32s'",
-                         XC__SYNC_MAX_DIFFS, v);
-        break;
+    v = xc_cli_opts_value(&o);
+    if (v == NULL) {
+      xc_cli_opts_bad(a->bad, sizeof a->bad, "--%s needs a value", o.name);
+    } else if (strcmp(o.name, "timeout") == 0) {
+      /* Here --timeout is the whole wait in seconds, not one call's deadline. */
+      if (xc_parse_int64(v, 1, XC_CLI_SYNC_MAX_TIMEOUT_S, &a->timeout_s) != 0)
+        xc_cli_opts_bad(a->bad, sizeof a->bad,
+                        "--timeout must be a number of seconds from 1 to %d, not '%.32s'",
+                        XC_CLI_SYNC_MAX_TIMEOUT_S, v);
+    } else if (strcmp(o.name, "lang") == 0) {
+      xc_cli_opts_lang(v, a->bad, sizeof a->bad);
+    } else if (strcmp(o.name, "max") == 0) {
+      if (xc_parse_int64(v, 1, XC__SYNC_MAX_DIFFS, &a->max_diffs) != 0)
+        xc_cli_opts_bad(a->bad, sizeof a->bad, "--max must be 1 to %d, not '%.32s'",
+                        XC__SYNC_MAX_DIFFS, v);
+    } else {
+      (void)xc_cli_opts_conn(&a->conn, o.name, v);
     }
-    continue;
-  unknown:
-    if (a->bad[0] == '\0')
-      (void)snprintf(a->bad, sizeof a->bad, "unknown option '%.64s' for sync", s);
   }
 }
 
@@ -270,16 +233,6 @@ static const Xuncha__V1__PeerStatus *xc__upstream(const Xuncha__V1__SyncStatus *
   return NULL;
 }
 
-/* Prints m as JSON. */
-static int xc__print_json(FILE *out, const ProtobufCMessage *m, xc_err *err) {
-  json_t *j = xc_render_json_msg(m);
-  int rc;
-  if (j == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
-  rc = xc_render_json(out, j, err);
-  json_decref(j);
-  return rc;
-}
-
 /* Where `sync now` draws its progress (stderr) and what it drew last. */
 typedef struct xc__prog {
   FILE *errf;
@@ -388,7 +341,7 @@ static int xc__now(xc_client *c, const xc__sy *a, FILE *out, FILE *errf, int *fa
     (void)fprintf(errf, "xuncha: 同步失败 (上级 %s): %s\n", upstream, up->last_error);
   }
   if (a->json && st != NULL) {
-    rc = xc__print_json(out, &st->base, err);
+    rc = xc_render_json_print(out, &st->base, err);
   } else if (state == XC_CLI_SYNC_STATE_DONE) {
     char took[48];
     xc_cli_sync_duration(xc__now_ms() - start, took, sizeof took);
@@ -417,7 +370,7 @@ static int xc__status(xc_client *c, const xc__sy *a, FILE *out, xc_err *err) {
   int rc = xc_get_sync_status(c, &req, &st, 0, err);
   if (rc != XC_OK) goto done;
   if (a->json) {
-    rc = xc__print_json(out, &st->base, err);
+    rc = xc_render_json_print(out, &st->base, err);
     goto done;
   }
   (void)fprintf(out, "本服务器: %s  最新日志序号: %" PRIu64 "  日志条目: %" PRIu64 "\n",
@@ -510,7 +463,7 @@ static int xc__verify(xc_client *c, const xc__sy *a, FILE *out, int *differs, xc
   if (rc != XC_OK) goto done;
   *differs = !r->clean;
   if (a->json) {
-    rc = xc__print_json(out, &r->base, err);
+    rc = xc_render_json_print(out, &r->base, err);
     goto done;
   }
   (void)fprintf(out, "上级: %s\n", r->upstream);
@@ -582,20 +535,12 @@ int xc_cli_sync_main(int argc, char **argv, FILE *out, FILE *errf, xc_getenv_fn 
   xc__sy a;
   xc_client *client = NULL;
   xc_err err;
-  int code = XC_EXIT_OK, rc, flag = 0, first = -1;
+  static const char *const flags[] = {"--json", "--all", "--help", "-h"};
+  int code = XC_EXIT_OK, rc, flag = 0, first;
   *handled = 0;
   /* Ours when the first word that is not a global option's value is
    * "sync". */
-  for (int i = 1; i < argc && first < 0; i++) {
-    if (argv[i][0] == '-') {
-      if (strchr(argv[i], '=') == NULL && strcmp(argv[i], "--json") != 0 &&
-          strcmp(argv[i], "--all") != 0 && strcmp(argv[i], "--help") != 0 &&
-          strcmp(argv[i], "-h") != 0)
-        i++;
-      continue;
-    }
-    first = i;
-  }
+  first = xc_cli_opts_first_word(argc, argv, flags, sizeof flags / sizeof flags[0]);
   if (first < 0 || strcmp(argv[first], "sync") != 0) return XC_EXIT_OK;
   *handled = 1;
   memset(&a, 0, sizeof a);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "xc_cli.h"
+#include "xc_cli_opts.h"
 #include "xc_enums.h"
 #include "xc_limits.h"
 #include "xc_msg.h"
@@ -62,36 +63,27 @@ static void xc__wf_bad(xc__wf *w, const char *what, const char *name) {
 
 /* Parses argv; never fails outright (errors land in w->bad). */
 static void xc__wf_parse(int argc, char **argv, xc__wf *w) {
-  /* The global options that take a value (xc_cli.c); --lang is accepted and
-   * left to $XUNCHA_LANG, which xc_cli_main applied before calling us. */
-  static const char *const gval[] = {"server",      "ca",      "cert",   "key",
-                                     "server-name", "timeout", "config", "lang"};
+  xc_cli_opts o;
   memset(w, 0, sizeof *w);
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    char name[48];
-    const char *eq, *value = NULL;
-    size_t n;
-    int g = -1;
+  xc_cli_opts_init(&o, argc, argv);
+  while (xc_cli_opts_next(&o) != XC_CLI_OPTS_END) {
+    const char *a = o.arg, *name = o.name, *value;
+    const char **slot;
     if (strcmp(a, "-h") == 0) {
       w->help = 1;
       continue;
     }
-    if (a[0] != '-' || a[1] != '-') {
+    if (o.kind == XC_CLI_OPTS_WORD) {
       if (w->n_pos < XC__N(w->pos))
         w->pos[w->n_pos++] = a;
-      else if (w->bad[0] == '\0')
-        (void)snprintf(w->bad, sizeof w->bad, "unexpected argument '%.64s'", a);
+      else
+        xc_cli_opts_bad(w->bad, sizeof w->bad, "unexpected argument '%.64s'", a);
       continue;
     }
-    eq = strchr(a + 2, '=');
-    n = eq != NULL ? (size_t)(eq - a - 2) : strlen(a + 2);
-    if (n == 0 || n >= sizeof name) {
+    if (o.kind != XC_CLI_OPTS_OPTION) {
       xc__wf_bad(w, "unknown option", a + 2);
       continue;
     }
-    memcpy(name, a + 2, n);
-    name[n] = '\0';
     if (strcmp(name, "json") == 0 || strcmp(name, "csv") == 0) {
       w->fmt = name[0] == 'j' ? XC_OUT_JSON : XC_OUT_CSV;
       continue;
@@ -104,43 +96,14 @@ static void xc__wf_parse(int argc, char **argv, xc__wf *w) {
       w->include_void = 1;
       continue;
     }
-    if (eq != NULL) {
-      value = eq + 1;
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
+    value = xc_cli_opts_value(&o);
+    if (value == NULL) {
       xc__wf_bad(w, "a value is needed after", name);
       continue;
     }
-    for (size_t k = 0; k < XC__N(gval); k++)
-      if (strcmp(gval[k], name) == 0) g = (int)k;
-    switch (g) {
-      case 0:
-        w->conn.server = value;
-        continue;
-      case 1:
-        w->conn.ca = value;
-        continue;
-      case 2:
-        w->conn.cert = value;
-        continue;
-      case 3:
-        w->conn.key = value;
-        continue;
-      case 4:
-        w->conn.server_name = value;
-        continue;
-      case 5:
-        w->conn.timeout_ms = value;
-        continue;
-      case 6:
-        w->conn.config = value;
-        continue;
-      case 7:
-        continue;
-      default:
-        break;
-    }
+    /* --lang is accepted and left to $XUNCHA_LANG, which xc_cli_main
+     * applied before calling us. */
+    if (xc_cli_opts_conn(&w->conn, name, value) || strcmp(name, "lang") == 0) continue;
     if (strcmp(name, "evidence") == 0 || strcmp(name, "outcome") == 0) {
       int ev = name[0] == 'e';
       size_t *cnt = ev ? &w->n_evidence : &w->n_outcomes;
@@ -151,15 +114,13 @@ static void xc__wf_parse(int argc, char **argv, xc__wf *w) {
       (ev ? w->evidence : w->outcomes)[(*cnt)++] = value;
       continue;
     }
-    {
-      const char **slot = xc__wf_slot(w, name);
-      if (slot == NULL)
-        xc__wf_bad(w, "unknown option", name);
-      else if (*slot != NULL)
-        xc__wf_bad(w, "given twice:", name);
-      else
-        *slot = value;
-    }
+    slot = xc__wf_slot(w, name);
+    if (slot == NULL)
+      xc__wf_bad(w, "unknown option", name);
+    else if (*slot != NULL)
+      xc__wf_bad(w, "given twice:", name);
+    else
+      *slot = value;
   }
 }
 
@@ -220,16 +181,6 @@ static int xc__wf_print_record(xc__wfrun *r, const char *res, const ProtobufCMes
                                xc_err *err) {
   const ProtobufCMessage *one[1] = {msg};
   return xc_cli_print(r->out, xc_resource_find(res), r->w->fmt, one, 1, NULL, 1, err);
-}
-
-/* Prints any message as JSON. */
-static int xc__wf_print_json(xc__wfrun *r, const ProtobufCMessage *msg, xc_err *err) {
-  json_t *j = xc_render_json_msg(msg);
-  int rc;
-  if (j == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
-  rc = xc_render_json(r->out, j, err);
-  json_decref(j);
-  return rc;
 }
 
 /* Reads the etag of record id through its Get method (resource res). */
@@ -334,7 +285,7 @@ static int xc__wf_progress(xc__wfrun *r, xc_err *err) {
   if (rc == XC_OK) {
     const Xuncha__V1__AppendProgressResponse *resp =
         (const Xuncha__V1__AppendProgressResponse *)out;
-    rc = r->w->fmt == XC_OUT_JSON ? xc__wf_print_json(r, out, err)
+    rc = r->w->fmt == XC_OUT_JSON ? xc_render_json_print(r->out, out, err)
                                   : xc__wf_print_record(r, "finding", &resp->finding->base, err);
   }
   if (out != NULL) protobuf_c_message_free_unpacked(out, NULL);
@@ -379,7 +330,7 @@ static int xc__wf_verify(xc__wfrun *r, int revoke, xc_err *err) {
   }
   if (rc == XC_OK) {
     const Xuncha__V1__VerificationResponse *resp = (const Xuncha__V1__VerificationResponse *)out;
-    rc = w->fmt == XC_OUT_JSON ? xc__wf_print_json(r, out, err)
+    rc = w->fmt == XC_OUT_JSON ? xc_render_json_print(r->out, out, err)
                                : xc__wf_print_record(r, "finding", &resp->finding->base, err);
   }
   if (out != NULL) protobuf_c_message_free_unpacked(out, NULL);
@@ -478,7 +429,7 @@ static int xc__wf_rate(xc__wfrun *r, xc_err *err) {
                    &xuncha__v1__rectification_stats__descriptor, &out, err);
   if (rc != XC_OK) return rc;
   if (w->fmt != XC_OUT_TABLE) {
-    rc = xc__wf_print_json(r, out, err);
+    rc = xc_render_json_print(r->out, out, err);
   } else {
     const Xuncha__V1__RectificationStats *s = (const Xuncha__V1__RectificationStats *)out;
     const char *labels[8] = {"问题总数",     "已完成",   "已验收销号",     "整改完成率",
@@ -595,8 +546,8 @@ static int xc__wf_history(xc__wfrun *r, int lead, xc_err *err) {
   }
   if (rc != XC_OK) goto done;
   if (w->fmt != XC_OUT_TABLE) {
-    rc = xc__wf_print_json(r, a, err);
-    if (rc == XC_OK && b != NULL) rc = xc__wf_print_json(r, b, err);
+    rc = xc_render_json_print(r->out, a, err);
+    if (rc == XC_OK && b != NULL) rc = xc_render_json_print(r->out, b, err);
     goto done;
   }
   {
@@ -694,7 +645,7 @@ static int xc__wf_dispose(xc__wfrun *r, xc_err *err) {
   if (rc == XC_OK) {
     const Xuncha__V1__RecordDispositionResponse *resp =
         (const Xuncha__V1__RecordDispositionResponse *)out;
-    rc = w->fmt == XC_OUT_JSON ? xc__wf_print_json(r, out, err)
+    rc = w->fmt == XC_OUT_JSON ? xc_render_json_print(r->out, out, err)
                                : xc__wf_print_record(r, "lead", &resp->lead->base, err);
   }
 done:
@@ -741,7 +692,7 @@ static int xc__wf_void(xc__wfrun *r, xc_err *err) {
   if (rc == XC_OK) {
     const Xuncha__V1__VoidRecordResponse *v = (const Xuncha__V1__VoidRecordResponse *)out;
     if (w->fmt != XC_OUT_TABLE) {
-      rc = xc__wf_print_json(r, out, err);
+      rc = xc_render_json_print(r->out, out, err);
     } else {
       const char *labels[4] = {"已作废", "作废原因", "版本标记", "重新计算"};
       const char *values[4] = {v->id, v->void_reason, v->etag, v->parent_id};

@@ -505,13 +505,9 @@ int xc_ops_admin_stats(xc_client *client, int64_t timeout_ms, FILE *out, xc_stat
     case XC_STATS_PROMETHEUS:
       xc__print_prometheus(out, (const Xuncha__V1__Stats *)resp);
       break;
-    case XC_STATS_JSON: {
-      json_t *j = xc_render_json_msg(resp);
-      rc = j == NULL ? xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory")
-                     : xc_render_json(out, j, err);
-      json_decref(j);
+    case XC_STATS_JSON:
+      rc = xc_render_json_print(out, resp, err);
       break;
-    }
     default:
       rc = xc__print_text(out, (const Xuncha__V1__Stats *)resp, err);
       break;
@@ -533,10 +529,7 @@ int xc_ops_admin_backup(xc_client *client, const char *dir, FILE *out, int json,
                       &xuncha__v1__backup_response__descriptor, &resp, 3600 * 1000, err);
   if (rc != XC_OK) goto done;
   if (json) {
-    json_t *j = xc_render_json_msg(resp);
-    rc = j == NULL ? xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory")
-                   : xc_render_json(out, j, err);
-    json_decref(j);
+    rc = xc_render_json_print(out, resp, err);
   } else {
     const Xuncha__V1__BackupResponse *b = (const Xuncha__V1__BackupResponse *)resp;
     (void)fprintf(out, "backup written on the server: %s (%llu bytes, up to change %llu)\n",

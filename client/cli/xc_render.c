@@ -358,3 +358,12 @@ int xc_render_json(FILE *out, const json_t *j, xc_err *err) {
     return xc_err_set(err, XC_EINTERNAL, "cannot write the output");
   return XC_OK;
 }
+
+int xc_render_json_print(FILE *out, const ProtobufCMessage *msg, xc_err *err) {
+  json_t *j = xc_render_json_msg(msg);
+  int rc;
+  if (j == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+  rc = xc_render_json(out, j, err);
+  json_decref(j);
+  return rc;
+}

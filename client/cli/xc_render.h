@@ -64,4 +64,8 @@ json_t *xc_render_json_msg(const ProtobufCMessage *msg);
 /* Prints j indented by two spaces, and a newline. */
 int xc_render_json(FILE *out, const json_t *j, xc_err *err) XC_WARN_UNUSED_RESULT;
 
+/* Prints msg as JSON (xc_render_json_msg, then xc_render_json); msg stays the caller's. */
+int xc_render_json_print(FILE *out, const ProtobufCMessage *msg,
+                         xc_err *err) XC_WARN_UNUSED_RESULT;
+
 #endif /* XC_RENDER_H */

@@ -21,18 +21,16 @@ Exits 0 when every check passed, 1 otherwise.
 """
 import argparse
 import base64
-import importlib
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import traceback
 
 import grpc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import interop_test as it  # noqa: E402  (Checks, Server, channel)
+import interop_test as it  # noqa: E402  (Server, channel)
+from xc_checks import compile_protos, run_suite  # noqa: E402
 
 TIMEOUT = 10.0
 
@@ -97,17 +95,8 @@ class Raw:
 
 
 def generate(protoc, proto_dir, out):
-    src = os.path.join(out, "protos")
-    os.makedirs(os.path.join(src, "xuncha", "v1"))
-    for p in ("xuncha.proto", "admin.proto"):
-        shutil.copy(os.path.join(proto_dir, "xuncha", "v1", p), os.path.join(src, "xuncha", "v1", p))
-    gen = os.path.join(out, "gen")
-    os.makedirs(gen)
-    subprocess.run([protoc, "--python_out=" + gen, "-I", src, "xuncha/v1/xuncha.proto",
-                    "xuncha/v1/admin.proto"], check=True, timeout=60)
-    sys.path.insert(0, gen)
-    return (importlib.import_module("xuncha.v1.xuncha_pb2"),
-            importlib.import_module("xuncha.v1.admin_pb2"))
+    pb, apb = compile_protos(protoc, proto_dir, out, ("xuncha.proto", "admin.proto"))
+    return pb, apb
 
 
 class World:
@@ -325,22 +314,7 @@ def main():
     args = ap.parse_args()
     if not args.protoc:
         args.protoc = shutil.which("protoc") or "/usr/bin/protoc"
-    c = it.Checks()
-    tmp = tempfile.mkdtemp(prefix="xc-hostile-")
-    try:
-        run(args, tmp, c)
-    except Exception:
-        traceback.print_exc()
-        c.failed.append("unexpected exception (see above)")
-    finally:
-        if os.environ.get("XC_E2E_KEEP"):
-            print("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("%d checks passed, %d failed" % (c.passed, len(c.failed)))
-    for f in c.failed:
-        print("  failed: %s" % f)
-    return 1 if c.failed else 0
+    return run_suite("xc-hostile-", lambda tmp, c: run(args, tmp, c))
 
 
 if __name__ == "__main__":

@@ -23,15 +23,12 @@ import importlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
 import grpc
-from xc_checks import CALL_TIMEOUT, START_TIMEOUT, STOP_TIMEOUT, Checks
+from xc_checks import CALL_TIMEOUT, START_TIMEOUT, run_suite, stop_process, tls_channel
 
 
 def generate(protoc, proto_dir, out):
@@ -114,25 +111,13 @@ class Server:
 
     def stop(self):
         """SIGTERM, a bounded wait, then SIGKILL. Returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        code = stop_process(self.proc)
         self.log.close()
-        return self.proc.returncode
+        return code
 
 
 def channel(port, certdir, who):
-    def read(name):
-        with open(os.path.join(certdir, name), "rb") as f:
-            return f.read()
-    creds = grpc.ssl_channel_credentials(root_certificates=read("ca.pem"),
-                                         private_key=read(who + ".key"),
-                                         certificate_chain=read(who + ".pem"))
-    return grpc.secure_channel("127.0.0.1:%d" % port, creds)
+    return tls_channel("127.0.0.1:%d" % port, certdir, who)
 
 
 class Api:
@@ -641,22 +626,7 @@ def main():
     if not args.xunchad or not os.access(args.xunchad, os.X_OK):
         print("no xunchad binary at %r" % args.xunchad)
         return 1
-    c = Checks()
-    tmp = tempfile.mkdtemp(prefix="xc-interop-")
-    try:
-        run(args, tmp, c)
-    except Exception:  # a failed call stops the sequence; report it as a failure
-        traceback.print_exc()
-        c.failed.append("unexpected exception (see above)")
-    finally:
-        if os.environ.get("XC_E2E_KEEP"):
-            print("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("%d checks passed, %d failed" % (c.passed, len(c.failed)))
-    for f in c.failed:
-        print("  failed: %s" % f)
-    return 1 if c.failed else 0
+    return run_suite("xc-interop-", lambda tmp, c: run(args, tmp, c))
 
 
 if __name__ == "__main__":

@@ -26,13 +26,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 
 import grpc
-from xc_checks import CALL_TIMEOUT, START_TIMEOUT, STOP_TIMEOUT, Checks
+from xc_checks import CALL_TIMEOUT, START_TIMEOUT, run_on_terminal, run_suite, stop_process, \
+    tls_channel, wait_port
 from google.protobuf import descriptor_pb2, descriptor_pool
 
 
@@ -75,19 +74,12 @@ class Server:
         self.port = self._wait_port()
 
     def _wait_port(self):
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("xunchad exited with %s before listening:\n%s"
-                                   % (self.proc.returncode, self.read_log()))
-            try:
-                with open(self.port_file) as f:
-                    m = re.search(r"^(\d+)\n$", f.read())
-                if m:
-                    return int(m.group(1))
-            except FileNotFoundError:
-                pass
-            time.sleep(0.01)
+        port = wait_port(self.proc, self.port_file)
+        if port is not None:
+            return port
+        if self.proc.poll() is not None:
+            raise RuntimeError("xunchad exited with %s before listening:\n%s"
+                               % (self.proc.returncode, self.read_log()))
         self.stop()
         raise RuntimeError("no port file within %.0f s:\n%s" % (START_TIMEOUT, self.read_log()))
 
@@ -104,25 +96,13 @@ class Server:
         return False
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        code = stop_process(self.proc)
         self.log.close()
-        return self.proc.returncode
+        return code
 
 
 def channel(port, certdir, who):
-    def read(name):
-        with open(os.path.join(certdir, name), "rb") as f:
-            return f.read()
-    creds = grpc.ssl_channel_credentials(root_certificates=read("ca.pem"),
-                                         private_key=read(who + ".key"),
-                                         certificate_chain=read(who + ".pem"))
-    return grpc.secure_channel("127.0.0.1:%d" % port, creds)
+    return tls_channel("127.0.0.1:%d" % port, certdir, who)
 
 
 def logfmt(line):
@@ -336,27 +316,10 @@ def check_cli(c, xuncha, port, certdir, tmp):
     # Progress: quiet when stderr is a pipe, shown when it is a terminal.
     p = run_cli(["target", "list", "--all"])
     c.ok(p.returncode == 0 and p.stderr == "", "list --all is quiet when stderr is piped")
-    master, slave = os.openpty()
-    try:
-        q = subprocess.run([xuncha, "target", "list", "--all"], stdout=subprocess.PIPE,
-                           stderr=slave, timeout=30, env=env("county-a"))
-        os.close(slave)
-        slave = -1
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        c.ok(q.returncode == 0 and "已取得".encode() in seen,
-             "list --all shows progress on a terminal (%r)" % seen[:80])
-    finally:
-        if slave >= 0:
-            os.close(slave)
-        os.close(master)
+    q, seen = run_on_terminal([xuncha, "target", "list", "--all"], timeout=30,
+                              env=env("county-a"))
+    c.ok(q.returncode == 0 and "已取得".encode() in seen,
+         "list --all shows progress on a terminal (%r)" % seen[:80])
     # admin stats
     p = run_cli(["admin", "stats"], who="admin")
     c.ok(p.returncode == 0 and "读者槽" in p.stdout and "/xuncha.v1.Targets/CreateTarget" in p.stdout,
@@ -531,22 +494,7 @@ def main():
     if not args.xunchad or not os.access(args.xunchad, os.X_OK):
         print("no xunchad binary at %r" % args.xunchad)
         return 1
-    c = Checks()
-    tmp = tempfile.mkdtemp(prefix="xc-ops-")
-    try:
-        run(args, tmp, c)
-    except Exception:
-        traceback.print_exc()
-        c.failed.append("unexpected exception (see above)")
-    finally:
-        if os.environ.get("XC_E2E_KEEP"):
-            print("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("%d checks passed, %d failed" % (c.passed, len(c.failed)))
-    for f in c.failed:
-        print("  failed: %s" % f)
-    return 1 if c.failed else 0
+    return run_suite("xc-ops-", lambda tmp, c: run(args, tmp, c))
 
 
 if __name__ == "__main__":

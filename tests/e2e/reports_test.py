@@ -22,14 +22,12 @@ import csv
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ops_test import Checks, Server  # noqa: E402
+from ops_test import Server  # noqa: E402
+from xc_checks import run_suite  # noqa: E402
 
 
 def run(args, tmp, c):
@@ -251,22 +249,7 @@ def main():
     ap.add_argument("--xuncha", required=True)
     ap.add_argument("--certs", required=True)
     args = ap.parse_args()
-    c = Checks()
-    tmp = tempfile.mkdtemp(prefix="xc-reports-")
-    try:
-        run(args, tmp, c)
-    except Exception:
-        traceback.print_exc()
-        c.failed.append("unexpected exception (see above)")
-    finally:
-        if os.environ.get("XC_E2E_KEEP"):
-            print("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("%d checks passed, %d failed" % (c.passed, len(c.failed)))
-    for f in c.failed:
-        print("  failed: %s" % f)
-    return 1 if c.failed else 0
+    return run_suite("xc-reports-", lambda tmp, c: run(args, tmp, c))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ XC_SYNC_FAULT_SEED sets it. The whole run is bounded to about four minutes.
   tests/e2e/sync_faults_test.py --xunchad build/server/xunchad \
       --xuncha build/client/xuncha --certs certs/xuncha-certs --proto-dir proto
 """
-import argparse
 import concurrent.futures
 import os
 import random
@@ -39,15 +38,13 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 
 import grpc
-from xc_checks import STOP_TIMEOUT, Checks
+from xc_checks import STOP_TIMEOUT, run_suite
 from xc_sync_util import Api, FederationMissing, Server, cli, digest, generate, make_certs, \
-    wait_until, write_homes
+    parse_args, wait_until, write_homes
 
 CITY, COUNTY = "city-1101", "county-110105"
 MIN_FAULTS = 20          # faults one run must inject
@@ -539,46 +536,16 @@ def faults(c, args, pb, spb, rng, city, county, proxy, certdir, apis):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--xunchad", required=True)
-    ap.add_argument("--xuncha", required=True)
-    ap.add_argument("--certs", required=True, help="path of certs/xuncha-certs")
-    ap.add_argument("--proto-dir", required=True)
-    ap.add_argument("--protoc", default="protoc")
-    args = ap.parse_args()
-    for name in ("xunchad", "xuncha", "certs", "proto_dir"):
-        if getattr(args, name):
-            setattr(args, name, os.path.abspath(getattr(args, name)))
-    for what, path in (("--xunchad", args.xunchad), ("--xuncha", args.xuncha)):
-        if not path or not os.access(path, os.X_OK):
-            print("FAIL: %s %r is not an executable" % (what, path))
-            return 1
-    if not args.protoc or shutil.which(args.protoc) is None:
-        print("FAIL: protoc not found (%r)" % args.protoc)
+    args = parse_args(__doc__.split("\n")[0])
+    if args is None:
         return 1
     seed_env = os.environ.get("XC_SYNC_FAULT_SEED", "")
     seed = int(seed_env) if seed_env.isdigit() else random.SystemRandom().randrange(1, 2**31)
     print("seed %d (set XC_SYNC_FAULT_SEED=%d to repeat this run)" % (seed, seed))
-    c = Checks()
-    tmp = tempfile.mkdtemp(prefix="xc-syncf-")
     began = time.monotonic()
-    try:
-        run(args, tmp, c, seed)
-    except FederationMissing as e:
-        c.ok(False, str(e))
-    except Exception:  # a crash of the test is a failure, reported as such
-        traceback.print_exc()
-        c.ok(False, "the test ran to the end")
-    finally:
-        if os.environ.get("XC_E2E_KEEP"):
-            print("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("%d checks passed, %d failed in %.0f s (seed %d)"
-          % (c.passed, len(c.failed), time.monotonic() - began, seed))
-    for f in c.failed:
-        print("  failed: %s" % f)
-    return 1 if c.failed else 0
+    return run_suite("xc-syncf-", lambda tmp, c: run(args, tmp, c, seed),
+                     expected=(FederationMissing,), crash="the test ran to the end",
+                     tail=lambda: " in %.0f s (seed %d)" % (time.monotonic() - began, seed))
 
 
 if __name__ == "__main__":

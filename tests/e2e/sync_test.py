@@ -36,22 +36,17 @@ Run with Debian's /usr/bin/python3:
 Exits 0 when every check passed, 1 otherwise. XC_E2E_KEEP=1 keeps the
 temporary directory.
 """
-import argparse
 import json
 import os
 import random
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
 import grpc
-from xc_checks import Checks
+from xc_checks import run_on_terminal, run_suite
 from xc_sync_util import (Api, FederationMissing, Server, cli, digest, generate, make_certs,
-                          write_homes)
+                          parse_args, write_homes)
 
 CITY, COUNTY, TOWNSHIP = "city-1101", "county-110105", "township-110105001"
 
@@ -379,34 +374,16 @@ def scenario(c, fed, pb, spb):
          "sync now on the city, which has no upstream: refused in words (%d; %r)"
          % (p.returncode, p.stderr.strip()[-200:]))
     # The same sync on a terminal: a progress bar redrawn in place.
-    master, slave = os.openpty()
-    try:
-        certdir = fed.certdir
-        q = subprocess.run(
-            [fed.args.xuncha, "--server", fed.county.addr, "--ca", certdir + "/ca.pem",
-             "--cert", certdir + "/county.pem", "--key", certdir + "/county.key",
-             "sync", "now"], stdout=subprocess.PIPE, stderr=slave, timeout=60,
-            env=dict(os.environ, HOME="/nonexistent"))
-        os.close(slave)
-        slave = -1
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        text = seen.decode("utf-8", "replace")
-        c.ok(q.returncode == 0 and "\r\x1b[K同步 → %s [" % CITY in text and "100%" in text
-             and "同步进度" not in text,
-             "sync now on a terminal draws a bar in place (%r)" % text[-200:])
-        c.ok("同步完成" in q.stdout.decode("utf-8", "replace"), "... and says 同步完成 on stdout")
-    finally:
-        if slave >= 0:
-            os.close(slave)
-        os.close(master)
+    certdir = fed.certdir
+    q, seen = run_on_terminal(
+        [fed.args.xuncha, "--server", fed.county.addr, "--ca", certdir + "/ca.pem",
+         "--cert", certdir + "/county.pem", "--key", certdir + "/county.key", "sync", "now"],
+        timeout=60, env=dict(os.environ, HOME="/nonexistent"))
+    text = seen.decode("utf-8", "replace")
+    c.ok(q.returncode == 0 and "\r\x1b[K同步 → %s [" % CITY in text and "100%" in text
+         and "同步进度" not in text,
+         "sync now on a terminal draws a bar in place (%r)" % text[-200:])
+    c.ok("同步完成" in q.stdout.decode("utf-8", "replace"), "... and says 同步完成 on stdout")
     p = cli(fed.args.xuncha, fed.certdir, fed.county, "county", "sync", "verify")
     c.ok(p.returncode == 0, "sync verify clean again after syncing it (%d)" % p.returncode)
     p = cli(fed.args.xuncha, fed.certdir, fed.township, "township", "sync", "verify")
@@ -415,42 +392,11 @@ def scenario(c, fed, pb, spb):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--xunchad", required=True)
-    ap.add_argument("--xuncha", required=True)
-    ap.add_argument("--certs", required=True, help="path of certs/xuncha-certs")
-    ap.add_argument("--proto-dir", required=True)
-    ap.add_argument("--protoc", default="protoc")
-    args = ap.parse_args()
-    # The servers run in their own directories: make every path absolute.
-    for name in ("xunchad", "xuncha", "certs", "proto_dir"):
-        if getattr(args, name):
-            setattr(args, name, os.path.abspath(getattr(args, name)))
-    for what, path in (("--xunchad", args.xunchad), ("--xuncha", args.xuncha)):
-        if not path or not os.access(path, os.X_OK):
-            print("FAIL: %s %r is not an executable" % (what, path))
-            return 1
-    if not args.protoc or shutil.which(args.protoc) is None:
-        print("FAIL: protoc not found (%r)" % args.protoc)
+    args = parse_args(__doc__.split("\n")[0])
+    if args is None:
         return 1
-    c = Checks()
-    tmp = tempfile.mkdtemp(prefix="xc-sync-")
-    try:
-        run(args, tmp, c)
-    except FederationMissing as e:
-        c.ok(False, str(e))
-    except Exception:  # a crash of the test is a failure, reported as such
-        traceback.print_exc()
-        c.ok(False, "the test ran to the end")
-    finally:
-        if os.environ.get("XC_E2E_KEEP"):
-            print("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("%d checks passed, %d failed" % (c.passed, len(c.failed)))
-    for f in c.failed:
-        print("  failed: %s" % f)
-    return 1 if c.failed else 0
+    return run_suite("xc-sync-", lambda tmp, c: run(args, tmp, c), expected=(FederationMissing,),
+                     crash="the test ran to the end")
 
 
 if __name__ == "__main__":

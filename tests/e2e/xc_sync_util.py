@@ -4,20 +4,19 @@ Servers of a city, county and township, each an xunchad child on 127.0.0.1
 with its own data directory, started again on the same data after a stop or
 a kill -9; certificates from certs/xuncha-certs; the Python messages of
 xuncha.proto and sync.proto generated at test time; calls by method path;
-whole listings; the xuncha CLI.
+whole listings; the xuncha CLI; the command line both tests take.
 """
+import argparse
 import hashlib
-import importlib
 import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import grpc
-from xc_checks import CALL_TIMEOUT, START_TIMEOUT, STOP_TIMEOUT
+from xc_checks import CALL_TIMEOUT, compile_protos, stop_process, tls_channel, wait_port
 
 # The homes map every server of the tests shares (--homes): server name =
 # region. Offices without an entry (township 110105002, county 110106) are at
@@ -37,20 +36,33 @@ CLIENTS = {
 }
 
 
+def parse_args(description):
+    """Reads the command line of a federation test; None (with a FAIL line) if unusable."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--xunchad", required=True)
+    ap.add_argument("--xuncha", required=True)
+    ap.add_argument("--certs", required=True, help="path of certs/xuncha-certs")
+    ap.add_argument("--proto-dir", required=True)
+    ap.add_argument("--protoc", default="protoc")
+    args = ap.parse_args()
+    # The servers run in their own directories: make every path absolute.
+    for name in ("xunchad", "xuncha", "certs", "proto_dir"):
+        if getattr(args, name):
+            setattr(args, name, os.path.abspath(getattr(args, name)))
+    for what, path in (("--xunchad", args.xunchad), ("--xuncha", args.xuncha)):
+        if not path or not os.access(path, os.X_OK):
+            print("FAIL: %s %r is not an executable" % (what, path))
+            return None
+    if not args.protoc or shutil.which(args.protoc) is None:
+        print("FAIL: protoc not found (%r)" % args.protoc)
+        return None
+    return args
+
+
 def generate(protoc, proto_dir, out):
     """Compiles xuncha.proto and sync.proto into out; returns (pb, spb)."""
-    src = os.path.join(out, "protos")
-    os.makedirs(os.path.join(src, "xuncha", "v1"))
-    for name in ("xuncha.proto", "sync.proto"):
-        shutil.copy(os.path.join(proto_dir, "xuncha", "v1", name),
-                    os.path.join(src, "xuncha", "v1", name))
-    gen = os.path.join(out, "gen")
-    os.makedirs(gen)
-    subprocess.run([protoc, "--python_out=" + gen, "-I", src, "xuncha/v1/xuncha.proto",
-                    "xuncha/v1/sync.proto"], check=True, timeout=60)
-    sys.path.insert(0, gen)
-    return (importlib.import_module("xuncha.v1.xuncha_pb2"),
-            importlib.import_module("xuncha.v1.sync_pb2"))
+    pb, spb = compile_protos(protoc, proto_dir, out, ("xuncha.proto", "sync.proto"))
+    return pb, spb
 
 
 def make_certs(certs_tool, certdir):
@@ -134,26 +146,19 @@ class Server:
         return self
 
     def _wait_port(self):
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                log = self.read_log()
-                tail = log[log.rfind("=== start"):]
-                if re.search(r"server-name|homes|upstream|sync-interval|sync-batch", tail):
-                    raise FederationMissing(
-                        "%s: xunchad refused the federation settings (--server-name, --homes, "
-                        "--upstream, --sync-interval ...); is the server side of issue 5 in "
-                        "this build? It said:\n%s" % (self.name, tail[-2000:]))
-                raise RuntimeError("%s: xunchad exited with %s before listening:\n%s"
-                                   % (self.name, self.proc.returncode, tail[-4000:]))
-            try:
-                with open(self.port_file) as f:
-                    m = re.search(r"^(\d+)\n$", f.read())
-                if m:
-                    return int(m.group(1))
-            except FileNotFoundError:
-                pass
-            time.sleep(0.01)
+        port = wait_port(self.proc, self.port_file)
+        if port is not None:
+            return port
+        if self.proc.poll() is not None:
+            log = self.read_log()
+            tail = log[log.rfind("=== start"):]
+            if re.search(r"server-name|homes|upstream|sync-interval|sync-batch", tail):
+                raise FederationMissing(
+                    "%s: xunchad refused the federation settings (--server-name, --homes, "
+                    "--upstream, --sync-interval ...); is the server side of issue 5 in "
+                    "this build? It said:\n%s" % (self.name, tail[-2000:]))
+            raise RuntimeError("%s: xunchad exited with %s before listening:\n%s"
+                               % (self.name, self.proc.returncode, tail[-4000:]))
         self.kill()
         raise RuntimeError("%s: no port file within %.0f s:\n%s"
                            % (self.name, START_TIMEOUT, self.read_log()[-4000:]))
@@ -186,27 +191,15 @@ class Server:
 
     def stop(self):
         """SIGTERM, a bounded wait, then SIGKILL. Returns the exit code."""
-        if self.alive():
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        code = stop_process(self.proc) if self.proc is not None else None
         self._closed()
-        return self.proc.returncode if self.proc is not None else None
+        return code
 
 
 def channel(addr, certdir, who):
-    def read(name):
-        with open(os.path.join(certdir, name), "rb") as f:
-            return f.read()
-    creds = grpc.ssl_channel_credentials(root_certificates=read("ca.pem"),
-                                         private_key=read(who + ".key"),
-                                         certificate_chain=read(who + ".pem"))
     # Each test channel its own connection, so closing one never disturbs
     # another (grpcio shares subchannels with identical arguments).
-    return grpc.secure_channel(addr, creds, options=[("grpc.use_local_subchannel_pool", 1)])
+    return tls_channel(addr, certdir, who, options=[("grpc.use_local_subchannel_pool", 1)])
 
 
 class Api:

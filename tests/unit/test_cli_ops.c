@@ -10,6 +10,7 @@
 
 #include "xc_cli.h"
 #include "xc_ops.h"
+#include "xc_test_cli.h"
 
 static const char *g_lang; /* what $XUNCHA_LANG returns, or NULL */
 
@@ -19,38 +20,22 @@ static const char *fake_env(const char *name) {
   return NULL;
 }
 
-/* Runs the CLI on argv (NULL-terminated); returns the exit code, the
- * output in *out and the errors in *errs (free both). */
-static int run(char **argv, char **out, char **errs) {
-  size_t n_out = 0, n_err = 0;
-  FILE *o = open_memstream(out, &n_out);
-  FILE *e = open_memstream(errs, &n_err);
-  int argc = 0, code;
-  while (argv[argc] != NULL) argc++;
-  CU_ASSERT_PTR_NOT_NULL_FATAL(o);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-  code = xc_cli_main(argc, argv, o, e, fake_env);
-  fclose(o);
-  fclose(e);
-  return code;
-}
-
 static void test_guide(void) {
   char *argv[] = {"xuncha", NULL};
   char *argv_en[] = {"xuncha", "--lang", "en", NULL};
   char *out, *errs;
   g_lang = NULL;
-  CU_ASSERT_EQUAL(run(argv, &out, &errs), 0);
+  CU_ASSERT_EQUAL(xc_test_cli_run(argv, fake_env, &out, &errs), 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "常用命令"));
   CU_ASSERT_STRING_EQUAL(errs, "");
   free(out);
   free(errs);
-  CU_ASSERT_EQUAL(run(argv_en, &out, &errs), 0);
+  CU_ASSERT_EQUAL(xc_test_cli_run(argv_en, fake_env, &out, &errs), 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "for example"));
   free(out);
   free(errs);
   g_lang = "en_US.UTF-8";
-  CU_ASSERT_EQUAL(run(argv, &out, &errs), 0);
+  CU_ASSERT_EQUAL(xc_test_cli_run(argv, fake_env, &out, &errs), 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "for example"));
   free(out);
   free(errs);
@@ -64,7 +49,7 @@ static void test_help_has_examples(void) {
   for (size_t i = 0; i < sizeof res / sizeof res[0]; i++) {
     char *argv[] = {"xuncha", (char *)res[i], "--help", NULL};
     char *out, *errs, want[64];
-    CU_ASSERT_EQUAL(run(argv, &out, &errs), 0);
+    CU_ASSERT_EQUAL(xc_test_cli_run(argv, fake_env, &out, &errs), 0);
     (void)snprintf(want, sizeof want, "\n  xuncha %s ", res[i]);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "示例"));
     CU_ASSERT_PTR_NOT_NULL(strstr(strstr(out, "示例") ? strstr(out, "示例") : out, want));
@@ -90,7 +75,7 @@ static void test_admin_parse(void) {
   CU_ASSERT_EQUAL(xc_cli_parse(4, flag, cmd, &err), XC_EINVALID_ARGUMENT);
   CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--all"));
   free(cmd);
-  CU_ASSERT_EQUAL(run(lang, &out, &errs), XC_EXIT_USAGE);
+  CU_ASSERT_EQUAL(xc_test_cli_run(lang, fake_env, &out, &errs), XC_EXIT_USAGE);
   CU_ASSERT_PTR_NOT_NULL(strstr(errs, "--lang must be zh or en"));
   free(out);
   free(errs);

@@ -14,26 +14,11 @@
 
 #include "xc_cli.h"
 #include "xc_cli_sync.h"
+#include "xc_test_cli.h"
 
 static const char *fake_env(const char *name) {
   if (strcmp(name, "HOME") == 0) return "/nonexistent";
   return NULL;
-}
-
-/* Runs the CLI on argv (NULL-terminated); returns the exit code, the
- * output in *out and the errors in *errs (free both). */
-static int run(char **argv, char **out, char **errs) {
-  size_t n_out = 0, n_err = 0;
-  FILE *o = open_memstream(out, &n_out);
-  FILE *e = open_memstream(errs, &n_err);
-  int argc = 0, code;
-  while (argv[argc] != NULL) argc++;
-  CU_ASSERT_PTR_NOT_NULL_FATAL(o);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-  code = xc_cli_main(argc, argv, o, e, fake_env);
-  fclose(o);
-  fclose(e);
-  return code;
 }
 
 /* A peer status as GetSyncStatus would give it. */
@@ -213,33 +198,33 @@ static void test_command_line(void) {
   /* Global options first, --json among them, still reach sync. */
   char *nocert[] = {"xuncha", "--json", "--server", "127.0.0.1:1", "sync", "status", NULL};
   char *out, *errs;
-  CU_ASSERT_EQUAL(run(help, &out, &errs), 0);
+  CU_ASSERT_EQUAL(xc_test_cli_run(help, fake_env, &out, &errs), 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "sync now"));
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "校验一致"));
   free(out);
   free(errs);
-  CU_ASSERT_EQUAL(run(none, &out, &errs), XC_EXIT_USAGE);
+  CU_ASSERT_EQUAL(xc_test_cli_run(none, fake_env, &out, &errs), XC_EXIT_USAGE);
   CU_ASSERT_PTR_NOT_NULL(strstr(errs, "Usage: xuncha sync"));
   free(out);
   free(errs);
-  CU_ASSERT_EQUAL(run(verb, &out, &errs), XC_EXIT_USAGE);
+  CU_ASSERT_EQUAL(xc_test_cli_run(verb, fake_env, &out, &errs), XC_EXIT_USAGE);
   CU_ASSERT_PTR_NOT_NULL(strstr(errs, "unknown verb 'later'"));
   free(out);
   free(errs);
-  CU_ASSERT_EQUAL(run(tmo, &out, &errs), XC_EXIT_USAGE);
+  CU_ASSERT_EQUAL(xc_test_cli_run(tmo, fake_env, &out, &errs), XC_EXIT_USAGE);
   CU_ASSERT_PTR_NOT_NULL(strstr(errs, "--timeout must be"));
   free(out);
   free(errs);
-  CU_ASSERT_EQUAL(run(max, &out, &errs), XC_EXIT_USAGE);
+  CU_ASSERT_EQUAL(xc_test_cli_run(max, fake_env, &out, &errs), XC_EXIT_USAGE);
   CU_ASSERT_PTR_NOT_NULL(strstr(errs, "--max must be"));
   free(out);
   free(errs);
-  CU_ASSERT_EQUAL(run(opt, &out, &errs), XC_EXIT_USAGE);
+  CU_ASSERT_EQUAL(xc_test_cli_run(opt, fake_env, &out, &errs), XC_EXIT_USAGE);
   CU_ASSERT_PTR_NOT_NULL(strstr(errs, "--colour"));
   free(out);
   free(errs);
   /* No certificate anywhere: refused before any call, naming what is missing. */
-  CU_ASSERT_EQUAL(run(nocert, &out, &errs), XC_EXIT_USAGE);
+  CU_ASSERT_EQUAL(xc_test_cli_run(nocert, fake_env, &out, &errs), XC_EXIT_USAGE);
   CU_ASSERT_STRING_EQUAL(out, "");
   CU_ASSERT_PTR_NOT_NULL(strstr(errs, "xuncha: "));
   free(out);

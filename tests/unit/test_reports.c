@@ -17,6 +17,7 @@
 #include "xc_report.h"
 #include "xc_store.h"
 #include "xc_text.h"
+#include "xc_test_server.h"
 #include "xuncha/v1/reports.pb-c.h"
 
 /* ------------------------------------------------------------- fixture */
@@ -52,32 +53,9 @@ static int fx_close(void) {
   return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A call by the certificate CN cn on the fixture's store. */
 static xc_ctx ctx_of(const char *cn) {
-  xc_ctx c;
-  xc_err err;
-  memset(&c, 0, sizeof c);
-  c.store = store;
-  CU_ASSERT_EQUAL_FATAL(xc_identity_parse(cn, "0A", &c.id, &err), XC_OK);
-  c.has_identity = 1;
-  xc_store_secret(store, c.secret);
-  return c;
-}
-
-/* Calls the handler of `path` from the method table, as the transport does. */
-static int call(xc_ctx *c, const char *path, const void *req, void *resp_out, xc_err *err) {
-  size_t n = 0;
-  const xc_method *m = xc_methods(&n);
-  ProtobufCMessage **resp = resp_out;
-  xc_err_clear(err);
-  *resp = NULL;
-  for (size_t i = 0; i < n; i++) {
-    if (strcmp(m[i].path, path) == 0) {
-      c->method = m[i].path;
-      return m[i].handler(c, req, resp, err);
-    }
-  }
-  CU_FAIL("no such method");
-  return XC_EINTERNAL;
+  return xc_test_ctx(store, cn);
 }
 
 /* Copies the id and etag of a created or changed record. */
@@ -107,7 +85,7 @@ static ref mk_target(xc_ctx *c, const char *region, const char *name, int kind) 
   t.name = (char *)name;
   t.kind = (Xuncha__V1__TargetKind)kind;
   req.target = &t;
-  must(call(c, "/xuncha.v1.Targets/CreateTarget", &req, &out, &err), &err, name);
+  must(xc_test_call(c, "/xuncha.v1.Targets/CreateTarget", &req, &out, &err), &err, name);
   keep(&r, out);
   xc_msg_free(out);
   return r;
@@ -129,7 +107,7 @@ static ref mk_round(xc_ctx *c, const char *region, int term, int number, const c
   rd.target_ids = targets;
   rd.n_target_ids = n_targets;
   req.round = &rd;
-  must(call(c, "/xuncha.v1.Rounds/CreateRound", &req, &out, &err), &err, "round");
+  must(xc_test_call(c, "/xuncha.v1.Rounds/CreateRound", &req, &out, &err), &err, "round");
   keep(&r, out);
   xc_msg_free(out);
   return r;
@@ -144,7 +122,7 @@ static void advance(xc_ctx *c, ref *r, int to) {
     req.id = r->id;
     req.etag = r->etag;
     req.to = (Xuncha__V1__RoundStage)s;
-    must(call(c, "/xuncha.v1.Rounds/AdvanceRound", &req, &out, &err), &err, "advance");
+    must(xc_test_call(c, "/xuncha.v1.Rounds/AdvanceRound", &req, &out, &err), &err, "advance");
     keep(r, out);
     xc_msg_free(out);
   }
@@ -159,7 +137,7 @@ static ref mk_group(xc_ctx *c, const char *round, const char *name) {
   g.round_id = (char *)round;
   g.name = (char *)name;
   req.group = &g;
-  must(call(c, "/xuncha.v1.Rounds/CreateGroup", &req, &out, &err), &err, "group");
+  must(xc_test_call(c, "/xuncha.v1.Rounds/CreateGroup", &req, &out, &err), &err, "group");
   keep(&r, out);
   xc_msg_free(out);
   return r;
@@ -183,7 +161,7 @@ static ref mk_finding(xc_ctx *c, const char *round, const char *target, int area
   rect.deadline = (char *)(deadline != NULL ? deadline : "");
   f.rectification = &rect;
   req.finding = &f;
-  must(call(c, "/xuncha.v1.Findings/CreateFinding", &req, &out, &err), &err, "finding");
+  must(xc_test_call(c, "/xuncha.v1.Findings/CreateFinding", &req, &out, &err), &err, "finding");
   keep(&r, out);
   xc_msg_free(out);
   return r;
@@ -206,7 +184,7 @@ static void progress(xc_ctx *c, ref *f, int step, const char *date, const char *
   }
   req.entry = &e;
   req.finding_etag = f->etag;
-  must(call(c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err, "progress");
+  must(xc_test_call(c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err, "progress");
   keep(f, &out->finding->base);
   xc_msg_free(out);
 }
@@ -217,7 +195,8 @@ static void verify(xc_ctx *c, ref *f) {
   xc_err err;
   req.finding_id = f->id;
   req.finding_etag = f->etag;
-  must(call(c, "/xuncha.v1.Findings/VerifyRectification", &req, &out, &err), &err, "verify");
+  must(xc_test_call(c, "/xuncha.v1.Findings/VerifyRectification", &req, &out, &err), &err,
+       "verify");
   keep(f, &out->finding->base);
   xc_msg_free(out);
 }
@@ -229,7 +208,7 @@ static void void_it(xc_ctx *c, ref *r) {
   req.id = r->id;
   req.etag = r->etag;
   req.reason = "重复录入";
-  must(call(c, "/xuncha.v1.Records/VoidRecord", &req, &out, &err), &err, "void");
+  must(xc_test_call(c, "/xuncha.v1.Records/VoidRecord", &req, &out, &err), &err, "void");
   xc_msg_free(out);
 }
 
@@ -244,7 +223,7 @@ static void mk_agency(xc_ctx *c, const char *region, const char *name, int kind,
   d.kind = (Xuncha__V1__DirectoryKind)kind;
   d.identity = (char *)identity;
   req.entry = &d;
-  must(call(c, "/xuncha.v1.Directory/CreateDirectoryEntry", &req, &out, &err), &err, name);
+  must(xc_test_call(c, "/xuncha.v1.Directory/CreateDirectoryEntry", &req, &out, &err), &err, name);
   xc_msg_free(out);
 }
 
@@ -262,7 +241,7 @@ static ref mk_lead(xc_ctx *c, const char *round, const char *target, const char 
   l.summary = "线索";
   l.transfer_date = (char *)transfer;
   req.lead = &l;
-  must(call(c, "/xuncha.v1.Leads/CreateLead", &req, &out, &err), &err, "lead");
+  must(xc_test_call(c, "/xuncha.v1.Leads/CreateLead", &req, &out, &err), &err, "lead");
   keep(&r, out);
   xc_msg_free(out);
   return r;
@@ -289,7 +268,8 @@ static void dispose(xc_ctx *agency, ref *l, int disposal, const char *const *peo
   d.n_outcomes = n;
   req.disposition = &d;
   req.lead_etag = l->etag;
-  must(call(agency, "/xuncha.v1.Leads/RecordDisposition", &req, &out, &err), &err, "dispose");
+  must(xc_test_call(agency, "/xuncha.v1.Leads/RecordDisposition", &req, &out, &err), &err,
+       "dispose");
   keep(l, &out->lead->base);
   xc_msg_free(out);
 }
@@ -303,7 +283,7 @@ static void mk_term(xc_ctx *c, int number, const char *start, const char *end) {
   t.start_date = (char *)start;
   t.end_date = (char *)end;
   req.term = &t;
-  must(call(c, "/xuncha.v1.Terms/CreateTerm", &req, &out, &err), &err, "term");
+  must(xc_test_call(c, "/xuncha.v1.Terms/CreateTerm", &req, &out, &err), &err, "term");
   xc_msg_free(out);
 }
 
@@ -334,7 +314,7 @@ static Xuncha__V1__Summary *summary(xc_ctx *c, const char *region, int term, int
   sc.region_prefix = (char *)region;
   sc.term = term;
   req.scope = &sc;
-  rc = call(c, "/xuncha.v1.Reports/GetSummary", &req, &out, &err);
+  rc = xc_test_call(c, "/xuncha.v1.Reports/GetSummary", &req, &out, &err);
   if (rc != want_rc) fprintf(stderr, "\n  summary: %s\n", err.msg);
   CU_ASSERT_EQUAL(rc, want_rc);
   return out;
@@ -614,7 +594,8 @@ static void test_known_data_set(void) {
     sc.from_date = "2026-01-01";
     sc.to_date = "2026-03-31";
     req.scope = &sc;
-    CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Reports/GetSummary", &req, &s, &err), XC_OK);
+    CU_ASSERT_EQUAL_FATAL(xc_test_call(&city, "/xuncha.v1.Reports/GetSummary", &req, &s, &err),
+                          XC_OK);
     CU_ASSERT_EQUAL(s->current->rounds, 2);
     CU_ASSERT_EQUAL(s->current->groups, 3);
     CU_ASSERT_EQUAL(s->current->findings, 5);
@@ -628,7 +609,8 @@ static void test_known_data_set(void) {
     /* The same range a year later compares with this one. */
     sc.from_date = "2027-01-01";
     sc.to_date = "2027-03-31";
-    CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Reports/GetSummary", &req, &s, &err), XC_OK);
+    CU_ASSERT_EQUAL_FATAL(xc_test_call(&city, "/xuncha.v1.Reports/GetSummary", &req, &s, &err),
+                          XC_OK);
     CU_ASSERT_EQUAL(s->current->rounds, 0);
     CU_ASSERT_EQUAL(s->previous->rounds, 2);
     CU_ASSERT_EQUAL(s->previous->findings, 5);
@@ -687,7 +669,8 @@ static void test_known_data_set(void) {
     Xuncha__V1__ListTermsResponse *l = NULL;
     xc_err err;
     ref t7;
-    CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Terms/ListTerms", &lreq, &l, &err), XC_OK);
+    CU_ASSERT_EQUAL_FATAL(xc_test_call(&city, "/xuncha.v1.Terms/ListTerms", &lreq, &l, &err),
+                          XC_OK);
     /* The city's 7th and 8th and, below it, the county's 3rd. */
     CU_ASSERT_EQUAL_FATAL(l->n_terms, 3);
     CU_ASSERT_EQUAL(l->terms[0]->number, 7);
@@ -695,7 +678,8 @@ static void test_known_data_set(void) {
     keep(&t7, &l->terms[0]->base);
     xc_msg_free(l);
     void_it(&city, &t7);
-    CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Terms/ListTerms", &lreq, &l, &err), XC_OK);
+    CU_ASSERT_EQUAL_FATAL(xc_test_call(&city, "/xuncha.v1.Terms/ListTerms", &lreq, &l, &err),
+                          XC_OK);
     CU_ASSERT_EQUAL(l->n_terms, 2);
     xc_msg_free(l);
     mk_term(&city, 7, "2021-01-01", "2025-12-31");
@@ -709,13 +693,13 @@ static void test_known_data_set(void) {
     t.number = 8;
     t.start_date = "2026-01-01";
     req.term = &t;
-    CU_ASSERT_EQUAL(call(&city, "/xuncha.v1.Terms/CreateTerm", &req, &out, &err),
+    CU_ASSERT_EQUAL(xc_test_call(&city, "/xuncha.v1.Terms/CreateTerm", &req, &out, &err),
                     XC_EALREADY_EXISTS);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "term number 8"));
     t.number = 9;
     t.start_date = "2031-01-01";
     t.end_date = "2030-01-01";
-    CU_ASSERT_EQUAL(call(&city, "/xuncha.v1.Terms/CreateTerm", &req, &out, &err),
+    CU_ASSERT_EQUAL(xc_test_call(&city, "/xuncha.v1.Terms/CreateTerm", &req, &out, &err),
                     XC_EINVALID_ARGUMENT);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "term.end_date"));
   }

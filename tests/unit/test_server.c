@@ -24,6 +24,7 @@
 #include "xc_record.h"
 #include "xc_service.h"
 #include "xc_store.h"
+#include "xc_test_server.h"
 #include "xc_validate.h"
 #include "xc_workflow.h"
 
@@ -1091,67 +1092,9 @@ static int fx_close(void) {
   return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A call by the certificate CN cn on the fixture's store. */
 static xc_ctx ctx_of(const char *cn) {
-  xc_ctx c;
-  memset(&c, 0, sizeof c);
-  c.store = fx.store;
-  c.id = who(cn);
-  c.has_identity = 1;
-  xc_store_secret(fx.store, c.secret);
-  return c;
-}
-
-/* Calls the handler of `path` from the method table and hands back its
- * response as the handler made it (list replies hold records in wire form:
- * server/xc_rawrec.h). */
-static int call_direct(xc_ctx *c, const char *path, const void *req, void *resp_out,
-                       xc_err *err) {
-  size_t n = 0;
-  const xc_method *m = xc_methods(&n);
-  ProtobufCMessage **resp = resp_out;
-  xc_err_clear(err);
-  *resp = NULL;
-  for (size_t i = 0; i < n; i++) {
-    if (strcmp(m[i].path, path) == 0) {
-      int rc;
-      CU_ASSERT_PTR_EQUAL(((const ProtobufCMessage *)req)->descriptor, m[i].request);
-      c->method = m[i].path;
-      rc = m[i].handler(c, req, resp, err);
-      if (rc == XC_OK) {
-        CU_ASSERT_PTR_NOT_NULL(*resp);
-        if (*resp != NULL) CU_ASSERT_PTR_EQUAL((*resp)->descriptor, m[i].response);
-      } else {
-        CU_ASSERT_PTR_NULL(*resp);
-      }
-      return rc;
-    }
-  }
-  CU_FAIL("no such method");
-  return XC_EINTERNAL;
-}
-
-/* Packs msg and unpacks it again as the client would; NULL stays NULL. */
-static ProtobufCMessage *wire_round_trip(ProtobufCMessage *msg) {
-  size_t len = 0;
-  uint8_t *buf;
-  ProtobufCMessage *copy;
-  if (msg == NULL) return NULL;
-  buf = xc_msg_pack(msg, 0, &len);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
-  copy = protobuf_c_message_unpack(msg->descriptor, NULL, len, buf);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
-  free(buf);
-  xc_msg_free(msg);
-  return copy;
-}
-
-/* Calls the handler of `path` as the transport does, and hands back the
- * response as the client sees it: packed and unpacked again. */
-static int call(xc_ctx *c, const char *path, const void *req, void *resp_out, xc_err *err) {
-  ProtobufCMessage **resp = resp_out;
-  int rc = call_direct(c, path, req, resp_out, err);
-  *resp = wire_round_trip(*resp);
-  return rc;
+  return xc_test_ctx(fx.store, cn);
 }
 
 /* Creates a target through the handler; returns its id (free it) or NULL. */
@@ -1161,7 +1104,7 @@ static char *mk_target(xc_ctx *c, const char *region, const char *name) {
   xc_err err;
   char *id = NULL;
   req.target = new_target(NULL, region, name);
-  if (call(c, "/xuncha.v1.Targets/CreateTarget", &req, &out, &err) == XC_OK)
+  if (xc_test_call(c, "/xuncha.v1.Targets/CreateTarget", &req, &out, &err) == XC_OK)
     id = dupstr(out->id);
   else
     fprintf(stderr, "mk_target: %s\n", err.msg);
@@ -1183,25 +1126,27 @@ static void test_handlers_target_crud(void) {
   creq.target = new_target("t_ignored", "310104001", "甲街道");
   set(creq.target, "owner", "office:9999"); /* output only: ignored */
   creq.request_id = "req-1";
-  CU_ASSERT_EQUAL_FATAL(call(&county, "/xuncha.v1.Targets/CreateTarget", &creq, &t, &err), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(xc_test_call(&county, "/xuncha.v1.Targets/CreateTarget", &creq, &t, &err),
+                        XC_OK);
   CU_ASSERT_TRUE(xc_id_valid(XC_KIND_TARGET, t->id));
   CU_ASSERT_STRING_EQUAL(t->owner, "office:310104");
   CU_ASSERT_STRING_EQUAL(t->created_by, "office:310104#0A");
   CU_ASSERT_NOT_EQUAL(t->etag[0], '\0');
   /* The same request id again returns the same record. */
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Targets/CreateTarget", &creq, &t2, &err), XC_OK);
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/CreateTarget", &creq, &t2, &err),
+                  XC_OK);
   CU_ASSERT_STRING_EQUAL(t2->id, t->id);
   xc_msg_free(t2);
   /* ... and a different request under it is refused. */
   set(creq.target, "name", "乙街道");
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Targets/CreateTarget", &creq, &t2, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/CreateTarget", &creq, &t2, &err),
                   XC_EALREADY_EXISTS);
 
   /* Get: the owner and the city may read it; the neighbour county may not. */
   greq.id = t->id;
-  CU_ASSERT_EQUAL(call(&city, "/xuncha.v1.Targets/GetTarget", &greq, &got, &err), XC_OK);
+  CU_ASSERT_EQUAL(xc_test_call(&city, "/xuncha.v1.Targets/GetTarget", &greq, &got, &err), XC_OK);
   xc_msg_free(got);
-  CU_ASSERT_EQUAL(call(&other, "/xuncha.v1.Targets/GetTarget", &greq, &got, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&other, "/xuncha.v1.Targets/GetTarget", &greq, &got, &err),
                   XC_EPERMISSION_DENIED);
   {
     char want[160];
@@ -1210,51 +1155,54 @@ static void test_handlers_target_crud(void) {
     CU_ASSERT_STRING_EQUAL(err.msg, want);
   }
   greq.id = "t_00000000000000000000000000";
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Targets/GetTarget", &greq, &got, &err), XC_ENOT_FOUND);
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/GetTarget", &greq, &got, &err),
+                  XC_ENOT_FOUND);
 
   /* Update with a mask, by the owner. */
   ureq.target = new_target(t->id, "", "");
   set(ureq.target, "note", "已核实");
   ureq.update_mask = mask;
   ureq.n_update_mask = 1;
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Targets/UpdateTarget", &ureq, &got, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/UpdateTarget", &ureq, &got, &err),
                   XC_EINVALID_ARGUMENT);
   CU_ASSERT_STRING_EQUAL(err.msg, "target.etag is required: read the record first");
   set(ureq.target, "etag", t->etag);
   /* Not the owner: PERMISSION_DENIED, even from the city, before the etag. */
-  CU_ASSERT_EQUAL(call(&city, "/xuncha.v1.Targets/UpdateTarget", &ureq, &got, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&city, "/xuncha.v1.Targets/UpdateTarget", &ureq, &got, &err),
                   XC_EPERMISSION_DENIED);
-  CU_ASSERT_EQUAL(call(&other, "/xuncha.v1.Targets/UpdateTarget", &ureq, &got, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&other, "/xuncha.v1.Targets/UpdateTarget", &ureq, &got, &err),
                   XC_EPERMISSION_DENIED);
-  CU_ASSERT_EQUAL_FATAL(call(&county, "/xuncha.v1.Targets/UpdateTarget", &ureq, &got, &err), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(xc_test_call(&county, "/xuncha.v1.Targets/UpdateTarget", &ureq, &got, &err),
+                        XC_OK);
   CU_ASSERT_STRING_EQUAL(got->note, "已核实");
   CU_ASSERT_STRING_EQUAL(got->name, "甲街道");
   CU_ASSERT_STRING_NOT_EQUAL(got->etag, t->etag);
   /* The old etag is stale now. */
   xc_msg_free(t2);
   t2 = NULL;
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Targets/UpdateTarget", &ureq, &t2, &err), XC_EABORTED);
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/UpdateTarget", &ureq, &t2, &err),
+                  XC_EABORTED);
   /* An output-only field that differs is refused; the stored one is kept. */
   set(ureq.target, "etag", got->etag);
   set(ureq.target, "owner", "office:310105");
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Targets/UpdateTarget", &ureq, &t2, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/UpdateTarget", &ureq, &t2, &err),
                   XC_EINVALID_ARGUMENT);
   CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "target.owner is output only"));
   set(ureq.target, "owner", "");
   set(ureq.target, "region_code", "310104002");
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Targets/UpdateTarget", &ureq, &t2, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/UpdateTarget", &ureq, &t2, &err),
                   XC_EINVALID_ARGUMENT);
   CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "target.region_code cannot change after creation"));
   /* Full replacement without a mask: a missing name fails validation. */
   set(ureq.target, "region_code", "");
   ureq.n_update_mask = 0;
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Targets/UpdateTarget", &ureq, &t2, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/UpdateTarget", &ureq, &t2, &err),
                   XC_EINVALID_ARGUMENT);
   CU_ASSERT_STRING_EQUAL(err.msg, "target.name is required");
   /* Nothing of the refused updates was stored. */
   greq.id = t->id;
   xc_msg_free(t2);
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Targets/GetTarget", &greq, &t2, &err), XC_OK);
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/GetTarget", &greq, &t2, &err), XC_OK);
   CU_ASSERT_STRING_EQUAL(t2->etag, got->etag);
   CU_ASSERT_STRING_EQUAL(t2->owner, "office:310104");
 
@@ -1271,23 +1219,23 @@ static void test_handlers_create_denied(void) {
   Xuncha__V1__CreateTargetRequest creq = XUNCHA__V1__CREATE_TARGET_REQUEST__INIT;
   Xuncha__V1__Target *t = NULL;
   xc_err err;
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Targets/CreateTarget", &creq, &t, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/CreateTarget", &creq, &t, &err),
                   XC_EINVALID_ARGUMENT);
   CU_ASSERT_STRING_EQUAL(err.msg, "target is required");
   creq.target = new_target(NULL, "310105001", "邻县街道");
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Targets/CreateTarget", &creq, &t, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/CreateTarget", &creq, &t, &err),
                   XC_EPERMISSION_DENIED);
   set(creq.target, "region_code", "310104001");
-  CU_ASSERT_EQUAL(call(&jw, "/xuncha.v1.Targets/CreateTarget", &creq, &t, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&jw, "/xuncha.v1.Targets/CreateTarget", &creq, &t, &err),
                   XC_EPERMISSION_DENIED);
-  CU_ASSERT_EQUAL(call(&aud, "/xuncha.v1.Targets/CreateTarget", &creq, &t, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&aud, "/xuncha.v1.Targets/CreateTarget", &creq, &t, &err),
                   XC_EPERMISSION_DENIED);
   {
     char rid[XC_MAX_REQUEST_ID_BYTES + 2];
     memset(rid, 'r', sizeof rid - 1);
     rid[sizeof rid - 1] = '\0';
     creq.request_id = rid;
-    CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Targets/CreateTarget", &creq, &t, &err),
+    CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/CreateTarget", &creq, &t, &err),
                     XC_EINVALID_ARGUMENT);
     CU_ASSERT_STRING_EQUAL(err.msg, "request_id is 129 bytes; the limit is 128");
     creq.request_id = (char *)protobuf_c_empty_string;
@@ -1317,7 +1265,8 @@ static void test_handlers_round_finding_lead(void) {
 
   rreq.round = new_round(NULL, "310104");
   add_str(&rreq.round->target_ids, &rreq.round->n_target_ids, t1);
-  CU_ASSERT_EQUAL_FATAL(call(&county, "/xuncha.v1.Rounds/CreateRound", &rreq, &round, &err), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(xc_test_call(&county, "/xuncha.v1.Rounds/CreateRound", &rreq, &round, &err),
+                        XC_OK);
   CU_ASSERT_EQUAL(round->stage, XUNCHA__V1__ROUND_STAGE__ROUND_STAGE_PREPARATION);
   CU_ASSERT_EQUAL(round->n_stage_dates, 1);
 
@@ -1325,12 +1274,12 @@ static void test_handlers_round_finding_lead(void) {
   ureq.round = (Xuncha__V1__Round *)xc_msg_clone(&round->base);
   ureq.update_mask = mask;
   ureq.n_update_mask = 1;
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Rounds/UpdateRound", &ureq, &r2, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Rounds/UpdateRound", &ureq, &r2, &err),
                   XC_EINVALID_ARGUMENT);
   CU_ASSERT_STRING_EQUAL(err.msg, "update_mask names round.stage, which is output only");
   ureq.n_update_mask = 0;
   ureq.round->stage = XUNCHA__V1__ROUND_STAGE__ROUND_STAGE_FEEDBACK;
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Rounds/UpdateRound", &ureq, &r2, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Rounds/UpdateRound", &ureq, &r2, &err),
                   XC_EINVALID_ARGUMENT);
   CU_ASSERT_STRING_EQUAL(err.msg,
                          "round.stage is output only and cannot be changed (stored "
@@ -1338,7 +1287,7 @@ static void test_handlers_round_finding_lead(void) {
   /* Sending back what was read (stage dates included) is fine. */
   ureq.round->stage = XUNCHA__V1__ROUND_STAGE__ROUND_STAGE_PREPARATION;
   set(ureq.round, "title", "第3轮巡察（调整）");
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Rounds/UpdateRound", &ureq, &r2, &err), XC_OK);
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Rounds/UpdateRound", &ureq, &r2, &err), XC_OK);
   if (r2 != NULL) {
     CU_ASSERT_STRING_EQUAL(r2->title, "第3轮巡察（调整）");
     CU_ASSERT_EQUAL(r2->n_stage_dates, 1);
@@ -1346,11 +1295,11 @@ static void test_handlers_round_finding_lead(void) {
 
   /* A finding at a target outside the round: FAILED_PRECONDITION. */
   freq.finding = new_finding(round->id, t2);
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Findings/CreateFinding", &freq, &fnd, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Findings/CreateFinding", &freq, &fnd, &err),
                   XC_EFAILED_PRECONDITION);
   set(freq.finding, "target_id", t1);
-  CU_ASSERT_EQUAL_FATAL(call(&county, "/xuncha.v1.Findings/CreateFinding", &freq, &fnd, &err),
-                        XC_OK);
+  CU_ASSERT_EQUAL_FATAL(
+      xc_test_call(&county, "/xuncha.v1.Findings/CreateFinding", &freq, &fnd, &err), XC_OK);
   CU_ASSERT_STRING_EQUAL(fnd->region_code, "310104001");
   CU_ASSERT_EQUAL(fnd->rectification->status,
                   XUNCHA__V1__RECTIFICATION_STATUS__RECTIFICATION_STATUS_OPEN);
@@ -1364,15 +1313,17 @@ static void test_handlers_round_finding_lead(void) {
     de.kind = XUNCHA__V1__DIRECTORY_KIND__DIRECTORY_KIND_DISCIPLINE_COMMISSION;
     de.identity = "agency:3101:jw";
     dreq.entry = &de;
-    CU_ASSERT_EQUAL(call(&city, "/xuncha.v1.Directory/CreateDirectoryEntry", &dreq, &dout, &err),
-                    XC_OK);
+    CU_ASSERT_EQUAL(
+        xc_test_call(&city, "/xuncha.v1.Directory/CreateDirectoryEntry", &dreq, &dout, &err),
+        XC_OK);
     xc_msg_free(dout);
   }
   lreq.lead = new_lead();
   set(lreq.lead, "round_id", round->id);
   set(lreq.lead, "target_id", t1);
   set(lreq.lead, "finding_id", fnd->id);
-  CU_ASSERT_EQUAL_FATAL(call(&county, "/xuncha.v1.Leads/CreateLead", &lreq, &lead, &err), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(xc_test_call(&county, "/xuncha.v1.Leads/CreateLead", &lreq, &lead, &err),
+                        XC_OK);
   CU_ASSERT_EQUAL(lead->disposal, XUNCHA__V1__LEAD_DISPOSAL__LEAD_DISPOSAL_PENDING);
 
   /* Get and List by each kind of caller agree with the lead rule. */
@@ -1383,11 +1334,11 @@ static void test_handlers_round_finding_lead(void) {
       int sees;
     } rows[] = {{&county, 1}, {&city, 1}, {&jw, 1}, {&zzb, 0}, {&aud, 0}, {&town, 0}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-      int rc = call(rows[i].c, "/xuncha.v1.Leads/GetLead", &glreq, &lg, &err);
+      int rc = xc_test_call(rows[i].c, "/xuncha.v1.Leads/GetLead", &glreq, &lg, &err);
       CU_ASSERT_EQUAL(rc, rows[i].sees ? XC_OK : XC_EPERMISSION_DENIED);
       xc_msg_free(lg);
       lg = NULL;
-      rc = call(rows[i].c, "/xuncha.v1.Leads/ListLeads", &llreq, &ll, &err);
+      rc = xc_test_call(rows[i].c, "/xuncha.v1.Leads/ListLeads", &llreq, &ll, &err);
       CU_ASSERT_EQUAL(rc, XC_OK);
       if (ll != NULL) CU_ASSERT_EQUAL(ll->n_leads, rows[i].sees ? 1u : 0u);
       xc_msg_free(ll);
@@ -1398,7 +1349,7 @@ static void test_handlers_round_finding_lead(void) {
   {
     Xuncha__V1__UpdateLeadRequest ul = XUNCHA__V1__UPDATE_LEAD_REQUEST__INIT;
     ul.lead = lead;
-    CU_ASSERT_EQUAL(call(&jw, "/xuncha.v1.Leads/UpdateLead", &ul, &lg, &err),
+    CU_ASSERT_EQUAL(xc_test_call(&jw, "/xuncha.v1.Leads/UpdateLead", &ul, &lg, &err),
                     XC_EPERMISSION_DENIED);
   }
 
@@ -1437,7 +1388,8 @@ static void test_handlers_paging(void) {
   token[0] = '\0';
   do {
     req.page_token = token;
-    CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Targets/ListTargets", &req, &resp, &err), XC_OK);
+    CU_ASSERT_EQUAL_FATAL(xc_test_call(&city, "/xuncha.v1.Targets/ListTargets", &req, &resp, &err),
+                          XC_OK);
     for (size_t i = 0; i < resp->n_targets && seen < 25; i++, seen++)
       CU_ASSERT_STRING_EQUAL(resp->targets[i]->id, ids[seen]);
     (void)snprintf(token, sizeof token, "%s", resp->next_page_token);
@@ -1450,22 +1402,24 @@ static void test_handlers_paging(void) {
 
   /* A token only works for the same caller and filters. */
   req.page_token = "";
-  CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Targets/ListTargets", &req, &resp, &err), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(xc_test_call(&city, "/xuncha.v1.Targets/ListTargets", &req, &resp, &err),
+                        XC_OK);
   (void)snprintf(token, sizeof token, "%s", resp->next_page_token);
   xc_msg_free(resp);
   resp = NULL;
   req.page_token = token;
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Targets/ListTargets", &req, &resp, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/ListTargets", &req, &resp, &err),
                   XC_EINVALID_ARGUMENT);
   CU_ASSERT_STRING_EQUAL(err.msg, XC_PAGE_TOKEN_MISMATCH);
   req.name_contains = "村";
-  CU_ASSERT_EQUAL(call(&city, "/xuncha.v1.Targets/ListTargets", &req, &resp, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&city, "/xuncha.v1.Targets/ListTargets", &req, &resp, &err),
                   XC_EINVALID_ARGUMENT);
   req.name_contains = "";
 
   /* A filter outside the caller's region gives an empty list, not an error. */
   req.page_token = "";
-  CU_ASSERT_EQUAL_FATAL(call(&other, "/xuncha.v1.Targets/ListTargets", &req, &resp, &err), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(xc_test_call(&other, "/xuncha.v1.Targets/ListTargets", &req, &resp, &err),
+                        XC_OK);
   CU_ASSERT_EQUAL(resp->n_targets, 0);
   CU_ASSERT_STRING_EQUAL(resp->next_page_token, "");
   xc_msg_free(resp);
@@ -1481,8 +1435,8 @@ static void test_handlers_paging(void) {
   pages = 0;
   do {
     req.page_token = token;
-    CU_ASSERT_EQUAL_FATAL(call(&county, "/xuncha.v1.Targets/ListTargets", &req, &resp, &err),
-                          XC_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        xc_test_call(&county, "/xuncha.v1.Targets/ListTargets", &req, &resp, &err), XC_OK);
     CU_ASSERT(resp->n_targets <= 4);
     for (size_t i = 0; i < resp->n_targets; i++)
       CU_ASSERT_PTR_NOT_NULL(strstr(resp->targets[i]->name, "社区"));
@@ -1498,7 +1452,7 @@ static void test_handlers_paging(void) {
   /* page_size < 0 is refused. */
   req.page_token = "";
   req.page_size = -5;
-  CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Targets/ListTargets", &req, &resp, &err),
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/ListTargets", &req, &resp, &err),
                   XC_EINVALID_ARGUMENT);
   for (int i = 0; i < 25; i++) free(ids[i]);
 }
@@ -1553,7 +1507,7 @@ static void test_handlers_list_bytes(void) {
 
   rreq.round = new_round(NULL, "310107");
   add_str(&rreq.round->target_ids, &rreq.round->n_target_ids, t1);
-  CU_ASSERT_EQUAL_FATAL(call(&county, "/xuncha.v1.Rounds/CreateRound", &rreq, &round, &err),
+  CU_ASSERT_EQUAL_FATAL(xc_test_call(&county, "/xuncha.v1.Rounds/CreateRound", &rreq, &round, &err),
                         XC_OK);
   {
     Xuncha__V1__CreateDirectoryEntryRequest dreq = XUNCHA__V1__CREATE_DIRECTORY_ENTRY_REQUEST__INIT;
@@ -1564,7 +1518,7 @@ static void test_handlers_list_bytes(void) {
     de.identity = "agency:3101:jw";
     dreq.entry = &de;
     /* It may exist already from another test: either way it is there. */
-    (void)call(&city, "/xuncha.v1.Directory/CreateDirectoryEntry", &dreq, &dout, &err);
+    (void)xc_test_call(&city, "/xuncha.v1.Directory/CreateDirectoryEntry", &dreq, &dout, &err);
     xc_msg_free(dout);
   }
   for (size_t i = 0; i < sizeof deadlines / sizeof deadlines[0]; i++) {
@@ -1578,7 +1532,7 @@ static void test_handlers_list_bytes(void) {
       set(freq.finding->rectification, "deadline", deadlines[i]);
       set(freq.finding->rectification, "measures", "建立制度");
     }
-    CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Findings/CreateFinding", &freq, &out, &err), XC_OK);
+    CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Findings/CreateFinding", &freq, &out, &err), XC_OK);
     xc_msg_free(freq.finding);
     xc_msg_free(out);
   }
@@ -1589,13 +1543,13 @@ static void test_handlers_list_bytes(void) {
     set(lreq.lead, "round_id", round->id);
     set(lreq.lead, "target_id", t1);
     set(lreq.lead, "transfer_date", transfers[i]);
-    CU_ASSERT_EQUAL(call(&county, "/xuncha.v1.Leads/CreateLead", &lreq, &out, &err), XC_OK);
+    CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Leads/CreateLead", &lreq, &out, &err), XC_OK);
     xc_msg_free(lreq.lead);
     xc_msg_free(out);
   }
 
   lf.round_id = round->id;
-  CU_ASSERT_EQUAL_FATAL(call_direct(&city, "/xuncha.v1.Findings/ListFindings", &lf, &fr, &err),
+  CU_ASSERT_EQUAL_FATAL(xc_test_call_raw(&city, "/xuncha.v1.Findings/ListFindings", &lf, &fr, &err),
                         XC_OK);
   CU_ASSERT_EQUAL(fr->n_findings, sizeof deadlines / sizeof deadlines[0]);
   for (size_t i = 0; i < fr->n_findings; i++) {
@@ -1604,7 +1558,7 @@ static void test_handlers_list_bytes(void) {
     Xuncha__V1__Finding *ref = (Xuncha__V1__Finding *)reference(XC_KIND_FINDING,
                                                                  fr->findings[i]->id);
     g.id = fr->findings[i]->id;
-    CU_ASSERT_EQUAL_FATAL(call_direct(&city, "/xuncha.v1.Findings/GetFinding", &g, &got, &err),
+    CU_ASSERT_EQUAL_FATAL(xc_test_call_raw(&city, "/xuncha.v1.Findings/GetFinding", &g, &got, &err),
                           XC_OK);
     CU_ASSERT(same_bytes(&fr->findings[i]->base, &ref->base));
     CU_ASSERT(same_bytes(&got->base, &ref->base));
@@ -1615,11 +1569,11 @@ static void test_handlers_list_bytes(void) {
   /* 2020-03-01 and 2024-02-29 are past: the flags really differ by record. */
   CU_ASSERT_EQUAL(overdue, 2);
   /* The overdue filter reads the flags computed at list time. */
-  fr = (Xuncha__V1__ListFindingsResponse *)wire_round_trip(&fr->base);
+  fr = (Xuncha__V1__ListFindingsResponse *)xc_test_round_trip(&fr->base);
   xc_msg_free(fr);
   fr = NULL;
   lf.overdue = 1;
-  CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Findings/ListFindings", &lf, &fr, &err), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(xc_test_call(&city, "/xuncha.v1.Findings/ListFindings", &lf, &fr, &err), XC_OK);
   CU_ASSERT_EQUAL(fr->n_findings, 2);
   for (size_t i = 0; i < fr->n_findings; i++) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(fr->findings[i]->flags);
@@ -1634,24 +1588,24 @@ static void test_handlers_list_bytes(void) {
   lf.overdue = 0;
   lf.round_id = "";
   lf.region_prefix = "3101070";
-  CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Findings/ListFindings", &lf, &fr, &err), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(xc_test_call(&city, "/xuncha.v1.Findings/ListFindings", &lf, &fr, &err), XC_OK);
   CU_ASSERT_EQUAL(fr->n_findings, sizeof deadlines / sizeof deadlines[0]);
   xc_msg_free(fr);
   fr = NULL;
   lf.region_prefix = "3101079";
-  CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Findings/ListFindings", &lf, &fr, &err), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(xc_test_call(&city, "/xuncha.v1.Findings/ListFindings", &lf, &fr, &err), XC_OK);
   CU_ASSERT_EQUAL(fr->n_findings, 0);
   xc_msg_free(fr);
 
   ll.round_id = round->id;
-  CU_ASSERT_EQUAL_FATAL(call_direct(&city, "/xuncha.v1.Leads/ListLeads", &ll, &lr, &err), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(xc_test_call_raw(&city, "/xuncha.v1.Leads/ListLeads", &ll, &lr, &err), XC_OK);
   CU_ASSERT_EQUAL(lr->n_leads, sizeof transfers / sizeof transfers[0]);
   for (size_t i = 0; i < lr->n_leads; i++) {
     Xuncha__V1__GetLeadRequest g = XUNCHA__V1__GET_LEAD_REQUEST__INIT;
     Xuncha__V1__Lead *got = NULL;
     Xuncha__V1__Lead *ref = (Xuncha__V1__Lead *)reference(XC_KIND_LEAD, lr->leads[i]->id);
     g.id = lr->leads[i]->id;
-    CU_ASSERT_EQUAL_FATAL(call_direct(&city, "/xuncha.v1.Leads/GetLead", &g, &got, &err), XC_OK);
+    CU_ASSERT_EQUAL_FATAL(xc_test_call_raw(&city, "/xuncha.v1.Leads/GetLead", &g, &got, &err), XC_OK);
     CU_ASSERT(same_bytes(&lr->leads[i]->base, &ref->base));
     CU_ASSERT(same_bytes(&got->base, &ref->base));
     CU_ASSERT_EQUAL(strlen(ref->report_due_date), 10);
@@ -1661,7 +1615,7 @@ static void test_handlers_list_bytes(void) {
   xc_msg_free(lr);
   lr = NULL;
   ll.report_overdue = 1;
-  CU_ASSERT_EQUAL_FATAL(call(&city, "/xuncha.v1.Leads/ListLeads", &ll, &lr, &err), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(xc_test_call(&city, "/xuncha.v1.Leads/ListLeads", &ll, &lr, &err), XC_OK);
   /* Only the lead transferred in 2021 is past its three months. */
   CU_ASSERT_EQUAL(lr->n_leads, 1);
   if (lr->n_leads == 1) CU_ASSERT_STRING_EQUAL(lr->leads[0]->transfer_date, "2021-01-15");
@@ -1685,7 +1639,7 @@ static void test_handlers_health(void) {
                          "grpc.health.v1.Health"};
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
     req.service = (char *)known[i];
-    CU_ASSERT_EQUAL(call(&c, "/grpc.health.v1.Health/Check", &req, &resp, &err), XC_OK);
+    CU_ASSERT_EQUAL(xc_test_call(&c, "/grpc.health.v1.Health/Check", &req, &resp, &err), XC_OK);
     if (resp != NULL)
       CU_ASSERT_EQUAL(resp->status,
                       GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
@@ -1693,7 +1647,8 @@ static void test_handlers_health(void) {
     resp = NULL;
   }
   req.service = "xuncha.v1.Nope";
-  CU_ASSERT_EQUAL(call(&c, "/grpc.health.v1.Health/Check", &req, &resp, &err), XC_ENOT_FOUND);
+  CU_ASSERT_EQUAL(xc_test_call(&c, "/grpc.health.v1.Health/Check", &req, &resp, &err),
+                  XC_ENOT_FOUND);
   CU_ASSERT_STRING_EQUAL(err.msg, "unknown service 'xuncha.v1.Nope'");
 }
 

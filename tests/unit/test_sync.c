@@ -35,6 +35,7 @@
 #include "xc_store_sync.h"
 #include "xc_sync.h"
 #include "xc_text.h"
+#include "xc_test_server.h"
 
 /* Names of the test federation's servers. */
 #define CITY "city-3101"
@@ -393,33 +394,6 @@ static int push_apply(xc_store *to, const char *pusher, Xuncha__V1__Change *cons
 }
 
 /* ---- handlers with a hand-made context */
-
-static xc_ctx ctx_of(xc_store *s, const char *cn) {
-  xc_ctx c;
-  xc_err err;
-  memset(&c, 0, sizeof c);
-  c.store = s;
-  CU_ASSERT_EQUAL_FATAL(xc_identity_parse(cn, "0A", &c.id, &err), XC_OK);
-  c.has_identity = 1;
-  xc_store_secret(s, c.secret);
-  return c;
-}
-
-static int call(xc_ctx *c, const char *path, const void *req, void *resp_out, xc_err *err) {
-  size_t n = 0;
-  const xc_method *m = xc_methods(&n);
-  ProtobufCMessage **resp = resp_out;
-  xc_err_clear(err);
-  *resp = NULL;
-  for (size_t i = 0; i < n; i++) {
-    if (strcmp(m[i].path, path) == 0) {
-      c->method = m[i].path;
-      return m[i].handler(c, req, resp, err);
-    }
-  }
-  CU_FAIL("no such method");
-  return XC_EINTERNAL;
-}
 
 /* ============================================================== storage */
 
@@ -1294,8 +1268,8 @@ static void test_check_push(void) {
   /* Through the Push handler: a batch with one foreign record is refused
    * whole and nothing is written; a clean one is applied and acknowledged. */
   {
-    xc_ctx cc = ctx_of(city, "office:310104"), other = ctx_of(city, "office:310105"),
-           town = ctx_of(city, "office:310104001");
+    xc_ctx cc = xc_test_ctx(city, "office:310104"), other = xc_test_ctx(city, "office:310105"),
+           town = xc_test_ctx(city, "office:310104001");
     Xuncha__V1__PushRequest req = XUNCHA__V1__PUSH_REQUEST__INIT;
     Xuncha__V1__PushResponse *resp = NULL;
     Xuncha__V1__Change *v[2];
@@ -1306,7 +1280,8 @@ static void test_check_push(void) {
     req.changes = v;
     req.n_changes = 2;
     req.upto_seq = 2;
-    CU_ASSERT_EQUAL(call(&cc, "/xuncha.v1.Sync/Push", &req, &resp, &err), XC_EPERMISSION_DENIED);
+    CU_ASSERT_EQUAL(xc_test_call(&cc, "/xuncha.v1.Sync/Push", &req, &resp, &err),
+                    XC_EPERMISSION_DENIED);
     CU_ASSERT_PTR_NULL(resp);
     CU_ASSERT_EQUAL(last_seq(city), 0);
     CU_ASSERT_EQUAL(sync_value(city, "origin/" COUNTY), 0);
@@ -1314,15 +1289,15 @@ static void test_check_push(void) {
     /* Another county's certificate may not push as this county. */
     req.n_changes = 1;
     req.upto_seq = 1;
-    CU_ASSERT_EQUAL(call(&other, "/xuncha.v1.Sync/Push", &req, &resp, &err),
+    CU_ASSERT_EQUAL(xc_test_call(&other, "/xuncha.v1.Sync/Push", &req, &resp, &err),
                     XC_EPERMISSION_DENIED);
     /* The township syncs with its county, not with the city. */
     req.server = TOWN;
-    CU_ASSERT_EQUAL(call(&town, "/xuncha.v1.Sync/Push", &req, &resp, &err),
+    CU_ASSERT_EQUAL(xc_test_call(&town, "/xuncha.v1.Sync/Push", &req, &resp, &err),
                     XC_EFAILED_PRECONDITION);
     CU_ASSERT_EQUAL(last_seq(city), 0);
     req.server = COUNTY;
-    CU_ASSERT_EQUAL(call(&cc, "/xuncha.v1.Sync/Push", &req, &resp, &err), XC_OK);
+    CU_ASSERT_EQUAL(xc_test_call(&cc, "/xuncha.v1.Sync/Push", &req, &resp, &err), XC_OK);
     CU_ASSERT_PTR_NOT_NULL_FATAL(resp);
     CU_ASSERT_EQUAL(resp->acked_seq, 1);
     CU_ASSERT_EQUAL(resp->applied, 1);
@@ -1332,7 +1307,7 @@ static void test_check_push(void) {
     /* An empty push asks where the city stands. */
     req.n_changes = 0;
     req.upto_seq = 0;
-    CU_ASSERT_EQUAL(call(&cc, "/xuncha.v1.Sync/Push", &req, &resp, &err), XC_OK);
+    CU_ASSERT_EQUAL(xc_test_call(&cc, "/xuncha.v1.Sync/Push", &req, &resp, &err), XC_OK);
     CU_ASSERT_PTR_NOT_NULL_FATAL(resp);
     CU_ASSERT_EQUAL(resp->acked_seq, 1);
     xc_msg_free(&resp->base);
@@ -1852,39 +1827,107 @@ static Xuncha__V1__Finding *get_finding(xc_store *s, const char *id) {
   return (Xuncha__V1__Finding *)m;
 }
 
-/* The county makes a target, a round and a finding through the handlers
- * (self must be the county). */
-static void county_world(xc_store *county, ref *t, ref *round, ref *f) {
+/* ---- handler helpers for the lead tests (self must be the store's server) */
+
+/* Lists `identity` in the directory of s, as `office`, through the handler. */
+static void dir_entry(xc_store *s, const char *office, const char *region, const char *identity,
+                      const char *name) {
+  xc_ctx c = xc_test_ctx(s, office);
+  Xuncha__V1__CreateDirectoryEntryRequest req = XUNCHA__V1__CREATE_DIRECTORY_ENTRY_REQUEST__INIT;
+  Xuncha__V1__DirectoryEntry d = XUNCHA__V1__DIRECTORY_ENTRY__INIT;
+  ProtobufCMessage *out = NULL;
   xc_err err;
-  xc_ctx c = ctx_of(county, "office:310104");
+  d.region_code = (char *)region;
+  d.name = (char *)name;
+  d.kind = XUNCHA__V1__DIRECTORY_KIND__DIRECTORY_KIND_DISCIPLINE_COMMISSION;
+  d.identity = (char *)identity;
+  req.entry = &d;
+  must(xc_test_call(&c, "/xuncha.v1.Directory/CreateDirectoryEntry", &req, &out, &err), &err,
+       "entry");
+  xc_msg_free(out);
+}
+
+/* Creates, as `office`, a target in target_region (or uses target t->id
+ * when t->id is set) and a round of round_region on it. */
+static void make_round(xc_store *s, const char *office, const char *target_region,
+                       const char *round_region, ref *t, ref *round) {
+  xc_ctx c = xc_test_ctx(s, office);
   Xuncha__V1__CreateTargetRequest treq = XUNCHA__V1__CREATE_TARGET_REQUEST__INIT;
   Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
   Xuncha__V1__CreateRoundRequest rreq = XUNCHA__V1__CREATE_ROUND_REQUEST__INIT;
   Xuncha__V1__Round rd = XUNCHA__V1__ROUND__INIT;
+  ProtobufCMessage *out = NULL;
+  char *tids[1];
+  xc_err err;
+  tt.region_code = (char *)target_region;
+  tt.name = "乙单位";
+  tt.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_STREET;
+  treq.target = &tt;
+  must(xc_test_call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
+  keep(t, out);
+  xc_msg_free(out);
+  tids[0] = t->id;
+  rd.region_code = (char *)round_region;
+  rd.term = 9;
+  rd.number = 1;
+  rd.kind = XUNCHA__V1__ROUND_KIND__ROUND_KIND_REGULAR;
+  rd.title = "专项巡察";
+  rd.target_ids = tids;
+  rd.n_target_ids = 1;
+  rreq.round = &rd;
+  must(xc_test_call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
+  keep(round, out);
+  xc_msg_free(out);
+}
+
+/* Creates, as `office`, a lead on round/target sent to recipient. */
+static void make_lead(xc_store *s, const char *office, const ref *round, const ref *t,
+                      const char *recipient, ref *lead) {
+  xc_ctx c = xc_test_ctx(s, office);
+  Xuncha__V1__CreateLeadRequest lreq = XUNCHA__V1__CREATE_LEAD_REQUEST__INIT;
+  Xuncha__V1__Lead l = XUNCHA__V1__LEAD__INIT;
+  ProtobufCMessage *out = NULL;
+  xc_err err;
+  l.round_id = (char *)round->id;
+  l.target_id = (char *)t->id;
+  l.category = XUNCHA__V1__LEAD_CATEGORY__LEAD_CATEGORY_DISCIPLINE;
+  l.recipient = (char *)recipient;
+  l.summary = "线索";
+  lreq.lead = &l;
+  must(xc_test_call(&c, "/xuncha.v1.Leads/CreateLead", &lreq, &out, &err), &err, "lead");
+  keep(lead, out);
+  xc_msg_free(out);
+}
+
+/* Appends a progress entry (step, text) to finding f as `office` through
+ * the handler; returns the response, which the caller frees. */
+static Xuncha__V1__AppendProgressResponse *add_progress(xc_store *s, const char *office,
+                                                        const ref *f, int step, const char *text,
+                                                        const char *what) {
+  xc_ctx c = xc_test_ctx(s, office);
+  Xuncha__V1__AppendProgressRequest req = XUNCHA__V1__APPEND_PROGRESS_REQUEST__INIT;
+  Xuncha__V1__ProgressEntry e = XUNCHA__V1__PROGRESS_ENTRY__INIT;
+  Xuncha__V1__AppendProgressResponse *out = NULL;
+  xc_err err;
+  e.finding_id = (char *)f->id;
+  e.step = (Xuncha__V1__ProgressStep)step;
+  e.text = (char *)text;
+  req.entry = &e;
+  req.finding_etag = (char *)f->etag;
+  must(xc_test_call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err, what);
+  return out;
+}
+
+/* The county makes a target, a round and a finding through the handlers
+ * (self must be the county). */
+static void county_world(xc_store *county, ref *t, ref *round, ref *f) {
+  xc_err err;
+  xc_ctx c = xc_test_ctx(county, "office:310104");
   Xuncha__V1__CreateFindingRequest freq = XUNCHA__V1__CREATE_FINDING_REQUEST__INIT;
   Xuncha__V1__Finding ff = XUNCHA__V1__FINDING__INIT;
   Xuncha__V1__Rectification rect = XUNCHA__V1__RECTIFICATION__INIT;
   ProtobufCMessage *out = NULL;
-  char *tids[1];
-  tt.region_code = "310104001";
-  tt.name = "甲街道";
-  tt.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_STREET;
-  treq.target = &tt;
-  must(call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
-  keep(t, out);
-  xc_msg_free(out);
-  tids[0] = t->id;
-  rd.region_code = "310104";
-  rd.term = 3;
-  rd.number = 1;
-  rd.kind = XUNCHA__V1__ROUND_KIND__ROUND_KIND_REGULAR;
-  rd.title = "常规巡察";
-  rd.target_ids = tids;
-  rd.n_target_ids = 1;
-  rreq.round = &rd;
-  must(call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
-  keep(round, out);
-  xc_msg_free(out);
+  make_round(county, "office:310104", "310104001", "310104", t, round);
   ff.round_id = round->id;
   ff.target_id = t->id;
   ff.title = "问题";
@@ -1893,7 +1936,7 @@ static void county_world(xc_store *county, ref *t, ref *round, ref *f) {
   rect.deadline = "2099-12-31";
   ff.rectification = &rect;
   freq.finding = &ff;
-  must(call(&c, "/xuncha.v1.Findings/CreateFinding", &freq, &out, &err), &err, "finding");
+  must(xc_test_call(&c, "/xuncha.v1.Findings/CreateFinding", &freq, &out, &err), &err, "finding");
   keep(f, out);
   xc_msg_free(out);
 }
@@ -1927,16 +1970,9 @@ static void test_progress_rederive(void) {
   before = raw_of(city, f.id, &lb);
   CU_ASSERT_PTR_NOT_NULL_FATAL(before);
   {
-    xc_ctx c = ctx_of(city, "office:3101");
-    Xuncha__V1__AppendProgressRequest req = XUNCHA__V1__APPEND_PROGRESS_REQUEST__INIT;
-    Xuncha__V1__ProgressEntry e = XUNCHA__V1__PROGRESS_ENTRY__INIT;
-    Xuncha__V1__AppendProgressResponse *out = NULL;
-    e.finding_id = f.id;
-    e.step = XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PLAN;
-    e.text = "市里督办：报送整改方案";
-    req.entry = &e;
-    req.finding_etag = f.etag;
-    must(call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err, "progress");
+    Xuncha__V1__AppendProgressResponse *out =
+        add_progress(city, "office:3101", &f, XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PLAN,
+                     "市里督办：报送整改方案", "progress");
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
     keep(&entry, &out->entry->base);
     CU_ASSERT_STRING_EQUAL(out->entry->owner, "office:3101");
@@ -2031,19 +2067,11 @@ static void test_progress_conflict(void) {
   /* The county: plan, then progress. */
   be(COUNTY);
   {
-    xc_ctx c = ctx_of(county, "office:310104");
     int steps[2] = {XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PLAN,
                     XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PROGRESS};
     for (int i = 0; i < 2; i++) {
-      Xuncha__V1__AppendProgressRequest req = XUNCHA__V1__APPEND_PROGRESS_REQUEST__INIT;
-      Xuncha__V1__ProgressEntry e = XUNCHA__V1__PROGRESS_ENTRY__INIT;
-      Xuncha__V1__AppendProgressResponse *out = NULL;
-      e.finding_id = f.id;
-      e.step = (Xuncha__V1__ProgressStep)steps[i];
-      e.text = "县里整改";
-      req.entry = &e;
-      req.finding_etag = f.etag;
-      must(call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err, "progress");
+      Xuncha__V1__AppendProgressResponse *out =
+          add_progress(county, "office:310104", &f, steps[i], "县里整改", "progress");
       keep(&f, &out->finding->base);
       xc_msg_free(&out->base);
     }
@@ -2055,16 +2083,9 @@ static void test_progress_conflict(void) {
   usleep(5000);
   be(CITY);
   {
-    xc_ctx c = ctx_of(city, "office:3101");
-    Xuncha__V1__AppendProgressRequest req = XUNCHA__V1__APPEND_PROGRESS_REQUEST__INIT;
-    Xuncha__V1__ProgressEntry e = XUNCHA__V1__PROGRESS_ENTRY__INIT;
-    Xuncha__V1__AppendProgressResponse *out = NULL;
-    e.finding_id = fcity.id;
-    e.step = XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PLAN;
-    e.text = "市里督办";
-    req.entry = &e;
-    req.finding_etag = fcity.etag;
-    must(call(&c, "/xuncha.v1.Findings/AppendProgress", &req, &out, &err), &err, "city progress");
+    Xuncha__V1__AppendProgressResponse *out =
+        add_progress(city, "office:3101", &fcity, XUNCHA__V1__PROGRESS_STEP__PROGRESS_STEP_PLAN,
+                     "市里督办", "city progress");
     xc_msg_free(&out->base);
   }
   r = pull(city, COUNTY, 0, 0, 0, NULL);
@@ -2109,7 +2130,7 @@ static void test_replica_refusals(void) {
   {
     const char *who[] = {"office:310104", "office:3101"};
     for (int i = 0; i < 2; i++) {
-      xc_ctx c = ctx_of(city, who[i]);
+      xc_ctx c = xc_test_ctx(city, who[i]);
       Xuncha__V1__UpdateTargetRequest ureq = XUNCHA__V1__UPDATE_TARGET_REQUEST__INIT;
       Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
       Xuncha__V1__VoidRecordRequest vreq = XUNCHA__V1__VOID_RECORD_REQUEST__INIT;
@@ -2122,7 +2143,7 @@ static void test_replica_refusals(void) {
       ureq.target = &tt;
       ureq.update_mask = mask;
       ureq.n_update_mask = 1;
-      CU_ASSERT_EQUAL(call(&c, "/xuncha.v1.Targets/UpdateTarget", &ureq, &out, &err),
+      CU_ASSERT_EQUAL(xc_test_call(&c, "/xuncha.v1.Targets/UpdateTarget", &ureq, &out, &err),
                       XC_EFAILED_PRECONDITION);
       CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "read-only replica"));
       CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, COUNTY));
@@ -2130,7 +2151,7 @@ static void test_replica_refusals(void) {
       vreq.id = f.id;
       vreq.etag = f.etag;
       vreq.reason = "重复录入";
-      CU_ASSERT_EQUAL(call(&c, "/xuncha.v1.Records/VoidRecord", &vreq, &out, &err),
+      CU_ASSERT_EQUAL(xc_test_call(&c, "/xuncha.v1.Records/VoidRecord", &vreq, &out, &err),
                       XC_EFAILED_PRECONDITION);
       CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, COUNTY));
       xc_msg_free(out);
@@ -2138,7 +2159,7 @@ static void test_replica_refusals(void) {
       areq.id = round.id;
       areq.etag = round.etag;
       areq.to = XUNCHA__V1__ROUND_STAGE__ROUND_STAGE_ON_SITE;
-      CU_ASSERT_EQUAL(call(&c, "/xuncha.v1.Rounds/AdvanceRound", &areq, &out, &err),
+      CU_ASSERT_EQUAL(xc_test_call(&c, "/xuncha.v1.Rounds/AdvanceRound", &areq, &out, &err),
                       XC_EFAILED_PRECONDITION);
       CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, COUNTY));
       xc_msg_free(out);
@@ -2148,7 +2169,7 @@ static void test_replica_refusals(void) {
   /* On its home server the owner changes it. */
   be(COUNTY);
   {
-    xc_ctx c = ctx_of(county, "office:310104");
+    xc_ctx c = xc_test_ctx(county, "office:310104");
     Xuncha__V1__UpdateTargetRequest ureq = XUNCHA__V1__UPDATE_TARGET_REQUEST__INIT;
     Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
     ProtobufCMessage *out = NULL;
@@ -2159,7 +2180,8 @@ static void test_replica_refusals(void) {
     ureq.target = &tt;
     ureq.update_mask = mask;
     ureq.n_update_mask = 1;
-    must(call(&c, "/xuncha.v1.Targets/UpdateTarget", &ureq, &out, &err), &err, "update at home");
+    must(xc_test_call(&c, "/xuncha.v1.Targets/UpdateTarget", &ureq, &out, &err), &err,
+         "update at home");
     xc_msg_free(out);
   }
   xc_store_close(county);
@@ -2221,60 +2243,25 @@ static void test_disposition_flow(void) {
 
   /* The county lists its 纪委 in the directory; the entry goes up. */
   be(COUNTY);
-  {
-    xc_ctx c = ctx_of(county, "office:310104");
-    Xuncha__V1__CreateDirectoryEntryRequest req = XUNCHA__V1__CREATE_DIRECTORY_ENTRY_REQUEST__INIT;
-    Xuncha__V1__DirectoryEntry d = XUNCHA__V1__DIRECTORY_ENTRY__INIT;
-    ProtobufCMessage *out = NULL;
-    d.region_code = "310104";
-    d.name = "区纪委监委";
-    d.kind = XUNCHA__V1__DIRECTORY_KIND__DIRECTORY_KIND_DISCIPLINE_COMMISSION;
-    d.identity = "agency:310104:jw";
-    req.entry = &d;
-    must(call(&c, "/xuncha.v1.Directory/CreateDirectoryEntry", &req, &out, &err), &err, "entry");
-    xc_msg_free(out);
-  }
+  dir_entry(county, "office:310104", "310104", "agency:310104:jw", "区纪委监委");
   collect(county, 0, 100, &up);
   be(CITY);
   CU_ASSERT_EQUAL(apply_ok(city, COUNTY, &up, NULL), 1);
   batch_free(&up);
   /* The city's round on a county target sends a lead to the county's 纪委. */
   {
-    xc_ctx c = ctx_of(city, "office:3101");
-    Xuncha__V1__CreateTargetRequest treq = XUNCHA__V1__CREATE_TARGET_REQUEST__INIT;
-    Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
-    Xuncha__V1__CreateRoundRequest rreq = XUNCHA__V1__CREATE_ROUND_REQUEST__INIT;
-    Xuncha__V1__Round rd = XUNCHA__V1__ROUND__INIT;
+    xc_ctx c = xc_test_ctx(city, "office:3101");
     Xuncha__V1__CreateLeadRequest lreq = XUNCHA__V1__CREATE_LEAD_REQUEST__INIT;
     Xuncha__V1__Lead l = XUNCHA__V1__LEAD__INIT;
     ProtobufCMessage *out = NULL;
-    char *tids[1];
-    tt.region_code = "310104001";
-    tt.name = "甲街道";
-    tt.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_STREET;
-    treq.target = &tt;
-    must(call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
-    keep(&t, out);
-    xc_msg_free(out);
-    tids[0] = t.id;
-    rd.region_code = "310104";
-    rd.term = 8;
-    rd.number = 2;
-    rd.kind = XUNCHA__V1__ROUND_KIND__ROUND_KIND_REGULAR;
-    rd.title = "提级巡察";
-    rd.target_ids = tids;
-    rd.n_target_ids = 1;
-    rreq.round = &rd;
-    must(call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
-    keep(&round, out);
-    xc_msg_free(out);
+    make_round(city, "office:3101", "310104001", "310104", &t, &round);
     l.round_id = round.id;
     l.target_id = t.id;
     l.category = XUNCHA__V1__LEAD_CATEGORY__LEAD_CATEGORY_DISCIPLINE;
     l.recipient = "agency:310104:jw";
     l.summary = "线索";
     lreq.lead = &l;
-    must(call(&c, "/xuncha.v1.Leads/CreateLead", &lreq, &out, &err), &err, "lead");
+    must(xc_test_call(&c, "/xuncha.v1.Leads/CreateLead", &lreq, &out, &err), &err, "lead");
     keep(&lead, out);
     CU_ASSERT_EQUAL(((Xuncha__V1__Lead *)out)->disposal, PENDING);
     xc_msg_free(out);
@@ -2289,7 +2276,7 @@ static void test_disposition_flow(void) {
   CU_ASSERT_EQUAL(same_records(city, county, CITY), 3);
   /* The agency records its handling on the county's replica. */
   {
-    xc_ctx c = ctx_of(county, "agency:310104:jw");
+    xc_ctx c = xc_test_ctx(county, "agency:310104:jw");
     Xuncha__V1__RecordDispositionRequest req = XUNCHA__V1__RECORD_DISPOSITION_REQUEST__INIT;
     Xuncha__V1__LeadDisposition d = XUNCHA__V1__LEAD_DISPOSITION__INIT;
     Xuncha__V1__RecordDispositionResponse *out = NULL;
@@ -2297,7 +2284,8 @@ static void test_disposition_flow(void) {
     d.disposal = XUNCHA__V1__LEAD_DISPOSAL__LEAD_DISPOSAL_TALK_INQUIRY;
     req.disposition = &d;
     req.lead_etag = lead.etag;
-    must(call(&c, "/xuncha.v1.Leads/RecordDisposition", &req, &out, &err), &err, "disposition");
+    must(xc_test_call(&c, "/xuncha.v1.Leads/RecordDisposition", &req, &out, &err), &err,
+         "disposition");
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
     xc_strlcpy(disp_id, out->disposition->id, sizeof disp_id);
     /* The replica lead is the city's to change. */
@@ -2546,81 +2534,12 @@ static void test_disposition_forged_labels(void) {
   xc_store_close(city);
 }
 
-/* ---- handler helpers for the lead tests (self must be the store's server) */
-
-/* Lists `identity` in the directory of s, as `office`, through the handler. */
-static void dir_entry(xc_store *s, const char *office, const char *region, const char *identity,
-                      const char *name) {
-  xc_ctx c = ctx_of(s, office);
-  Xuncha__V1__CreateDirectoryEntryRequest req = XUNCHA__V1__CREATE_DIRECTORY_ENTRY_REQUEST__INIT;
-  Xuncha__V1__DirectoryEntry d = XUNCHA__V1__DIRECTORY_ENTRY__INIT;
-  ProtobufCMessage *out = NULL;
-  xc_err err;
-  d.region_code = (char *)region;
-  d.name = (char *)name;
-  d.kind = XUNCHA__V1__DIRECTORY_KIND__DIRECTORY_KIND_DISCIPLINE_COMMISSION;
-  d.identity = (char *)identity;
-  req.entry = &d;
-  must(call(&c, "/xuncha.v1.Directory/CreateDirectoryEntry", &req, &out, &err), &err, "entry");
-  xc_msg_free(out);
-}
-
-/* Creates, as `office`, a target in target_region (or uses target t->id
- * when t->id is set) and a round of round_region on it. */
-static void make_round(xc_store *s, const char *office, const char *target_region,
-                       const char *round_region, ref *t, ref *round) {
-  xc_ctx c = ctx_of(s, office);
-  Xuncha__V1__CreateTargetRequest treq = XUNCHA__V1__CREATE_TARGET_REQUEST__INIT;
-  Xuncha__V1__Target tt = XUNCHA__V1__TARGET__INIT;
-  Xuncha__V1__CreateRoundRequest rreq = XUNCHA__V1__CREATE_ROUND_REQUEST__INIT;
-  Xuncha__V1__Round rd = XUNCHA__V1__ROUND__INIT;
-  ProtobufCMessage *out = NULL;
-  char *tids[1];
-  xc_err err;
-  tt.region_code = (char *)target_region;
-  tt.name = "乙单位";
-  tt.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_STREET;
-  treq.target = &tt;
-  must(call(&c, "/xuncha.v1.Targets/CreateTarget", &treq, &out, &err), &err, "target");
-  keep(t, out);
-  xc_msg_free(out);
-  tids[0] = t->id;
-  rd.region_code = (char *)round_region;
-  rd.term = 9;
-  rd.number = 1;
-  rd.kind = XUNCHA__V1__ROUND_KIND__ROUND_KIND_REGULAR;
-  rd.title = "专项巡察";
-  rd.target_ids = tids;
-  rd.n_target_ids = 1;
-  rreq.round = &rd;
-  must(call(&c, "/xuncha.v1.Rounds/CreateRound", &rreq, &out, &err), &err, "round");
-  keep(round, out);
-  xc_msg_free(out);
-}
-
-/* Creates, as `office`, a lead on round/target sent to recipient. */
-static void make_lead(xc_store *s, const char *office, const ref *round, const ref *t,
-                      const char *recipient, ref *lead) {
-  xc_ctx c = ctx_of(s, office);
-  Xuncha__V1__CreateLeadRequest lreq = XUNCHA__V1__CREATE_LEAD_REQUEST__INIT;
-  Xuncha__V1__Lead l = XUNCHA__V1__LEAD__INIT;
-  ProtobufCMessage *out = NULL;
-  xc_err err;
-  l.round_id = (char *)round->id;
-  l.target_id = (char *)t->id;
-  l.category = XUNCHA__V1__LEAD_CATEGORY__LEAD_CATEGORY_DISCIPLINE;
-  l.recipient = (char *)recipient;
-  l.summary = "线索";
-  lreq.lead = &l;
-  must(call(&c, "/xuncha.v1.Leads/CreateLead", &lreq, &out, &err), &err, "lead");
-  keep(lead, out);
-  xc_msg_free(out);
-}
+/* ---- more handler helpers for the lead tests (self must be the store's server) */
 
 /* Moves lead to recipient `to` as `office` through UpdateLead; on success
  * the lead's etag in *lead is the new one. */
 static int move_lead(xc_store *s, const char *office, ref *lead, const char *to, xc_err *err) {
-  xc_ctx c = ctx_of(s, office);
+  xc_ctx c = xc_test_ctx(s, office);
   Xuncha__V1__UpdateLeadRequest req = XUNCHA__V1__UPDATE_LEAD_REQUEST__INIT;
   Xuncha__V1__Lead l = XUNCHA__V1__LEAD__INIT;
   ProtobufCMessage *out = NULL;
@@ -2632,7 +2551,7 @@ static int move_lead(xc_store *s, const char *office, ref *lead, const char *to,
   req.lead = &l;
   req.update_mask = mask;
   req.n_update_mask = 1;
-  rc = call(&c, "/xuncha.v1.Leads/UpdateLead", &req, &out, err);
+  rc = xc_test_call(&c, "/xuncha.v1.Leads/UpdateLead", &req, &out, err);
   if (rc == XC_OK) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
     CU_ASSERT_STRING_EQUAL(xc_msg_get_str(out, "recipient"), to);
@@ -2646,7 +2565,7 @@ static int move_lead(xc_store *s, const char *office, ref *lead, const char *to,
 
 /* Records, as agency, a 谈话函询 disposition of lead on s; returns its id. */
 static void dispose(xc_store *s, const char *agency, const ref *lead, char id[XC_ID_MAX]) {
-  xc_ctx c = ctx_of(s, agency);
+  xc_ctx c = xc_test_ctx(s, agency);
   Xuncha__V1__RecordDispositionRequest req = XUNCHA__V1__RECORD_DISPOSITION_REQUEST__INIT;
   Xuncha__V1__LeadDisposition d = XUNCHA__V1__LEAD_DISPOSITION__INIT;
   Xuncha__V1__RecordDispositionResponse *out = NULL;
@@ -2655,7 +2574,8 @@ static void dispose(xc_store *s, const char *agency, const ref *lead, char id[XC
   d.disposal = XUNCHA__V1__LEAD_DISPOSAL__LEAD_DISPOSAL_TALK_INQUIRY;
   req.disposition = &d;
   req.lead_etag = (char *)lead->etag;
-  must(call(&c, "/xuncha.v1.Leads/RecordDisposition", &req, &out, &err), &err, "disposition");
+  must(xc_test_call(&c, "/xuncha.v1.Leads/RecordDisposition", &req, &out, &err), &err,
+       "disposition");
   CU_ASSERT_PTR_NOT_NULL_FATAL(out);
   xc_strlcpy(id, out->disposition->id, XC_ID_MAX);
   /* The lead is a replica here: its home server derives its state. */
