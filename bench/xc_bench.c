@@ -115,7 +115,10 @@ typedef struct xb_result {
   double p50_us, p99_us, max_us;
   double ratio; /* to health at the same level; 0 when not measured */
   double cpu_us; /* this process's CPU time per call while measuring */
+  double cpu_pct; /* this process's CPU use while measuring, 100 = one core */
+  double srv_cpu_us; /* transport: the server CQ thread's CPU time per call */
   int64_t reply_bytes; /* transport: the reply size measured */
+  double reply_bytes_avg; /* mean size of the replies received while measuring */
   char first_error[256];
 } xb_result;
 
@@ -149,9 +152,11 @@ typedef struct xb_bench {
   uint32_t *samples;
   size_t n_samples;
   uint64_t calls, errors;
+  uint64_t recv_bytes; /* reply bytes of the calls counted */
   char first_error[256];
   uint64_t acked_creates; /* CreateFinding calls answered OK, over the whole run */
   int64_t expect_len;     /* transport: every reply must be this long; -1: any */
+  const xc__bench_tsrv *tsrv; /* transport: the server, for its thread's CPU time */
 
   xb_result results[XB_N_WORKLOADS * XB_MAX_LEVELS];
   size_t n_results;
@@ -521,7 +526,7 @@ static int xb_cmp_u32(const void *a, const void *b) {
 static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res) {
   xb_slot *slots = calloc((size_t)inflight, sizeof *slots);
   int64_t t_start, t_measure, t_end, t_stop_measure = 0;
-  double cpu_start = 0, cpu_stop = 0;
+  double cpu_start = 0, cpu_stop = 0, srv_start = 0, srv_stop = 0;
   int active = 0;
   if (slots == NULL) xc__bench_die("out of memory");
   b->cur = w;
@@ -529,6 +534,7 @@ static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res)
   b->stopping = 0;
   b->n_samples = 0;
   b->calls = b->errors = 0;
+  b->recv_bytes = 0;
   b->first_error[0] = '\0';
   t_start = xc__bench_now_ns();
   t_measure = t_start + (int64_t)(b->warmup_s * 1e9);
@@ -549,12 +555,14 @@ static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res)
     if (!b->measuring && !b->stopping && now >= t_measure) {
       b->measuring = 1;
       cpu_start = xc__bench_cpu_us();
+      srv_start = xc__bench_tsrv_cpu_us(b->tsrv);
     }
     if (b->measuring && now >= t_end) {
       b->measuring = 0;
       b->stopping = 1;
       t_stop_measure = now;
       cpu_stop = xc__bench_cpu_us();
+      srv_stop = xc__bench_tsrv_cpu_us(b->tsrv);
     }
     if (ev.type != GRPC_OP_COMPLETE) continue;
     if (ev.tag == NULL) continue;
@@ -570,6 +578,7 @@ static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res)
       if (s->recv != NULL) grpc_byte_buffer_destroy(s->recv);
       if (b->measuring && s->start_ns >= t_measure) {
         b->calls++;
+        b->recv_bytes += (uint64_t)got_len;
         if (!ok || bad_len) {
           b->errors++;
           if (b->first_error[0] == '\0' && bad_len) {
@@ -601,6 +610,7 @@ static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res)
   if (t_stop_measure == 0) {
     t_stop_measure = xc__bench_now_ns();
     cpu_stop = xc__bench_cpu_us();
+    srv_stop = xc__bench_tsrv_cpu_us(b->tsrv);
   }
   memset(res, 0, sizeof *res);
   res->w = w;
@@ -609,9 +619,12 @@ static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res)
   res->errors = b->errors;
   res->secs = (double)(t_stop_measure - t_measure) / 1e9;
   res->rate = res->secs > 0 ? (double)res->calls / res->secs : 0;
+  res->reply_bytes_avg = res->calls > 0 ? (double)b->recv_bytes / (double)res->calls : 0;
   /* Calls started before the measurement window but finished in it are not
    * counted, nor their CPU: at a steady rate the two offsets cancel out. */
   res->cpu_us = res->calls > 0 && cpu_start > 0 ? (cpu_stop - cpu_start) / (double)res->calls : 0;
+  res->cpu_pct = res->secs > 0 && cpu_start > 0 ? (cpu_stop - cpu_start) / 1e4 / res->secs : 0;
+  res->srv_cpu_us = res->calls > 0 && srv_start > 0 ? (srv_stop - srv_start) / (double)res->calls : 0;
   xc_strlcpy(res->first_error, b->first_error, sizeof res->first_error);
   if (b->n_samples > 0) {
     qsort(b->samples, b->n_samples, sizeof *b->samples, xb_cmp_u32);
@@ -695,6 +708,7 @@ static void xb_report(xb_bench *b) {
       json_object_set_new(o, "max_us", json_real(r->max_us));
       json_object_set_new(o, "ratio_to_health", json_real(r->ratio));
       json_object_set_new(o, "bench_cpu_us_per_call", json_real(r->cpu_us));
+      json_object_set_new(o, "reply_bytes_avg", json_real(r->reply_bytes_avg));
       if (r->first_error[0] != '\0')
         json_object_set_new(o, "first_error", json_string(r->first_error));
       json_array_append_new(arr, o);
@@ -850,9 +864,9 @@ static int xb_cmd_run(int argc, char **argv) {
       r = &b->results[b->n_results++];
       xb_run_one(b, (xb_workload)w, b->levels[l], r);
       fprintf(stderr, "%-8s inflight %4d: %8.0f calls/s, p50 %.3f ms, p99 %.3f ms, %" PRIu64
-                      " errors\n",
+                      " errors, replies of %.0f bytes on average\n",
               xb_workload_names[w], b->levels[l], r->rate, r->p50_us / 1000, r->p99_us / 1000,
-              r->errors);
+              r->errors, r->reply_bytes_avg);
     }
   xb_report(b);
   grpc_slice_unref(b->health_req);
@@ -924,19 +938,23 @@ static void xb_transport_report(xb_bench *b) {
          "thread, fixed reply; %d connections, %.0f s per row (after %.0f s warm-up)\n",
          b->n_conns, b->duration_s, b->warmup_s);
   printf("machine: %s\n", machine);
-  printf("CPU us/call: user + system time of this whole process (client and server) per call\n\n");
-  printf("%11s %8s %10s %9s %9s %9s %8s %11s %9s %9s\n", "reply bytes", "inflight", "calls/s",
-         "MB/s", "p50 ms", "p99 ms", "errors", "CPU us/call", "vs 0 B", "CPU vs 0");
+  printf("CPU us/call: user + system time of this whole process (client and server) per call;\n"
+         "CPU %%: of this process while measuring (100 = one core; below the machine's cores\n"
+         "x 100, other processes had the rest); server thr: the server CQ thread's share\n\n");
+  printf("%11s %8s %10s %9s %9s %9s %8s %11s %6s %10s %7s %9s\n", "reply bytes", "inflight",
+         "calls/s", "MB/s", "p50 ms", "p99 ms", "errors", "CPU us/call", "CPU %", "server thr",
+         "vs 0 B", "CPU vs 0");
   for (size_t i = 0; i < b->n_results; i++) {
     xb_result *r = &b->results[i];
     double cpu0 = 0;
     for (size_t k = 0; k < b->n_results; k++)
       if (b->results[k].reply_bytes == 0 && b->results[k].inflight == r->inflight)
         cpu0 = b->results[k].cpu_us;
-    printf("%11" PRId64 " %8d %10.0f %9.1f %9.3f %9.3f %8" PRIu64 " %11.1f %8.0f%% %8.2fx\n",
+    printf("%11" PRId64 " %8d %10.0f %9.1f %9.3f %9.3f %8" PRIu64 " %11.1f %6.0f %10.1f %6.0f%% "
+           "%8.2fx\n",
            r->reply_bytes, r->inflight, r->rate, r->rate * (double)r->reply_bytes / 1e6,
-           r->p50_us / 1000, r->p99_us / 1000, r->errors, r->cpu_us, r->ratio * 100,
-           cpu0 > 0 ? r->cpu_us / cpu0 : 0.0);
+           r->p50_us / 1000, r->p99_us / 1000, r->errors, r->cpu_us, r->cpu_pct, r->srv_cpu_us,
+           r->ratio * 100, cpu0 > 0 ? r->cpu_us / cpu0 : 0.0);
   }
   for (size_t i = 0; i < b->n_results; i++)
     if (b->results[i].first_error[0] != '\0')
@@ -961,6 +979,8 @@ static void xb_transport_report(xb_bench *b) {
       json_object_set_new(o, "p99_us", json_real(r->p99_us));
       json_object_set_new(o, "max_us", json_real(r->max_us));
       json_object_set_new(o, "cpu_us_per_call", json_real(r->cpu_us));
+      json_object_set_new(o, "cpu_percent", json_real(r->cpu_pct));
+      json_object_set_new(o, "server_thread_cpu_us_per_call", json_real(r->srv_cpu_us));
       json_object_set_new(o, "ratio_to_size0", json_real(r->ratio));
       if (r->first_error[0] != '\0')
         json_object_set_new(o, "first_error", json_string(r->first_error));
@@ -1058,6 +1078,7 @@ static int xb_cmd_transport(int argc, char **argv) {
     (void)snprintf(target, sizeof target, "127.0.0.1:%d", port);
     b->server = target;
     b->expect_len = sizes[k];
+    b->tsrv = ts;
     /* Fresh connections per size, so no size inherits another's windows. */
     xb_connect(b);
     for (int l = 0; l < b->n_levels; l++) {
@@ -1070,6 +1091,7 @@ static int xb_cmd_transport(int argc, char **argv) {
               r->errors);
     }
     xb_disconnect(b);
+    b->tsrv = NULL;
     served = xc__bench_tsrv_stop(ts);
     if (served == 0) xc__bench_die("transport: the server answered no call");
   }

@@ -68,6 +68,12 @@ int xc__bench_tsrv_start(const char *ca_pem, const char *cert_pem, const char *k
                          size_t reply_bytes, xc__bench_tsrv **out, int *port, xc_err *err)
     XC_WARN_UNUSED_RESULT;
 
+/* CPU time (user + system) the server's completion-queue thread has used,
+ * in microseconds; 0 if unknown. gRPC runs some of a connection's work on
+ * whichever thread polls, so in one process this is the server's share only
+ * approximately. */
+double xc__bench_tsrv_cpu_us(const xc__bench_tsrv *ts);
+
 /* Stops the server (PLATFORM.md item 11's order), joins its thread, frees
  * everything, and returns the number of calls it answered. ts may be NULL. */
 uint64_t xc__bench_tsrv_stop(xc__bench_tsrv *ts);

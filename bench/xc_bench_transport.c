@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <grpc/byte_buffer.h>
 #include <grpc/grpc.h>
@@ -248,6 +249,15 @@ done:
   if (ts != NULL) (void)xc__bench_tsrv_stop(ts);
   if (rc != XC_OK) *port = 0;
   return rc;
+}
+
+double xc__bench_tsrv_cpu_us(const xc__bench_tsrv *ts) {
+  clockid_t cid;
+  struct timespec t;
+  if (ts == NULL || !ts->thread_started || pthread_getcpuclockid(ts->thread, &cid) != 0 ||
+      clock_gettime(cid, &t) != 0)
+    return 0;
+  return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
 
 uint64_t xc__bench_tsrv_stop(xc__bench_tsrv *ts) {

@@ -64,7 +64,7 @@ with tempfile.TemporaryDirectory(prefix="xc-bench-tools.") as tmp:
         check(abs(rows[0]["ratio_to_size0"] - 1.0) < 1e-9, "size 0 ratio: %r" % rows[0])
         check(all(r["ratio_to_size0"] > 0 for r in rows), "ratios: %r" % rows)
         lines = [l.split() for l in out.splitlines()]
-        table = [l[0] for l in lines if len(l) == 10 and l[0].isdigit()]
+        table = [l[0] for l in lines if len(l) == 12 and l[0].isdigit()]
         check(table == ["0", "1000", "20000"], "printed rows: %r\n%s" % (table, out))
         check("CPU us/call" in out, "no CPU column in:\n" + out)
 
