@@ -50,6 +50,7 @@
 #define XB_MAX_INFLIGHT 4096
 #define XB_MAX_LEVELS XC__BENCH_MAX_LIST
 #define XB_MAX_PEM (1024 * 1024)
+#define XB_MAX_RESULTS ((XC__BENCH_MAX_LIST + 1) * XB_MAX_LEVELS)
 /* Latency samples kept per workload and level (beyond: not recorded). */
 #define XB_MAX_SAMPLES ((size_t)16 * 1024 * 1024)
 #define XB_SEED_FINDINGS 1000
@@ -158,7 +159,8 @@ typedef struct xb_bench {
   int64_t expect_len;     /* transport: every reply must be this long; -1: any */
   const xc__bench_tsrv *tsrv; /* transport: the server, for its thread's CPU time */
 
-  xb_result results[XB_N_WORKLOADS * XB_MAX_LEVELS];
+  /* run: workloads x levels; transport: sizes (with 0 added) x levels. */
+  xb_result results[XB_MAX_RESULTS];
   size_t n_results;
 } xb_bench;
 

@@ -202,8 +202,9 @@ static const char *xc__fs_type(const char *dir) {
   }
 }
 
-static void xc__fs_usage(void) {
-  fprintf(stderr,
+/* Prints the usage on out: stdout for --help, stderr before an error. */
+static void xc__fs_usage(FILE *out) {
+  fprintf(out,
           "usage: xuncha-bench fsync --data DIR [--pages 1,4,8,20,27] [--rounds %d]\n"
           "                          [--file-mb %d] [--json FILE]\n"
           "  --data DIR    a directory on the disk to measure (two scratch files are made\n"
@@ -234,7 +235,7 @@ int xc__bench_cmd_fsync(int argc, char **argv) {
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--help") == 0) {
-      xc__fs_usage();
+      xc__fs_usage(stdout);
       return 0;
     } else if (strcmp(a, "--data") == 0 && v) {
       r.dir = v;
@@ -247,13 +248,13 @@ int xc__bench_cmd_fsync(int argc, char **argv) {
     } else if (strcmp(a, "--json") == 0 && v) {
       json_path = v;
     } else {
-      xc__fs_usage();
+      xc__fs_usage(stderr);
       xc__bench_die("fsync: unknown argument or missing value: '%s'", a);
     }
     i++;
   }
   if (r.dir == NULL) {
-    xc__fs_usage();
+    xc__fs_usage(stderr);
     xc__bench_die("fsync: --data DIR is required");
   }
   if (stat(r.dir, &st) != 0 || !S_ISDIR(st.st_mode))
