@@ -4,6 +4,8 @@
  *   xuncha-bench run  [options] [WORKLOAD...]   calls against a running server
  *   xuncha-bench fill --data DIR --count N       fills a store directly
  *   xuncha-bench disk --data DIR                 packed bytes vs file size
+ *   xuncha-bench transport [options]             the transport's ceiling per reply size
+ *   xuncha-bench fsync --data DIR                the disk's cost of an LMDB commit
  *
  * `run` keeps C calls in flight over N connections (one completion-queue
  * thread, registered calls, one batch per call, as a lean gRPC client does),
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -37,6 +40,7 @@
 #include <openssl/x509.h>
 
 #include "grpc/health/v1/health.pb-c.h"
+#include "xc_bench.h"
 #include "xc_msg.h"
 #include "xc_store.h"
 #include "xc_text.h"
@@ -44,8 +48,9 @@
 
 #define XB_MAX_CONNS 64
 #define XB_MAX_INFLIGHT 4096
-#define XB_MAX_LEVELS 8
+#define XB_MAX_LEVELS XC__BENCH_MAX_LIST
 #define XB_MAX_PEM (1024 * 1024)
+#define XB_MAX_RESULTS ((XC__BENCH_MAX_LIST + 1) * XB_MAX_LEVELS)
 /* Latency samples kept per workload and level (beyond: not recorded). */
 #define XB_MAX_SAMPLES ((size_t)16 * 1024 * 1024)
 #define XB_SEED_FINDINGS 1000
@@ -58,7 +63,9 @@ typedef enum xb_workload {
   XB_LIST = 2,
   XB_CREATE = 3,
   XB_MIX = 4,
-  XB_N_WORKLOADS = 5
+  XB_N_WORKLOADS = 5,
+  /* Not a `run` workload: what `transport` calls on its own server. */
+  XB_TRANSPORT = 5
 } xb_workload;
 
 static const char *const xb_workload_names[XB_N_WORKLOADS] = {"health", "get", "list", "create",
@@ -72,12 +79,14 @@ enum {
   XB_M_CREATE = 3,
   XB_M_CREATE_TARGET = 4,
   XB_M_CREATE_ROUND = 5,
-  XB_N_METHODS = 6
+  XB_M_TRANSPORT = 6,
+  XB_N_METHODS = 7
 };
 static const char *const xb_method_paths[XB_N_METHODS] = {
     "/grpc.health.v1.Health/Check",     "/xuncha.v1.Findings/GetFinding",
     "/xuncha.v1.Findings/ListFindings", "/xuncha.v1.Findings/CreateFinding",
-    "/xuncha.v1.Targets/CreateTarget",  "/xuncha.v1.Rounds/CreateRound"};
+    "/xuncha.v1.Targets/CreateTarget",  "/xuncha.v1.Rounds/CreateRound",
+    XC__BENCH_TRANSPORT_METHOD};
 
 typedef struct xb_conn {
   grpc_channel *ch;
@@ -106,6 +115,11 @@ typedef struct xb_result {
   double secs, rate;
   double p50_us, p99_us, max_us;
   double ratio; /* to health at the same level; 0 when not measured */
+  double cpu_us; /* this process's CPU time per call while measuring */
+  double cpu_pct; /* this process's CPU use while measuring, 100 = one core */
+  double srv_cpu_us; /* transport: the server CQ thread's CPU time per call */
+  int64_t reply_bytes; /* transport: the reply size measured */
+  double reply_bytes_avg; /* mean size of the replies received while measuring */
   char first_error[256];
 } xb_result;
 
@@ -139,21 +153,31 @@ typedef struct xb_bench {
   uint32_t *samples;
   size_t n_samples;
   uint64_t calls, errors;
+  uint64_t recv_bytes; /* reply bytes of the calls counted */
   char first_error[256];
   uint64_t acked_creates; /* CreateFinding calls answered OK, over the whole run */
+  int64_t expect_len;     /* transport: every reply must be this long; -1: any */
+  const xc__bench_tsrv *tsrv; /* transport: the server, for its thread's CPU time */
 
-  xb_result results[XB_N_WORKLOADS * XB_MAX_LEVELS];
+  /* run: workloads x levels; transport: sizes (with 0 added) x levels. */
+  xb_result results[XB_MAX_RESULTS];
   size_t n_results;
 } xb_bench;
 
-static int64_t xb_now_ns(void) {
+int64_t xc__bench_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void xb_die(const char *fmt, ...) XC_PRINTF(1, 2);
-static void xb_die(const char *fmt, ...) {
+double xc__bench_cpu_us(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+void xc__bench_die(const char *fmt, ...) {
   va_list ap;
   fprintf(stderr, "xuncha-bench: ");
   va_start(ap, fmt);
@@ -176,12 +200,12 @@ static char *xb_read_file(const char *path) {
   FILE *f = fopen(path, "rb");
   char *buf;
   size_t n;
-  if (f == NULL) xb_die("%s: %s", path, strerror(errno));
+  if (f == NULL) xc__bench_die("%s: %s", path, strerror(errno));
   buf = malloc(XB_MAX_PEM + 1);
-  if (buf == NULL) xb_die("out of memory");
+  if (buf == NULL) xc__bench_die("out of memory");
   n = fread(buf, 1, XB_MAX_PEM + 1, f);
   fclose(f);
-  if (n == 0 || n > XB_MAX_PEM) xb_die("%s: empty or larger than 1 MiB", path);
+  if (n == 0 || n > XB_MAX_PEM) xc__bench_die("%s: empty or larger than 1 MiB", path);
   buf[n] = '\0';
   return buf;
 }
@@ -228,7 +252,7 @@ static void xb_connect(xb_bench *b) {
   cargs.num_args = 3;
   cargs.args = args;
   b->creds = grpc_ssl_credentials_create(b->ca, &pair, NULL, NULL);
-  if (b->creds == NULL) xb_die("the TLS files are not usable");
+  if (b->creds == NULL) xc__bench_die("the TLS files are not usable");
   b->cq = grpc_completion_queue_create_for_next(NULL);
   for (int i = 0; i < b->n_conns; i++) {
     xb_conn *c = &b->conns[i];
@@ -240,11 +264,11 @@ static void xb_connect(xb_bench *b) {
   /* Wait until every connection is READY, so no call fails while the TLS
    * handshakes run. */
   for (int i = 0; i < b->n_conns; i++) {
-    int64_t until = xb_now_ns() + INT64_C(10000000000);
+    int64_t until = xc__bench_now_ns() + INT64_C(10000000000);
     grpc_connectivity_state st;
     while ((st = grpc_channel_check_connectivity_state(b->conns[i].ch, 1)) != GRPC_CHANNEL_READY) {
       grpc_event ev;
-      if (xb_now_ns() > until) xb_die("cannot connect to %s", b->server);
+      if (xc__bench_now_ns() > until) xc__bench_die("cannot connect to %s", b->server);
       grpc_channel_watch_connectivity_state(
           b->conns[i].ch, st,
           gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(200, GPR_TIMESPAN)),
@@ -294,7 +318,7 @@ static int xb_start(xb_slot *s, int method, grpc_slice req) {
   ops[5].data.recv_status_on_client.trailing_metadata = &s->md_trailing;
   ops[5].data.recv_status_on_client.status = &s->status;
   ops[5].data.recv_status_on_client.status_details = &s->details;
-  s->start_ns = xb_now_ns();
+  s->start_ns = xc__bench_now_ns();
   e = grpc_call_start_batch(s->call, ops, 6, s, NULL);
   if (e != GRPC_CALL_OK) {
     grpc_call_unref(s->call);
@@ -335,15 +359,15 @@ static ProtobufCMessage *xb_call_sync(xb_bench *b, int method, const ProtobufCMe
   memset(&s, 0, sizeof s);
   s.b = b;
   s.conn = &b->conns[0];
-  if (xb_start(&s, method, packed) != 0) xb_die("cannot start a call");
+  if (xb_start(&s, method, packed) != 0) xc__bench_die("cannot start a call");
   grpc_slice_unref(packed);
   ev = grpc_completion_queue_next(b->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-  if (ev.type != GRPC_OP_COMPLETE || ev.tag != &s) xb_die("unexpected completion in setup");
+  if (ev.type != GRPC_OP_COMPLETE || ev.tag != &s) xc__bench_die("unexpected completion in setup");
   xb_finish(&s);
   if (s.status != GRPC_STATUS_OK) {
     char d[512];
     xb_details(&s, d, sizeof d);
-    xb_die("%s failed: status %d: %s", xb_method_paths[method], (int)s.status, d);
+    xc__bench_die("%s failed: status %d: %s", xb_method_paths[method], (int)s.status, d);
   }
   grpc_slice_unref(s.details);
   if (s.recv != NULL) {
@@ -358,7 +382,7 @@ static ProtobufCMessage *xb_call_sync(xb_bench *b, int method, const ProtobufCMe
     }
     grpc_byte_buffer_destroy(s.recv);
   }
-  if (resp == NULL) xb_die("%s: no valid response", xb_method_paths[method]);
+  if (resp == NULL) xc__bench_die("%s: no valid response", xb_method_paths[method]);
   return resp;
 }
 
@@ -401,7 +425,7 @@ static void xb_setup(xb_bench *b) {
   char round_id[64], target_id[64], title[160];
   int64_t t0;
 
-  if (b->region[0] == '\0') xb_die("--region is needed (the certificate is not office:<code>)");
+  if (b->region[0] == '\0') xc__bench_die("--region is needed (the certificate is not office:<code>)");
   t.region_code = b->region;
   t.name = "市财政局（基准测试）";
   t.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_MUNICIPAL_DEPARTMENT;
@@ -439,9 +463,9 @@ static void xb_setup(xb_bench *b) {
   }
 
   /* Seed findings for get and list, each a real create. */
-  t0 = xb_now_ns();
+  t0 = xc__bench_now_ns();
   b->get_req = calloc(XB_SEED_FINDINGS, sizeof *b->get_req);
-  if (b->get_req == NULL) xb_die("out of memory");
+  if (b->get_req == NULL) xc__bench_die("out of memory");
   for (int i = 0; i < XB_SEED_FINDINGS; i++) {
     Xuncha__V1__CreateFindingRequest cf = XUNCHA__V1__CREATE_FINDING_REQUEST__INIT;
     Xuncha__V1__GetFindingRequest gr = XUNCHA__V1__GET_FINDING_REQUEST__INIT;
@@ -456,7 +480,7 @@ static void xb_setup(xb_bench *b) {
     xc_msg_free(&got->base);
   }
   fprintf(stderr, "setup: target %s, round %s, %d findings seeded in %.1f s\n", target_id,
-          round_id, XB_SEED_FINDINGS, (double)(xb_now_ns() - t0) / 1e9);
+          round_id, XB_SEED_FINDINGS, (double)(xc__bench_now_ns() - t0) / 1e9);
 }
 
 /* ----------------------------------------------------------------- a run */
@@ -482,6 +506,11 @@ static void xb_pick(xb_bench *b, int *method, grpc_slice *req) {
       *method = XB_M_CREATE;
       *req = b->create_req[xb_rand(&b->rng) % XB_CREATE_VARIANTS];
       break;
+    case XB_TRANSPORT:
+      /* The same empty request as a health check's. */
+      *method = XB_M_TRANSPORT;
+      *req = b->health_req;
+      break;
     default:
       *method = XB_M_HEALTH;
       *req = b->health_req;
@@ -499,15 +528,17 @@ static int xb_cmp_u32(const void *a, const void *b) {
 static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res) {
   xb_slot *slots = calloc((size_t)inflight, sizeof *slots);
   int64_t t_start, t_measure, t_end, t_stop_measure = 0;
+  double cpu_start = 0, cpu_stop = 0, srv_start = 0, srv_stop = 0;
   int active = 0;
-  if (slots == NULL) xb_die("out of memory");
+  if (slots == NULL) xc__bench_die("out of memory");
   b->cur = w;
   b->measuring = 0;
   b->stopping = 0;
   b->n_samples = 0;
   b->calls = b->errors = 0;
+  b->recv_bytes = 0;
   b->first_error[0] = '\0';
-  t_start = xb_now_ns();
+  t_start = xc__bench_now_ns();
   t_measure = t_start + (int64_t)(b->warmup_s * 1e9);
   t_end = t_measure + (int64_t)(b->duration_s * 1e9);
   for (int i = 0; i < inflight; i++) {
@@ -522,12 +553,18 @@ static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res)
     grpc_event ev = grpc_completion_queue_next(
         b->cq, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(100, GPR_TIMESPAN)),
         NULL);
-    int64_t now = xb_now_ns();
-    if (!b->measuring && !b->stopping && now >= t_measure) b->measuring = 1;
+    int64_t now = xc__bench_now_ns();
+    if (!b->measuring && !b->stopping && now >= t_measure) {
+      b->measuring = 1;
+      cpu_start = xc__bench_cpu_us();
+      srv_start = xc__bench_tsrv_cpu_us(b->tsrv);
+    }
     if (b->measuring && now >= t_end) {
       b->measuring = 0;
       b->stopping = 1;
       t_stop_measure = now;
+      cpu_stop = xc__bench_cpu_us();
+      srv_stop = xc__bench_tsrv_cpu_us(b->tsrv);
     }
     if (ev.type != GRPC_OP_COMPLETE) continue;
     if (ev.tag == NULL) continue;
@@ -535,14 +572,22 @@ static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res)
       xb_slot *s = ev.tag;
       int64_t lat_ns = now - s->start_ns;
       int ok = ev.success && s->status == GRPC_STATUS_OK;
+      int64_t got_len = s->recv != NULL ? (int64_t)grpc_byte_buffer_length(s->recv) : 0;
+      /* transport: a reply of the wrong size is an error, not a fast call. */
+      int bad_len = ok && b->expect_len >= 0 && got_len != b->expect_len;
       if (ok && s->method == XB_M_CREATE) b->acked_creates++;
       xb_finish(s);
       if (s->recv != NULL) grpc_byte_buffer_destroy(s->recv);
       if (b->measuring && s->start_ns >= t_measure) {
         b->calls++;
-        if (!ok) {
+        b->recv_bytes += (uint64_t)got_len;
+        if (!ok || bad_len) {
           b->errors++;
-          if (b->first_error[0] == '\0') {
+          if (b->first_error[0] == '\0' && bad_len) {
+            (void)snprintf(b->first_error, sizeof b->first_error,
+                           "%s: a reply of %" PRId64 " bytes, not %" PRId64,
+                           xb_method_paths[s->method], got_len, b->expect_len);
+          } else if (b->first_error[0] == '\0') {
             char d[200];
             xb_details(s, d, sizeof d);
             (void)snprintf(b->first_error, sizeof b->first_error, "%s: status %d: %s",
@@ -564,7 +609,11 @@ static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res)
       }
     }
   }
-  if (t_stop_measure == 0) t_stop_measure = xb_now_ns();
+  if (t_stop_measure == 0) {
+    t_stop_measure = xc__bench_now_ns();
+    cpu_stop = xc__bench_cpu_us();
+    srv_stop = xc__bench_tsrv_cpu_us(b->tsrv);
+  }
   memset(res, 0, sizeof *res);
   res->w = w;
   res->inflight = inflight;
@@ -572,6 +621,12 @@ static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res)
   res->errors = b->errors;
   res->secs = (double)(t_stop_measure - t_measure) / 1e9;
   res->rate = res->secs > 0 ? (double)res->calls / res->secs : 0;
+  res->reply_bytes_avg = res->calls > 0 ? (double)b->recv_bytes / (double)res->calls : 0;
+  /* Calls started before the measurement window but finished in it are not
+   * counted, nor their CPU: at a steady rate the two offsets cancel out. */
+  res->cpu_us = res->calls > 0 && cpu_start > 0 ? (cpu_stop - cpu_start) / (double)res->calls : 0;
+  res->cpu_pct = res->secs > 0 && cpu_start > 0 ? (cpu_stop - cpu_start) / 1e4 / res->secs : 0;
+  res->srv_cpu_us = res->calls > 0 && srv_start > 0 ? (srv_stop - srv_start) / (double)res->calls : 0;
   xc_strlcpy(res->first_error, b->first_error, sizeof res->first_error);
   if (b->n_samples > 0) {
     qsort(b->samples, b->n_samples, sizeof *b->samples, xb_cmp_u32);
@@ -582,7 +637,7 @@ static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res)
   free(slots);
 }
 
-static void xb_machine(char *out, size_t size) {
+void xc__bench_machine(char *out, size_t size) {
   FILE *f = fopen("/proc/cpuinfo", "r");
   char line[256], model[200] = "unknown CPU";
   struct utsname u;
@@ -608,7 +663,7 @@ static void xb_machine(char *out, size_t size) {
 
 static void xb_report(xb_bench *b) {
   char machine[320];
-  xb_machine(machine, sizeof machine);
+  xc__bench_machine(machine, sizeof machine);
   /* Ratios to health at the same level. */
   for (size_t i = 0; i < b->n_results; i++) {
     xb_result *r = &b->results[i];
@@ -654,6 +709,8 @@ static void xb_report(xb_bench *b) {
       json_object_set_new(o, "p99_us", json_real(r->p99_us));
       json_object_set_new(o, "max_us", json_real(r->max_us));
       json_object_set_new(o, "ratio_to_health", json_real(r->ratio));
+      json_object_set_new(o, "bench_cpu_us_per_call", json_real(r->cpu_us));
+      json_object_set_new(o, "reply_bytes_avg", json_real(r->reply_bytes_avg));
       if (r->first_error[0] != '\0')
         json_object_set_new(o, "first_error", json_string(r->first_error));
       json_array_append_new(arr, o);
@@ -675,6 +732,12 @@ static void xb_usage(void) {
       "  xuncha-bench disk --data DIR\n"
       "  xuncha-bench store --data DIR [--threads 64] [--duration 5]\n"
       "  xuncha-bench lmdb --data DIR --count N [--per-commit 500]   raw LMDB floor\n"
+      "  xuncha-bench transport --ca FILE --cert FILE --key FILE [--sizes 0,55000]\n"
+      "                         [--connections 4] [--inflight 64] [--duration 10]\n"
+      "                         [--json FILE]   the transport's ceiling per reply size\n"
+      "  xuncha-bench fsync --data DIR [--pages 1,4,8,20,27] [--rounds 200]\n"
+      "                     [--json FILE]       the disk's cost of an LMDB commit\n"
+      "  (transport --help and fsync --help say more)\n"
       "\n"
       "run options (defaults in brackets; TLS files also from XUNCHA_CA, XUNCHA_CERT,\n"
       "XUNCHA_KEY and the server from XUNCHA_SERVER):\n"
@@ -692,11 +755,31 @@ static void xb_usage(void) {
 }
 
 /* Parses a number option or dies. */
-static long long xb_num(const char *opt, const char *v, long long lo, long long hi) {
+long long xc__bench_num(const char *opt, const char *v, long long lo, long long hi) {
   long long x;
   if (v == NULL || xc_parse_int64(v, lo, hi, &x) != 0)
-    xb_die("%s needs a number from %lld to %lld", opt, lo, hi);
+    xc__bench_die("%s needs a number from %lld to %lld", opt, lo, hi);
   return x;
+}
+
+size_t xc__bench_parse_list(const char *opt, const char *v, long long lo, long long hi,
+                            long long *out, size_t max) {
+  char buf[128];
+  char *p = buf;
+  size_t n = 0;
+  if (v == NULL) xc__bench_die("%s needs a value: one number or a list like 1,64", opt);
+  if (strlen(v) >= sizeof buf)
+    xc__bench_die("%s: the list is longer than %zu characters", opt, sizeof buf - 1);
+  xc_strlcpy(buf, v, sizeof buf);
+  for (;;) {
+    char *comma = strchr(p, ',');
+    if (comma != NULL) *comma = '\0';
+    if (n == max) xc__bench_die("%s: at most %zu values", opt, max);
+    out[n++] = xc__bench_num(opt, p, lo, hi);
+    if (comma == NULL) break;
+    p = comma + 1;
+  }
+  return n;
 }
 
 static int xb_cmd_run(int argc, char **argv) {
@@ -704,7 +787,7 @@ static int xb_cmd_run(int argc, char **argv) {
   const char *ca = getenv("XUNCHA_CA"), *cert = getenv("XUNCHA_CERT"),
              *key = getenv("XUNCHA_KEY");
   int any_workload = 0, skip_health = 0;
-  if (b == NULL) xb_die("out of memory");
+  if (b == NULL) xc__bench_die("out of memory");
   b->server = getenv("XUNCHA_SERVER") ? getenv("XUNCHA_SERVER") : "127.0.0.1:7443";
   b->n_conns = 4;
   b->levels[0] = 64;
@@ -712,6 +795,7 @@ static int xb_cmd_run(int argc, char **argv) {
   b->duration_s = 10;
   b->warmup_s = 1;
   b->rng = 0x9E3779B97F4A7C15u;
+  b->expect_len = -1;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--server") == 0 && v) {
@@ -730,30 +814,21 @@ static int xb_cmd_run(int argc, char **argv) {
       xc_strlcpy(b->region, v, sizeof b->region);
       i++;
     } else if (strcmp(a, "--connections") == 0) {
-      b->n_conns = (int)xb_num(a, v, 1, XB_MAX_CONNS);
+      b->n_conns = (int)xc__bench_num(a, v, 1, XB_MAX_CONNS);
       i++;
     } else if (strcmp(a, "--duration") == 0) {
-      b->duration_s = (double)xb_num(a, v, 1, 86400);
+      b->duration_s = (double)xc__bench_num(a, v, 1, 86400);
       i++;
     } else if (strcmp(a, "--warmup") == 0) {
-      b->warmup_s = (double)xb_num(a, v, 0, 3600);
+      b->warmup_s = (double)xc__bench_num(a, v, 0, 3600);
       i++;
     } else if (strcmp(a, "--json") == 0 && v) {
       b->json_path = v;
       i++;
     } else if (strcmp(a, "--inflight") == 0 && v) {
-      char buf[128];
-      char *p = buf;
-      xc_strlcpy(buf, v, sizeof buf);
-      b->n_levels = 0;
-      for (;;) {
-        char *comma = strchr(p, ',');
-        if (comma != NULL) *comma = '\0';
-        if (b->n_levels == XB_MAX_LEVELS) xb_die("--inflight: at most %d levels", XB_MAX_LEVELS);
-        b->levels[b->n_levels++] = (int)xb_num("--inflight", p, 1, XB_MAX_INFLIGHT);
-        if (comma == NULL) break;
-        p = comma + 1;
-      }
+      long long lv[XB_MAX_LEVELS];
+      b->n_levels = (int)xc__bench_parse_list(a, v, 1, XB_MAX_INFLIGHT, lv, XB_MAX_LEVELS);
+      for (int l = 0; l < b->n_levels; l++) b->levels[l] = (int)lv[l];
       i++;
     } else if (strcmp(a, "--no-health") == 0) {
       skip_health = 1;
@@ -767,19 +842,19 @@ static int xb_cmd_run(int argc, char **argv) {
           b->workloads[w] = 1;
           found = any_workload = 1;
         }
-      if (!found) xb_die("unknown argument '%s' (see --help)", a);
+      if (!found) xc__bench_die("unknown argument '%s' (see --help)", a);
     }
   }
   if (!any_workload)
     for (int w = 0; w < XB_N_WORKLOADS; w++) b->workloads[w] = 1;
   if (!skip_health) b->workloads[XB_HEALTH] = 1;
-  if (ca == NULL || cert == NULL || key == NULL) xb_die("--ca, --cert and --key are required");
+  if (ca == NULL || cert == NULL || key == NULL) xc__bench_die("--ca, --cert and --key are required");
   b->ca = xb_read_file(ca);
   b->cert = xb_read_file(cert);
   b->key = xb_read_file(key);
   if (b->region[0] == '\0') xb_region_from_cert(b->cert, b->region, sizeof b->region);
   b->samples = malloc(XB_MAX_SAMPLES * sizeof *b->samples);
-  if (b->samples == NULL) xb_die("out of memory");
+  if (b->samples == NULL) xc__bench_die("out of memory");
 
   grpc_init();
   xb_connect(b);
@@ -791,9 +866,9 @@ static int xb_cmd_run(int argc, char **argv) {
       r = &b->results[b->n_results++];
       xb_run_one(b, (xb_workload)w, b->levels[l], r);
       fprintf(stderr, "%-8s inflight %4d: %8.0f calls/s, p50 %.3f ms, p99 %.3f ms, %" PRIu64
-                      " errors\n",
+                      " errors, replies of %.0f bytes on average\n",
               xb_workload_names[w], b->levels[l], r->rate, r->p50_us / 1000, r->p99_us / 1000,
-              r->errors);
+              r->errors, r->reply_bytes_avg);
     }
   xb_report(b);
   grpc_slice_unref(b->health_req);
@@ -803,6 +878,229 @@ static int xb_cmd_run(int argc, char **argv) {
   free(b->get_req);
   xb_disconnect(b);
   grpc_shutdown_blocking();
+  free(b->samples);
+  free(b->ca);
+  free(b->cert);
+  free(b->key);
+  free(b);
+  return 0;
+}
+
+/* ------------------------------------------------------------- transport */
+
+/* Default reply sizes: empty, and a page of 100 findings as `list` sends it. */
+#define XB_TS_DEFAULT_SIZES "0,55000"
+
+static void xb_transport_usage(void) {
+  printf(
+      "Usage: xuncha-bench transport --ca FILE --cert FILE --key FILE [options]\n"
+      "\n"
+      "Starts a minimal gRPC server in this process (mutual TLS on 127.0.0.1, xunchad's\n"
+      "channel arguments, one completion-queue thread) that answers every call with a\n"
+      "fixed reply of N bytes and does nothing else, and drives it as `run` drives\n"
+      "xunchad: the transport's ceiling for a reply of that size. The server uses\n"
+      "server.pem and server.key from the directory of --ca (`xuncha-certs dev DIR`)\n"
+      "unless --server-cert/--server-key say otherwise; --cert/--key are the client's\n"
+      "(e.g. city.pem, city.key).\n"
+      "\n"
+      "  --sizes L        reply sizes in bytes, up to %d, each 0 to %d [" XB_TS_DEFAULT_SIZES "];\n"
+      "                   size 0 always runs first: every ratio refers to it\n"
+      "  --connections N  TCP connections [4], at most %d\n"
+      "  --inflight L     calls in flight, one level or a list: 1,64 [64], at most %d\n"
+      "  --duration S     seconds measured per size and level [10]\n"
+      "  --warmup S       seconds run before measuring [1]\n"
+      "  --json FILE      also write the results as JSON\n"
+      "  --server-cert FILE --server-key FILE   the server's certificate and key\n",
+      XC__BENCH_MAX_LIST, XC__BENCH_MAX_REPLY, XB_MAX_CONNS, XB_MAX_INFLIGHT);
+}
+
+/* Reads DIR/NAME, where DIR is the directory of `sibling`. */
+static char *xb_read_sibling(const char *sibling, const char *name) {
+  char path[4096];
+  const char *slash = strrchr(sibling, '/');
+  int dir_len = slash != NULL ? (int)(slash - sibling) : 1;
+  if (slash == NULL) sibling = ".";
+  if (snprintf(path, sizeof path, "%.*s/%s", dir_len, sibling, name) >= (int)sizeof path)
+    xc__bench_die("the path of %s is too long", name);
+  return xb_read_file(path);
+}
+
+static void xb_transport_report(xb_bench *b) {
+  char machine[320];
+  xc__bench_machine(machine, sizeof machine);
+  /* Ratios to the empty reply at the same level. */
+  for (size_t i = 0; i < b->n_results; i++) {
+    xb_result *r = &b->results[i];
+    for (size_t k = 0; k < b->n_results; k++)
+      if (b->results[k].reply_bytes == 0 && b->results[k].inflight == r->inflight &&
+          b->results[k].rate > 0)
+        r->ratio = r->rate / b->results[k].rate;
+  }
+  printf("\nxuncha-bench transport: in-process gRPC core server, mutual TLS on 127.0.0.1, one CQ "
+         "thread, fixed reply; %d connections, %.0f s per row (after %.0f s warm-up)\n",
+         b->n_conns, b->duration_s, b->warmup_s);
+  printf("machine: %s\n", machine);
+  printf("CPU us/call: user + system time of this whole process (client and server) per call;\n"
+         "CPU %%: of this process while measuring (100 = one core; below the machine's cores\n"
+         "x 100, other processes had the rest); server thr: the server CQ thread's share\n\n");
+  printf("%11s %8s %10s %9s %9s %9s %8s %11s %6s %10s %7s %9s\n", "reply bytes", "inflight",
+         "calls/s", "MB/s", "p50 ms", "p99 ms", "errors", "CPU us/call", "CPU %", "server thr",
+         "vs 0 B", "CPU vs 0");
+  for (size_t i = 0; i < b->n_results; i++) {
+    xb_result *r = &b->results[i];
+    double cpu0 = 0;
+    for (size_t k = 0; k < b->n_results; k++)
+      if (b->results[k].reply_bytes == 0 && b->results[k].inflight == r->inflight)
+        cpu0 = b->results[k].cpu_us;
+    printf("%11" PRId64 " %8d %10.0f %9.1f %9.3f %9.3f %8" PRIu64 " %11.1f %6.0f %10.1f %6.0f%% "
+           "%8.2fx\n",
+           r->reply_bytes, r->inflight, r->rate, r->rate * (double)r->reply_bytes / 1e6,
+           r->p50_us / 1000, r->p99_us / 1000, r->errors, r->cpu_us, r->cpu_pct, r->srv_cpu_us,
+           r->ratio * 100, cpu0 > 0 ? r->cpu_us / cpu0 : 0.0);
+  }
+  for (size_t i = 0; i < b->n_results; i++)
+    if (b->results[i].first_error[0] != '\0')
+      printf("first error of %" PRId64 " B/%d: %s\n", b->results[i].reply_bytes,
+             b->results[i].inflight, b->results[i].first_error);
+  if (b->json_path != NULL) {
+    json_t *root = json_object(), *arr = json_array();
+    json_object_set_new(root, "server", json_string("in-process, mutual TLS, 1 CQ thread"));
+    json_object_set_new(root, "machine", json_string(machine));
+    json_object_set_new(root, "connections", json_integer(b->n_conns));
+    json_object_set_new(root, "duration_s", json_real(b->duration_s));
+    json_object_set_new(root, "warmup_s", json_real(b->warmup_s));
+    for (size_t i = 0; i < b->n_results; i++) {
+      xb_result *r = &b->results[i];
+      json_t *o = json_object();
+      json_object_set_new(o, "reply_bytes", json_integer((json_int_t)r->reply_bytes));
+      json_object_set_new(o, "inflight", json_integer(r->inflight));
+      json_object_set_new(o, "calls", json_integer((json_int_t)r->calls));
+      json_object_set_new(o, "errors", json_integer((json_int_t)r->errors));
+      json_object_set_new(o, "calls_per_s", json_real(r->rate));
+      json_object_set_new(o, "p50_us", json_real(r->p50_us));
+      json_object_set_new(o, "p99_us", json_real(r->p99_us));
+      json_object_set_new(o, "max_us", json_real(r->max_us));
+      json_object_set_new(o, "cpu_us_per_call", json_real(r->cpu_us));
+      json_object_set_new(o, "cpu_percent", json_real(r->cpu_pct));
+      json_object_set_new(o, "server_thread_cpu_us_per_call", json_real(r->srv_cpu_us));
+      json_object_set_new(o, "ratio_to_size0", json_real(r->ratio));
+      if (r->first_error[0] != '\0')
+        json_object_set_new(o, "first_error", json_string(r->first_error));
+      json_array_append_new(arr, o);
+    }
+    json_object_set_new(root, "results", arr);
+    if (json_dump_file(root, b->json_path, JSON_INDENT(2)) != 0)
+      fprintf(stderr, "xuncha-bench: cannot write %s\n", b->json_path);
+    json_decref(root);
+  }
+}
+
+static int xb_cmd_transport(int argc, char **argv) {
+  xb_bench *b = calloc(1, sizeof *b);
+  const char *ca = getenv("XUNCHA_CA"), *cert = getenv("XUNCHA_CERT"),
+             *key = getenv("XUNCHA_KEY");
+  long long sizes[XC__BENCH_MAX_LIST + 1];
+  size_t n_sizes = 0;
+  int has_zero = 0;
+  char *srv_cert = NULL, *srv_key = NULL;
+  const char *srv_cert_path = NULL, *srv_key_path = NULL;
+  char target[64];
+  if (b == NULL) xc__bench_die("out of memory");
+  b->n_conns = 4;
+  b->levels[0] = 64;
+  b->n_levels = 1;
+  b->duration_s = 10;
+  b->warmup_s = 1;
+  b->rng = 0x9E3779B97F4A7C15u;
+  n_sizes = xc__bench_parse_list("--sizes", XB_TS_DEFAULT_SIZES, 0, XC__BENCH_MAX_REPLY, sizes,
+                                 XC__BENCH_MAX_LIST);
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(a, "--help") == 0) {
+      xb_transport_usage();
+      free(b);
+      return 0;
+    } else if (strcmp(a, "--ca") == 0 && v) {
+      ca = v;
+    } else if (strcmp(a, "--cert") == 0 && v) {
+      cert = v;
+    } else if (strcmp(a, "--key") == 0 && v) {
+      key = v;
+    } else if (strcmp(a, "--server-cert") == 0 && v) {
+      srv_cert_path = v;
+    } else if (strcmp(a, "--server-key") == 0 && v) {
+      srv_key_path = v;
+    } else if (strcmp(a, "--connections") == 0) {
+      b->n_conns = (int)xc__bench_num(a, v, 1, XB_MAX_CONNS);
+    } else if (strcmp(a, "--duration") == 0) {
+      b->duration_s = (double)xc__bench_num(a, v, 1, 86400);
+    } else if (strcmp(a, "--warmup") == 0) {
+      b->warmup_s = (double)xc__bench_num(a, v, 0, 3600);
+    } else if (strcmp(a, "--json") == 0 && v) {
+      b->json_path = v;
+    } else if (strcmp(a, "--inflight") == 0) {
+      long long lv[XB_MAX_LEVELS];
+      b->n_levels = (int)xc__bench_parse_list(a, v, 1, XB_MAX_INFLIGHT, lv, XB_MAX_LEVELS);
+      for (int l = 0; l < b->n_levels; l++) b->levels[l] = (int)lv[l];
+    } else if (strcmp(a, "--sizes") == 0) {
+      n_sizes = xc__bench_parse_list(a, v, 0, XC__BENCH_MAX_REPLY, sizes, XC__BENCH_MAX_LIST);
+    } else {
+      xc__bench_die("transport: unknown argument or missing value: '%s' (see transport --help)",
+                    a);
+    }
+    i++;
+  }
+  if (ca == NULL || cert == NULL || key == NULL)
+    xc__bench_die("transport: --ca, --cert and --key are required (see transport --help)");
+  /* Size 0 first: the baseline every ratio refers to, as health is for run. */
+  for (size_t k = 0; k < n_sizes; k++) has_zero |= sizes[k] == 0;
+  if (!has_zero) {
+    memmove(sizes + 1, sizes, n_sizes * sizeof *sizes);
+    sizes[0] = 0;
+    n_sizes++;
+  }
+  b->ca = xb_read_file(ca);
+  b->cert = xb_read_file(cert);
+  b->key = xb_read_file(key);
+  srv_cert = srv_cert_path ? xb_read_file(srv_cert_path) : xb_read_sibling(ca, "server.pem");
+  srv_key = srv_key_path ? xb_read_file(srv_key_path) : xb_read_sibling(ca, "server.key");
+  b->samples = malloc(XB_MAX_SAMPLES * sizeof *b->samples);
+  if (b->samples == NULL) xc__bench_die("out of memory");
+  b->health_req = grpc_empty_slice();
+
+  grpc_init();
+  for (size_t k = 0; k < n_sizes; k++) {
+    xc__bench_tsrv *ts = NULL;
+    xc_err err;
+    int port = 0;
+    uint64_t served;
+    if (xc__bench_tsrv_start(b->ca, srv_cert, srv_key, (size_t)sizes[k], &ts, &port, &err) !=
+        XC_OK)
+      xc__bench_die("transport: %s", err.msg);
+    (void)snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    b->server = target;
+    b->expect_len = sizes[k];
+    b->tsrv = ts;
+    /* Fresh connections per size, so no size inherits another's windows. */
+    xb_connect(b);
+    for (int l = 0; l < b->n_levels; l++) {
+      xb_result *r = &b->results[b->n_results++];
+      xb_run_one(b, XB_TRANSPORT, b->levels[l], r);
+      r->reply_bytes = sizes[k];
+      fprintf(stderr, "reply %7lld B inflight %4d: %8.0f calls/s, p50 %.3f ms, p99 %.3f ms, "
+                      "%.1f us CPU/call, %" PRIu64 " errors\n",
+              sizes[k], b->levels[l], r->rate, r->p50_us / 1000, r->p99_us / 1000, r->cpu_us,
+              r->errors);
+    }
+    xb_disconnect(b);
+    b->tsrv = NULL;
+    served = xc__bench_tsrv_stop(ts);
+    if (served == 0) xc__bench_die("transport: the server answered no call");
+  }
+  grpc_shutdown_blocking();
+  xb_transport_report(b);
+  free(srv_cert);
+  free(srv_key);
   free(b->samples);
   free(b->ca);
   free(b->cert);
@@ -880,28 +1178,28 @@ static int xb_cmd_fill(int argc, char **argv) {
       dir = v;
       i++;
     } else if (strcmp(argv[i], "--count") == 0) {
-      count = xb_num("--count", v, 1, 100000000);
+      count = xc__bench_num("--count", v, 1, 100000000);
       i++;
     } else if (strcmp(argv[i], "--per-commit") == 0) {
-      per = xb_num("--per-commit", v, 1, 100000);
+      per = xc__bench_num("--per-commit", v, 1, 100000);
       i++;
     } else if (strcmp(argv[i], "--region") == 0 && v) {
       region = v;
       i++;
     } else {
-      xb_die("fill: unknown argument '%s'", argv[i]);
+      xc__bench_die("fill: unknown argument '%s'", argv[i]);
     }
   }
-  if (dir == NULL || count == 0) xb_die("fill needs --data DIR and --count N");
+  if (dir == NULL || count == 0) xc__bench_die("fill needs --data DIR and --count N");
   (void)snprintf(xb_fill_owner, sizeof xb_fill_owner, "office:%s", region);
   memset(&so, 0, sizeof so);
   so.dir = dir;
-  if (xc_store_open(&so, &store, &err) != XC_OK) xb_die("cannot open %s: %s", dir, err.msg);
+  if (xc_store_open(&so, &store, &err) != XC_OK) xc__bench_die("cannot open %s: %s", dir, err.msg);
   t.region_code = (char *)region;
   t.name = "市财政局（基准测试）";
   t.kind = XUNCHA__V1__TARGET_KIND__TARGET_KIND_MUNICIPAL_DEPARTMENT;
   pair[0] = &t.base;
-  if (xc_store_write(store, xb_fill_one_fn, pair, &err) != XC_OK) xb_die("fill: %s", err.msg);
+  if (xc_store_write(store, xb_fill_one_fn, pair, &err) != XC_OK) xc__bench_die("fill: %s", err.msg);
   xc_strlcpy(target_id, xc_msg_get_str(pair[1], "id"), sizeof target_id);
   xc_msg_free(pair[1]);
   pair[1] = NULL;
@@ -914,10 +1212,10 @@ static int xb_cmd_fill(int argc, char **argv) {
   r.n_target_ids = 1;
   r.target_ids = tids;
   pair[0] = &r.base;
-  if (xc_store_write(store, xb_fill_one_fn, pair, &err) != XC_OK) xb_die("fill: %s", err.msg);
+  if (xc_store_write(store, xb_fill_one_fn, pair, &err) != XC_OK) xc__bench_die("fill: %s", err.msg);
   xc_strlcpy(round_id, xc_msg_get_str(pair[1], "id"), sizeof round_id);
   xc_msg_free(pair[1]);
-  t0 = xb_now_ns();
+  t0 = xc__bench_now_ns();
   for (long long done = 0; done < count;) {
     xb_fill_ctx c;
     memset(&c, 0, sizeof c);
@@ -926,15 +1224,15 @@ static int xb_cmd_fill(int argc, char **argv) {
     c.target_id = target_id;
     c.count = (int)(count - done < per ? count - done : per);
     c.first = (int)done;
-    if (xc_store_write(store, xb_fill_fn, &c, &err) != XC_OK) xb_die("fill: %s", err.msg);
+    if (xc_store_write(store, xb_fill_fn, &c, &err) != XC_OK) xc__bench_die("fill: %s", err.msg);
     done += c.count;
     if (done % 100000 == 0 || done == count)
       fprintf(stderr, "%lld findings, %.0f/s\n", done,
-              (double)done / ((double)(xb_now_ns() - t0) / 1e9));
+              (double)done / ((double)(xc__bench_now_ns() - t0) / 1e9));
   }
   xc_store_close(store);
   printf("filled %s with %lld findings (round %s) in %.1f s\n", dir, count, round_id,
-         (double)(xb_now_ns() - t0) / 1e9);
+         (double)(xc__bench_now_ns() - t0) / 1e9);
   return 0;
 }
 
@@ -992,38 +1290,38 @@ static int xb_cmd_store(int argc, char **argv) {
       dir = v;
       i++;
     } else if (strcmp(argv[i], "--threads") == 0) {
-      threads = xb_num("--threads", v, 1, 1024);
+      threads = xc__bench_num("--threads", v, 1, 1024);
       i++;
     } else if (strcmp(argv[i], "--duration") == 0) {
-      secs = xb_num("--duration", v, 1, 3600);
+      secs = xc__bench_num("--duration", v, 1, 3600);
       i++;
     } else {
-      xb_die("store: unknown argument '%s'", argv[i]);
+      xc__bench_die("store: unknown argument '%s'", argv[i]);
     }
   }
-  if (dir == NULL) xb_die("store needs --data DIR");
+  if (dir == NULL) xc__bench_die("store needs --data DIR");
   memset(&so, 0, sizeof so);
   so.dir = dir;
-  if (xc_store_open(&so, &store, &err) != XC_OK) xb_die("cannot open %s: %s", dir, err.msg);
+  if (xc_store_open(&so, &store, &err) != XC_OK) xc__bench_die("cannot open %s: %s", dir, err.msg);
   runs = calloc((size_t)threads, sizeof *runs);
   th = calloc((size_t)threads, sizeof *th);
-  if (runs == NULL || th == NULL) xb_die("out of memory");
+  if (runs == NULL || th == NULL) xc__bench_die("out of memory");
   xc_store_get_stats(store, &st0);
-  t0 = xb_now_ns();
+  t0 = xc__bench_now_ns();
   for (long long i = 0; i < threads; i++) {
     runs[i].store = store;
     runs[i].region = "3101";
     runs[i].stop = &stop;
-    if (pthread_create(&th[i], NULL, xb_store_thread, &runs[i]) != 0) xb_die("cannot start threads");
+    if (pthread_create(&th[i], NULL, xb_store_thread, &runs[i]) != 0) xc__bench_die("cannot start threads");
   }
   sleep((unsigned)secs);
   stop = 1;
   for (long long i = 0; i < threads; i++) {
     pthread_join(th[i], NULL);
     total += runs[i].done;
-    if (runs[i].failed) xb_die("a write failed");
+    if (runs[i].failed) xc__bench_die("a write failed");
   }
-  t1 = xb_now_ns();
+  t1 = xc__bench_now_ns();
   xc_store_get_stats(store, &st1);
   xc_store_close(store);
   printf("%lld threads: %" PRIu64 " durable creates in %.1f s = %.0f/s, %" PRIu64
@@ -1062,25 +1360,25 @@ static int xb_cmd_lmdb(int argc, char **argv) {
       dir = v;
       i++;
     } else if (strcmp(argv[i], "--count") == 0) {
-      count = xb_num("--count", v, 1, 100000000);
+      count = xc__bench_num("--count", v, 1, 100000000);
       i++;
     } else if (strcmp(argv[i], "--per-commit") == 0) {
-      per = xb_num("--per-commit", v, 1, 100000);
+      per = xc__bench_num("--per-commit", v, 1, 100000);
       i++;
     } else {
-      xb_die("lmdb: unknown argument '%s'", argv[i]);
+      xc__bench_die("lmdb: unknown argument '%s'", argv[i]);
     }
   }
-  if (dir == NULL || count == 0) xb_die("lmdb needs --data DIR (an empty directory) and --count N");
+  if (dir == NULL || count == 0) xc__bench_die("lmdb needs --data DIR (an empty directory) and --count N");
   if (mdb_env_create(&env) != 0 || mdb_env_set_mapsize(env, (size_t)64 << 30) != 0 ||
       mdb_env_open(env, dir, 0, 0600) != 0)
-    xb_die("lmdb: cannot open an environment in %s", dir);
-  t0 = xb_now_ns();
+    xc__bench_die("lmdb: cannot open an environment in %s", dir);
+  t0 = xc__bench_now_ns();
   for (long long done = 0; done < count;) {
     MDB_txn *txn = NULL;
     long long n = count - done < per ? count - done : per;
     if (mdb_txn_begin(env, NULL, 0, &txn) != 0 || mdb_dbi_open(txn, NULL, 0, &dbi) != 0)
-      xb_die("lmdb: cannot begin a transaction");
+      xc__bench_die("lmdb: cannot begin a transaction");
     for (long long i = 0; i < n; i++) {
       Xuncha__V1__Finding f = XUNCHA__V1__FINDING__INIT;
       size_t len = 0;
@@ -1090,19 +1388,19 @@ static int xb_cmd_lmdb(int argc, char **argv) {
                       (int)(done + i), title, sizeof title);
       f.region_code = "110105";
       buf = xc_msg_pack(&f.base, 0, &len);
-      if (buf == NULL) xb_die("lmdb: out of memory");
+      if (buf == NULL) xc__bench_die("lmdb: out of memory");
       (void)snprintf(key, sizeof key, "f_%026lld", done + i);
       k.mv_size = strlen(key);
       k.mv_data = key;
       v.mv_size = len;
       v.mv_data = buf;
-      if (mdb_put(txn, dbi, &k, &v, MDB_APPEND) != 0) xb_die("lmdb: put failed");
+      if (mdb_put(txn, dbi, &k, &v, MDB_APPEND) != 0) xc__bench_die("lmdb: put failed");
       free(buf);
     }
-    if (mdb_txn_commit(txn) != 0) xb_die("lmdb: commit failed");
+    if (mdb_txn_commit(txn) != 0) xc__bench_die("lmdb: commit failed");
     done += n;
   }
-  secs = (double)(xb_now_ns() - t0) / 1e9;
+  secs = (double)(xc__bench_now_ns() - t0) / 1e9;
   mdb_env_close(env);
   printf("lmdb: %lld records, %lld per durable commit, %.2f s, %.0f records/s\n", count, per,
          secs, (double)count / secs);
@@ -1119,13 +1417,13 @@ static int xb_cmd_disk(int argc, char **argv) {
   char path[4096];
   struct stat st;
   uint64_t total = 0;
-  if (dir == NULL) xb_die("disk needs --data DIR");
+  if (dir == NULL) xc__bench_die("disk needs --data DIR");
   if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 64) != 0 ||
       mdb_env_open(env, dir, MDB_RDONLY, 0600) != 0)
-    xb_die("cannot open the store in %s", dir);
+    xc__bench_die("cannot open the store in %s", dir);
   if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0 || mdb_dbi_open(txn, NULL, 0, &main_dbi) != 0 ||
       mdb_cursor_open(txn, main_dbi, &cur) != 0)
-    xb_die("cannot read %s", dir);
+    xc__bench_die("cannot read %s", dir);
   printf("%-14s %12s %14s %12s\n", "database", "entries", "packed bytes", "pages");
   while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
     char name[128];
@@ -1153,7 +1451,7 @@ static int xb_cmd_disk(int argc, char **argv) {
   mdb_txn_abort(txn);
   mdb_env_close(env);
   (void)snprintf(path, sizeof path, "%s/data.mdb", dir);
-  if (stat(path, &st) != 0) xb_die("%s: %s", path, strerror(errno));
+  if (stat(path, &st) != 0) xc__bench_die("%s: %s", path, strerror(errno));
   printf("packed total %" PRIu64 " bytes; data.mdb %lld bytes on disk (%lld apparent); "
          "ratio %.2f\n",
          total, (long long)st.st_blocks * 512, (long long)st.st_size,
@@ -1171,6 +1469,8 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "disk") == 0) return xb_cmd_disk(argc - 2, argv + 2);
   if (strcmp(argv[1], "lmdb") == 0) return xb_cmd_lmdb(argc - 2, argv + 2);
   if (strcmp(argv[1], "store") == 0) return xb_cmd_store(argc - 2, argv + 2);
+  if (strcmp(argv[1], "transport") == 0) return xb_cmd_transport(argc - 2, argv + 2);
+  if (strcmp(argv[1], "fsync") == 0) return xc__bench_cmd_fsync(argc - 2, argv + 2);
   fprintf(stderr, "xuncha-bench: unknown command '%s'\n", argv[1]);
   xb_usage();
   return 2;

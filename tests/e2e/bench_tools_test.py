@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""xuncha-bench's `transport` and `fsync` subcommands, briefly (about 5 s).
+
+Runs each with small sizes and one-second phases, and checks that the
+printed table and the JSON show the expected rows with plausible numbers
+(calls made, no errors, replies of the asked size, quantiles in order), that
+the scratch files are gone, and that bad options give a usage error naming
+the option and its limit.
+
+    bench_tools_test.py XUNCHA_BENCH XUNCHA_CERTS
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+BENCH, CERTS = sys.argv[1], sys.argv[2]
+TIMEOUT = 60
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run(args):
+    p = subprocess.run([BENCH] + args, capture_output=True, text=True, timeout=TIMEOUT)
+    return p.returncode, p.stdout, p.stderr
+
+
+def usage_error(args, *words):
+    rc, out, err = run(args)
+    check(rc != 0, "%s: exit status %d, expected an error" % (args, rc))
+    for w in words:
+        check(w in err, "%s: stderr does not name %r: %r" % (args, w, err))
+
+
+with tempfile.TemporaryDirectory(prefix="xc-bench-tools.") as tmp:
+    subprocess.run([CERTS, "dev", os.path.join(tmp, "certs")], check=True,
+                   stdout=subprocess.DEVNULL, timeout=TIMEOUT)
+    c = os.path.join(tmp, "certs")
+    tls = ["--ca", c + "/ca.pem", "--cert", c + "/city.pem", "--key", c + "/city.key"]
+
+    # transport: size 0 is added first, every row has calls and no errors.
+    tj = os.path.join(tmp, "t.json")
+    rc, out, err = run(["transport"] + tls + ["--connections", "2", "--inflight", "8",
+                                              "--duration", "1", "--warmup", "0",
+                                              "--sizes", "1000,20000", "--json", tj])
+    check(rc == 0, "transport exit status %d: %s" % (rc, err))
+    if rc == 0:
+        j = json.load(open(tj))
+        rows = j["results"]
+        check([r["reply_bytes"] for r in rows] == [0, 1000, 20000],
+              "transport rows: %r" % [r["reply_bytes"] for r in rows])
+        for r in rows:
+            check(r["calls"] > 0 and r["calls_per_s"] > 0, "no calls: %r" % r)
+            check(r["errors"] == 0, "errors (a reply of the wrong size?): %r" % r)
+            check(r["inflight"] == 8, "inflight: %r" % r)
+            check(0 < r["p50_us"] <= r["p99_us"] <= r["max_us"], "latency order: %r" % r)
+            check(r["cpu_us_per_call"] > 0, "no CPU time per call: %r" % r)
+        check(abs(rows[0]["ratio_to_size0"] - 1.0) < 1e-9, "size 0 ratio: %r" % rows[0])
+        check(all(r["ratio_to_size0"] > 0 for r in rows), "ratios: %r" % rows)
+        lines = [l.split() for l in out.splitlines()]
+        table = [l[0] for l in lines if len(l) == 12 and l[0].isdigit()]
+        check(table == ["0", "1000", "20000"], "printed rows: %r\n%s" % (table, out))
+        check("CPU us/call" in out, "no CPU column in:\n" + out)
+
+    # fsync: the meta row, then three patterns per page count.
+    data = os.path.join(tmp, "disk")
+    os.mkdir(data)
+    fj = os.path.join(tmp, "f.json")
+    rc, out, err = run(["fsync", "--data", data, "--pages", "1,3", "--rounds", "5",
+                        "--file-mb", "1", "--json", fj])
+    check(rc == 0, "fsync exit status %d: %s" % (rc, err))
+    if rc == 0:
+        rows = json.load(open(fj))["rows"]
+        shape = [(r["pattern"], r["pages"]) for r in rows]
+        check(shape == [("meta only", 0), ("scattered", 1), ("scattered", 3),
+                        ("contiguous", 1), ("contiguous", 3), ("append", 1), ("append", 3)],
+              "fsync rows: %r" % shape)
+        for r in rows:
+            check(0 < r["p50_us"] <= r["p90_us"] <= r["max_us"], "quantile order: %r" % r)
+            check(r["meta_p50_us"] > 0, "no meta write time: %r" % r)
+        check(os.listdir(data) == [], "scratch files left: %r" % os.listdir(data))
+        printed = [l.split()[0] for l in out.splitlines()
+                   if l.split() and l.split()[0] in ("scattered", "contiguous", "append")]
+        check(len(printed) == 6, "printed rows: %r\n%s" % (printed, out))
+
+    # Usage errors name the option and its limit.
+    usage_error(["transport"] + tls + ["--sizes", "5000000"], "--sizes", "4194304")
+    usage_error(["transport"] + tls + ["--sizes", "1,2,3,4,5,6,7,8,9"], "--sizes", "at most 8")
+    usage_error(["transport"] + tls + ["--inflight", "0"], "--inflight", "4096")
+    usage_error(["transport", "--sizes", "10"], "--ca")
+    usage_error(["transport"] + tls + ["--bogus"], "--bogus")
+    usage_error(["fsync"], "--data")
+    usage_error(["fsync", "--data", data, "--pages", "2000"], "--pages", "1024")
+    usage_error(["fsync", "--data", data, "--rounds", "0"], "--rounds", "100000")
+    usage_error(["fsync", "--data", data, "--pages", "1000", "--file-mb", "1"], "--file-mb")
+    usage_error(["fsync", "--data", os.path.join(tmp, "nowhere")], "not a directory")
+
+if failures:
+    print("%d check(s) failed" % len(failures))
+    sys.exit(1)
+print("PASS")
