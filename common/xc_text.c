@@ -43,14 +43,50 @@ static size_t xc__utf8_decode(const unsigned char *s, size_t avail, uint32_t *cp
   return n + 1;
 }
 
+/* 1 if the eight bytes of w hold a NUL or a byte with the high bit set. */
+static int xc__not_plain_ascii8(uint64_t w) {
+  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  return ((w | ((w - ones) & ~w)) & highs) != 0;
+}
+
+/*
+ * The same rules as xc__utf8_decode (and a NUL refused), but it runs over
+ * whole request texts on every write, so plain ASCII goes eight bytes at a
+ * time and each multi-byte form is checked in place, with the second byte's
+ * range limits that rule out overlongs, surrogates and values past U+10FFFF.
+ */
 int xc_utf8_valid(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
-  size_t i = 0;
-  while (i < len) {
-    uint32_t cp;
-    size_t used = xc__utf8_decode(p + i, len - i, &cp);
-    if (used == 0 || cp == 0) return 0;
-    i += used;
+  const unsigned char *end = p + len;
+  while (p < end) {
+    unsigned c = p[0];
+    if (c < 0x80) {
+      if (c == 0) return 0;
+      p++;
+      while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, sizeof w);
+        if (xc__not_plain_ascii8(w)) break;
+        p += 8;
+      }
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+      if (end - p < 2 || (p[1] & 0xC0) != 0x80) return 0;
+      p += 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+      if (end - p < 3 || p[1] < lo || p[1] > hi || (p[2] & 0xC0) != 0x80) return 0;
+      p += 3;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+      if (end - p < 4 || p[1] < lo || p[1] > hi || (p[2] & 0xC0) != 0x80 ||
+          (p[3] & 0xC0) != 0x80)
+        return 0;
+      p += 4;
+    } else {
+      return 0;
+    }
   }
   return 1;
 }

@@ -37,6 +37,109 @@ static void test_utf8(void) {
   CU_ASSERT_FALSE(xc_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
 }
 
+/* The rules of xc_utf8_valid written the slow, obvious way: decode a code
+ * point, then refuse overlongs, surrogates, values past U+10FFFF and NUL. */
+static int ref_utf8_valid(const unsigned char *p, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    unsigned c = p[i], n;
+    unsigned long v;
+    if (c < 0x80) {
+      if (c == 0) return 0;
+      i++;
+      continue;
+    }
+    if (c >= 0xC0 && c <= 0xDF) {
+      n = 1;
+      v = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      v = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF7) {
+      n = 3;
+      v = c & 0x07;
+    } else {
+      return 0;
+    }
+    if (len - i <= n) return 0;
+    for (unsigned k = 1; k <= n; k++) {
+      if ((p[i + k] & 0xC0) != 0x80) return 0;
+      v = (v << 6) | (p[i + k] & 0x3F);
+    }
+    if ((n == 1 && v < 0x80) || (n == 2 && v < 0x800) || (n == 3 && v < 0x10000) ||
+        v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+      return 0;
+    i += n + 1;
+  }
+  return 1;
+}
+
+/* Checks seq alone and inside ASCII runs (which take the eight-byte path),
+ * at every alignment; returns the number of disagreements. */
+static unsigned utf8_disagreements(const unsigned char *seq, size_t n) {
+  unsigned char buf[64];
+  unsigned bad = 0;
+  if (xc_utf8_valid((const char *)seq, n) != ref_utf8_valid(seq, n)) bad++;
+  for (size_t pre = 0; pre < 9; pre += 4) {
+    size_t len = 0;
+    memset(buf, 'a', pre);
+    len = pre;
+    memcpy(buf + len, seq, n);
+    len += n;
+    memset(buf + len, 'b', 9);
+    len += 9;
+    if (xc_utf8_valid((const char *)buf, len) != ref_utf8_valid(buf, len)) bad++;
+  }
+  return bad;
+}
+
+static void test_utf8_fast_path(void) {
+  unsigned char seq[4], buf[40];
+  unsigned bad = 0;
+  /* Every one- and two-byte string, and every three-byte string that starts
+   * a multi-byte form. */
+  for (unsigned a = 0; a < 256; a++) {
+    seq[0] = (unsigned char)a;
+    bad += utf8_disagreements(seq, 1);
+    for (unsigned b = 0; b < 256; b++) {
+      seq[1] = (unsigned char)b;
+      bad += utf8_disagreements(seq, 2);
+    }
+  }
+  for (unsigned a = 0xC0; a < 0x100; a++)
+    for (unsigned b = 0; b < 256; b++)
+      for (unsigned c = 0x70; c < 0xD0; c++) {
+        seq[0] = (unsigned char)a;
+        seq[1] = (unsigned char)b;
+        seq[2] = (unsigned char)c;
+        if (xc_utf8_valid((const char *)seq, 3) != ref_utf8_valid(seq, 3)) bad++;
+      }
+  /* Four-byte forms around every limit of the first two bytes. */
+  for (unsigned a = 0xEE; a < 0x100; a++)
+    for (unsigned b = 0x70; b < 0xD0; b++)
+      for (unsigned c = 0; c < 4; c++)
+        for (unsigned d = 0; d < 4; d++) {
+          static const unsigned char tails[4] = {0x41, 0x80, 0xBF, 0xC0};
+          seq[0] = (unsigned char)a;
+          seq[1] = (unsigned char)b;
+          seq[2] = tails[c];
+          seq[3] = tails[d];
+          bad += utf8_disagreements(seq, 4);
+        }
+  CU_ASSERT_EQUAL(bad, 0);
+  /* A NUL or a stray byte anywhere in a long ASCII run is caught. */
+  for (size_t at = 0; at < sizeof buf; at++) {
+    memset(buf, 'x', sizeof buf);
+    CU_ASSERT_TRUE(xc_utf8_valid((const char *)buf, sizeof buf));
+    buf[at] = 0;
+    CU_ASSERT_FALSE(xc_utf8_valid((const char *)buf, sizeof buf));
+    buf[at] = 0x80;
+    CU_ASSERT_FALSE(xc_utf8_valid((const char *)buf, sizeof buf));
+    /* Only the first `at` bytes are looked at. */
+    CU_ASSERT_TRUE(xc_utf8_valid((const char *)buf, at));
+  }
+}
+
 static void test_display_width(void) {
   CU_ASSERT_EQUAL(xc_display_width("abc"), 3);
   CU_ASSERT_EQUAL(xc_display_width("巡察办"), 6);
@@ -207,6 +310,7 @@ int main(void) {
   CU_add_test(s, "status mapping", test_status_mapping);
   s = CU_add_suite("text", NULL, NULL);
   CU_add_test(s, "utf8", test_utf8);
+  CU_add_test(s, "utf8 fast path", test_utf8_fast_path);
   CU_add_test(s, "display width", test_display_width);
   CU_add_test(s, "strlcpy", test_strlcpy);
   CU_add_test(s, "dates and numbers", test_dates_and_numbers);
