@@ -127,29 +127,60 @@ int xc_msg_set_int(ProtobufCMessage *msg, const char *name, int64_t value) {
   }
 }
 
-static int xc__check_one(const char *s, const char *path, const char *field, size_t limit,
+/*
+ * The path of the message being checked, as a chain from the top ("finding",
+ * then "rectification", ...). It is written out as "finding.rectification"
+ * only when a message needs it, so a record that passes costs no formatting.
+ */
+typedef struct xc__path {
+  const struct xc__path *up;
+  const char *name;
+} xc__path;
+
+/* Writes the path into out (size bytes, at least 1), cut to fit as
+ * snprintf would cut it. */
+static void xc__path_text(const xc__path *p, char *out, size_t size) {
+  size_t len;
+  if (p->up == NULL) {
+    (void)snprintf(out, size, "%s", p->name);
+    return;
+  }
+  xc__path_text(p->up, out, size);
+  len = strlen(out);
+  if (len + 1 < size) (void)snprintf(out + len, size - len, ".%s", p->name);
+}
+
+static int xc__check_one(const char *s, const xc__path *path, const char *field, size_t limit,
                          xc_err *err) {
+  char where[256];
   size_t n = strlen(s);
-  if (n > limit)
+  if (n > limit) {
+    xc__path_text(path, where, sizeof where);
     return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s.%s is %zu bytes; the limit is %zu",
-                      path, field, n, limit);
-  if (!xc_utf8_valid(s, n))
-    return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s.%s is not valid UTF-8", path, field);
+                      where, field, n, limit);
+  }
+  if (!xc_utf8_valid(s, n)) {
+    xc__path_text(path, where, sizeof where);
+    return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s.%s is not valid UTF-8", where, field);
+  }
   return XC_OK;
 }
 
-int xc_msg_check_strings(const ProtobufCMessage *msg, const char *path,
-                         xc_msg_len_limit_fn max_len, size_t max_repeated, xc_err *err) {
+static int xc__check_strings(const ProtobufCMessage *msg, const xc__path *path,
+                             xc_msg_len_limit_fn max_len, size_t max_repeated, xc_err *err) {
   const ProtobufCMessageDescriptor *d = msg->descriptor;
   for (unsigned i = 0; i < d->n_fields; i++) {
     const ProtobufCFieldDescriptor *f = &d->fields[i];
     const char *base = (const char *)msg;
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
       size_t count = *(const size_t *)(base + f->quantifier_offset);
-      if (count > max_repeated)
+      if (count > max_repeated) {
+        char where[256];
+        xc__path_text(path, where, sizeof where);
         return xc_err_set(err, XC_EINVALID_ARGUMENT,
-                          "%s.%s has %zu entries; the limit is %zu", path, f->name, count,
+                          "%s.%s has %zu entries; the limit is %zu", where, f->name, count,
                           max_repeated);
+      }
       if (f->type == PROTOBUF_C_TYPE_STRING) {
         char *const *arr = *(char *const *const *)(base + f->offset);
         for (size_t k = 0; k < count; k++) {
@@ -158,10 +189,9 @@ int xc_msg_check_strings(const ProtobufCMessage *msg, const char *path,
         }
       } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
         ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);
-        char sub[256];
-        (void)snprintf(sub, sizeof sub, "%s.%s", path, f->name);
+        xc__path sub = {path, f->name};
         for (size_t k = 0; k < count; k++) {
-          int rc = xc_msg_check_strings(arr[k], sub, max_len, max_repeated, err);
+          int rc = xc__check_strings(arr[k], &sub, max_len, max_repeated, err);
           if (rc != XC_OK) return rc;
         }
       }
@@ -172,13 +202,17 @@ int xc_msg_check_strings(const ProtobufCMessage *msg, const char *path,
     } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
       const ProtobufCMessage *sub_msg = *(ProtobufCMessage *const *)(base + f->offset);
       if (sub_msg != NULL) {
-        char sub[256];
-        int rc;
-        (void)snprintf(sub, sizeof sub, "%s.%s", path, f->name);
-        rc = xc_msg_check_strings(sub_msg, sub, max_len, max_repeated, err);
+        xc__path sub = {path, f->name};
+        int rc = xc__check_strings(sub_msg, &sub, max_len, max_repeated, err);
         if (rc != XC_OK) return rc;
       }
     }
   }
   return XC_OK;
+}
+
+int xc_msg_check_strings(const ProtobufCMessage *msg, const char *path,
+                         xc_msg_len_limit_fn max_len, size_t max_repeated, xc_err *err) {
+  xc__path top = {NULL, path};
+  return xc__check_strings(msg, &top, max_len, max_repeated, err);
 }

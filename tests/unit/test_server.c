@@ -262,6 +262,58 @@ static void test_check_repeated_limit(void) {
   xc_msg_free(r);
 }
 
+/* Messages about nested strings name the whole path, as before the path
+ * was only written out on failure. */
+static void test_check_strings_nested(void) {
+  Xuncha__V1__Finding *f = malloc(sizeof *f);
+  char *big = malloc(XC_MAX_TEXT_BYTES + 2);
+  xc_err err;
+  xuncha__v1__finding__init(f);
+  f->rectification = malloc(sizeof *f->rectification);
+  xuncha__v1__rectification__init(f->rectification);
+  set(f->rectification, "measures", "整改 \xe5\xb7");
+  CU_ASSERT_EQUAL(xc_record_check_strings(XC_KIND_FINDING, &f->base, &err), XC_EINVALID_ARGUMENT);
+  CU_ASSERT_STRING_EQUAL(err.msg, "finding.rectification.measures is not valid UTF-8");
+  memset(big, 'a', XC_MAX_TEXT_BYTES + 1);
+  big[XC_MAX_TEXT_BYTES + 1] = '\0';
+  set(f->rectification, "measures", big);
+  CU_ASSERT_EQUAL(xc_record_check_strings(XC_KIND_FINDING, &f->base, &err), XC_EINVALID_ARGUMENT);
+  CU_ASSERT_STRING_EQUAL(err.msg,
+                         "finding.rectification.measures is 16385 bytes; the limit is 16384");
+  set(f->rectification, "measures", "整改");
+  CU_ASSERT_EQUAL(xc_record_check_strings(XC_KIND_FINDING, &f->base, &err), XC_OK);
+  free(big);
+  xc_msg_free(f);
+}
+
+/* xc_record_clear_output_only works from a table made once per kind; it
+ * must clear exactly the fields xc_record_output_only names, for every
+ * record type. */
+static void test_clear_output_only_table(void) {
+  unsigned checked = 0, wrong = 0;
+  for (int k = 0; k < XC_KIND_COUNT; k++) {
+    const ProtobufCMessageDescriptor *d = xc_kind_descriptor((xc_kind)k);
+    if (d == NULL) continue;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+      const ProtobufCFieldDescriptor *fd = &d->fields[i];
+      ProtobufCMessage *m;
+      const char *after;
+      if (fd->type != PROTOBUF_C_TYPE_STRING || fd->label == PROTOBUF_C_LABEL_REPEATED) continue;
+      m = malloc(d->sizeof_message);
+      CU_ASSERT_FATAL(m != NULL);
+      d->message_init(m);
+      CU_ASSERT_EQUAL_FATAL(xc_msg_set_str(m, fd->name, "x"), XC_OK);
+      xc_record_clear_output_only((xc_kind)k, m);
+      after = xc_msg_get_str(m, fd->name);
+      if ((after[0] == '\0') != (xc_record_output_only((xc_kind)k, fd->name) != 0)) wrong++;
+      checked++;
+      xc_msg_free(m);
+    }
+  }
+  CU_ASSERT_TRUE(checked > 20);
+  CU_ASSERT_EQUAL(wrong, 0);
+}
+
 static void test_check_enums(void) {
   Xuncha__V1__Target *t = new_target(NULL, "3101", "x");
   Xuncha__V1__Finding *f = malloc(sizeof *f);
@@ -1675,6 +1727,8 @@ int main(void) {
   s = CU_add_suite("record", NULL, NULL);
   CU_add_test(s, "output-only and fixed field lists", test_output_only_lists);
   CU_add_test(s, "output-only fields cleared on create", test_clear_output_only);
+  CU_add_test(s, "output-only table matches the rules", test_clear_output_only_table);
+  CU_add_test(s, "nested string paths", test_check_strings_nested);
   CU_add_test(s, "unknown wire fields dropped", test_strip_unknown);
   CU_add_test(s, "string limits and UTF-8", test_check_strings);
   CU_add_test(s, "repeated field limit", test_check_repeated_limit);
