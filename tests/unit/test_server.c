@@ -19,6 +19,7 @@
 #include "xc_handler.h"
 #include "xc_identity.h"
 #include "xc_list.h"
+#include "xc_arena.h"
 #include "xc_msg.h"
 #include "xc_pagetoken.h"
 #include "xc_record.h"
@@ -111,6 +112,23 @@ static int fake_get(void *ctx, xc_kind kind, const char *id, ProtobufCMessage **
   return xc_err_set(err, XC_ENOT_FOUND, "%s %s not found", xc_kind_name(kind), id);
 }
 
+/* Like fake_get, but lends the stored record itself (xc_lookup.borrow): a
+ * validator that freed or kept a lent record would show under ASan. */
+static int fake_borrow(void *ctx, xc_kind kind, const char *id, ProtobufCMessage **out,
+                       xc_err *err) {
+  fake_db *db = ctx;
+  for (size_t i = 0; i < db->n; i++) {
+    if (db->kind[i] == kind && strcmp(xc_msg_get_str(db->rec[i], "id"), id) == 0) {
+      *out = db->rec[i];
+      return XC_OK;
+    }
+  }
+  return xc_err_set(err, XC_ENOT_FOUND, "%s %s not found", xc_kind_name(kind), id);
+}
+
+/* 1: validate() lends the records it refers to instead of copying them. */
+static int lend_refs;
+
 static void fake_add(fake_db *db, xc_kind kind, void *rec) {
   CU_ASSERT_FATAL(db->n < FAKE_MAX);
   db->kind[db->n] = kind;
@@ -142,9 +160,52 @@ static void fake_world(fake_db *db) {
 static int validate(fake_db *db, xc_kind kind, void *rec, xc_validate_mode mode, const char *cn,
                     xc_err *err) {
   xc_identity id = who(cn);
-  xc_lookup lk = {fake_get, db};
+  xc_lookup lk = {fake_get, db, lend_refs ? fake_borrow : NULL};
   xc_err_clear(err);
   return xc_validate_record(kind, rec, mode, &id, &lk, "2025-03-01", err);
+}
+
+/* Records unpacked into an arena: the inline block, then malloc'd ones as
+ * they grow; bytes that do not decode give NULL without marking it failed. */
+static void test_arena(void) {
+  xc_arena a;
+  Xuncha__V1__Round *r = new_round(R1, "310104");
+  Xuncha__V1__Round *back[64];
+  uint8_t *buf;
+  size_t len = 0;
+  for (int i = 0; i < 100; i++) add_str(&r->target_ids, &r->n_target_ids, T1);
+  buf = xc_msg_pack(&r->base, 0, &len);
+  CU_ASSERT_FATAL(buf != NULL);
+  xc_arena_init(&a);
+  for (int i = 0; i < 64; i++) {
+    back[i] = (Xuncha__V1__Round *)xc_arena_unpack(&a, &xuncha__v1__round__descriptor, buf, len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(back[i]);
+    CU_ASSERT_EQUAL(((uintptr_t)back[i]) % 16, 0);
+  }
+  /* Every message stays valid until the arena goes. */
+  for (int i = 0; i < 64; i++) {
+    CU_ASSERT_STRING_EQUAL(back[i]->id, R1);
+    CU_ASSERT_EQUAL(back[i]->n_target_ids, 100);
+    CU_ASSERT_STRING_EQUAL(back[i]->target_ids[99], T1);
+  }
+  CU_ASSERT_PTR_NULL(xc_arena_unpack(&a, &xuncha__v1__round__descriptor,
+                                     (const uint8_t *)"\xff\xff\xff", 3));
+  CU_ASSERT_FALSE(a.failed);
+  xc_arena_destroy(&a);
+  free(buf);
+  xc_msg_free(r);
+}
+
+/* The group, finding and lead checks again, with lent records. */
+static void test_validate_group(void);
+static void test_validate_finding(void);
+static void test_validate_lead(void);
+static void test_validate_lent(void) {
+  lend_refs = 1;
+  test_validate_group();
+  test_validate_finding();
+  test_validate_lead();
+  lend_refs = 0;
 }
 
 /* ================================================================ record */
@@ -1745,6 +1806,8 @@ int main(void) {
   CU_add_test(s, "group", test_validate_group);
   CU_add_test(s, "finding", test_validate_finding);
   CU_add_test(s, "lead", test_validate_lead);
+  CU_add_test(s, "group, finding and lead with lent records", test_validate_lent);
+  CU_add_test(s, "arena", test_arena);
   s = CU_add_suite("page token", NULL, NULL);
   CU_add_test(s, "round trip", test_page_token_round_trip);
   CU_add_test(s, "tampered, foreign and mismatched tokens", test_page_token_refused);
