@@ -25,6 +25,7 @@
 #include "xc_trust.h"
 #include "xc_record.h"
 #include "xc_stats.h"
+#include "xc_text.h"
 
 #define XC__PATH_MAX 256
 #define XC__UNREGISTERED_SLOTS 4
@@ -772,7 +773,7 @@ static void xc__on_request(xc__slot *s, int success) {
   c->refs = 1;
   if (s->method != NULL) {
     c->deadline = s->deadline;
-    (void)snprintf(c->path, sizeof c->path, "%s", s->method->path);
+    xc_strlcpy(c->path, s->method->path, sizeof c->path);
   } else {
     size_t n = GRPC_SLICE_LENGTH(s->details.method);
     if (n >= sizeof c->path) n = sizeof c->path - 1;

@@ -379,8 +379,16 @@ static int xc__round_and_target(const char *path, xc_kind kind, const char *roun
   const Xuncha__V1__Round *r;
   const Xuncha__V1__Target *t;
   int rc;
-  (void)snprintf(field_r, sizeof field_r, "%s.round_id", path);
-  (void)snprintf(field_t, sizeof field_t, "%s.target_id", path);
+  /* "<path>.round_id" and "<path>.target_id" without printf: path is a
+   * record kind's name, far shorter than the buffers. */
+  {
+    size_t n = strlen(path);
+    if (n > sizeof field_r - sizeof ".target_id") n = sizeof field_r - sizeof ".target_id";
+    memcpy(field_r, path, n);
+    memcpy(field_r + n, ".round_id", sizeof ".round_id");
+    memcpy(field_t, path, n);
+    memcpy(field_t + n, ".target_id", sizeof ".target_id");
+  }
   rc = xc_validate_id(XC_KIND_ROUND, round_id, field_r, 1, err);
   if (rc == XC_OK) rc = xc_validate_id(XC_KIND_TARGET, target_id, field_t, 1, err);
   if (rc == XC_OK) rc = xc__load_ref(lk, who, XC_KIND_ROUND, round_id, field_r, round_out, err);

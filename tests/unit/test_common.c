@@ -1,5 +1,6 @@
 /* CUnit suites for common/ (status, text, identity) and proto/xc_msg. */
 #include <CUnit/Basic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -200,6 +201,32 @@ static void test_identity_parse(void) {
   CU_ASSERT_EQUAL(xc_identity_parse(NULL, "01", &id, &err), XC_EUNAUTHENTICATED);
 }
 
+/* Owner and author strings, and their cut at small buffers (as snprintf). */
+static void test_identity_owner_author(void) {
+  xc_identity id;
+  xc_err err;
+  char out[64], want[64];
+  CU_ASSERT_EQUAL_FATAL(xc_identity_parse("office:310104", "1A2B", &id, &err), XC_OK);
+  xc_identity_owner(&id, out, sizeof out);
+  CU_ASSERT_STRING_EQUAL(out, "office:310104");
+  xc_identity_author(&id, out, sizeof out);
+  CU_ASSERT_STRING_EQUAL(out, "office:310104#1A2B");
+  for (size_t size = 1; size < 22; size++) {
+    xc_identity_author(&id, out, size);
+    /* What snprintf would write: the first size - 1 bytes of the whole. */
+    xc_strlcpy(want, "office:310104#1A2B", sizeof want);
+    if (size - 1 < strlen(want)) want[size - 1] = '\0';
+    CU_ASSERT_STRING_EQUAL(out, want);
+    xc_identity_owner(&id, out, size);
+    xc_strlcpy(want, "office:310104", sizeof want);
+    if (size - 1 < strlen(want)) want[size - 1] = '\0';
+    CU_ASSERT_STRING_EQUAL(out, want);
+  }
+  CU_ASSERT_TRUE(xc_may_write_owned(&id, "office:310104"));
+  CU_ASSERT_FALSE(xc_may_write_owned(&id, "office:3101"));
+  CU_ASSERT_FALSE(xc_may_write_owned(&id, "office:3101040"));
+}
+
 static void test_access_rules(void) {
   xc_identity city, county_a, county_b, town, jw, zzb, auditor;
   CU_ASSERT_EQUAL(xc_identity_parse("office:3101", "1", &city, NULL), XC_OK);
@@ -317,6 +344,7 @@ int main(void) {
   s = CU_add_suite("identity", NULL, NULL);
   CU_add_test(s, "parse", test_identity_parse);
   CU_add_test(s, "access rules", test_access_rules);
+  CU_add_test(s, "owner and author", test_identity_owner_author);
   CU_add_test(s, "region codes", test_region_codes);
   s = CU_add_suite("msg", NULL, NULL);
   CU_add_test(s, "helpers", test_msg_helpers);
