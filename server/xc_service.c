@@ -139,7 +139,8 @@ int xc_service_create(xc_ctx *ctx, xc_kind kind, const ProtobufCMessage *sent,
     rc = xc_err_set(err, XC_EINVALID_ARGUMENT, "request_id is not valid UTF-8");
     goto done;
   }
-  rec = xc_msg_clone(sent);
+  /* Copied field by field: cheaper than the pack and unpack of a clone. */
+  rec = xc_msg_copy(sent);
   if (rec == NULL) {
     rc =
         xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory copying the %s", xc_kind_name(kind));

@@ -8,6 +8,7 @@
 #include "xc_msg.h"
 #include "xc_status.h"
 #include "xc_text.h"
+#include "xuncha/v1/sync.pb-c.h"
 #include "xuncha/v1/xuncha.pb-c.h"
 
 static void test_status_mapping(void) {
@@ -309,6 +310,108 @@ static void test_msg_helpers(void) {
   xc_msg_free(copy);
 }
 
+/* Unpacks msg's packed form with `extra` bytes (unknown fields) appended,
+ * so the result has unpacked ownership as a request would. */
+static ProtobufCMessage *unpacked_with(const ProtobufCMessage *msg, const uint8_t *extra,
+                                       size_t extra_len) {
+  size_t len = 0;
+  uint8_t *buf = xc_msg_pack(msg, 0, &len), *all;
+  ProtobufCMessage *out = NULL;
+  CU_ASSERT_FATAL(buf != NULL);
+  all = malloc(len + extra_len + 1);
+  CU_ASSERT_FATAL(all != NULL);
+  memcpy(all, buf, len);
+  if (extra_len > 0) memcpy(all + len, extra, extra_len);
+  out = protobuf_c_message_unpack(msg->descriptor, NULL, len + extra_len, all);
+  free(buf);
+  free(all);
+  return out;
+}
+
+/* 1 if a and b pack to the same bytes. */
+static int same_bytes(const ProtobufCMessage *a, const ProtobufCMessage *b) {
+  size_t na = 0, nb = 0;
+  uint8_t *pa = xc_msg_pack(a, 0, &na), *pb = xc_msg_pack(b, 0, &nb);
+  int same = pa != NULL && pb != NULL && na == nb && memcmp(pa, pb, na) == 0;
+  free(pa);
+  free(pb);
+  return same;
+}
+
+/* xc_msg_copy makes what xc_msg_clone makes, field by field: strings,
+ * repeated strings, sub-messages, bytes, and unknown fields; and the
+ * copy shares no memory with its source (ASan would see a double free). */
+static void test_msg_copy(void) {
+  Xuncha__V1__Finding f = XUNCHA__V1__FINDING__INIT;
+  Xuncha__V1__Rectification rect = XUNCHA__V1__RECTIFICATION__INIT;
+  Xuncha__V1__PutContentRequest put = XUNCHA__V1__PUT_CONTENT_REQUEST__INIT;
+  char *tags[] = {"财务", "选人用人", ""};
+  uint8_t data[] = {0, 1, 2, 255, 0};
+  /* field 99 as a varint, and field 98 as 3 bytes: unknown to every type here */
+  const uint8_t unknown[] = {0x98, 0x06, 0x01, 0x92, 0x06, 0x03, 'a', 'b', 'c'};
+  ProtobufCMessage *src, *copy;
+
+  f.id = "f_1";
+  f.title = "问题一";
+  f.description = "描述：干部选拔任用程序不规范";
+  f.area = 2;
+  f.n_tags = 3;
+  f.tags = tags;
+  f.create_time_ms = 1234567890123LL;
+  f.voided = 1;
+  rect.measures = "整改措施";
+  rect.mode = 1;
+  f.rectification = &rect;
+  src = unpacked_with(&f.base, unknown, sizeof unknown);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+  CU_ASSERT_EQUAL(src->n_unknown_fields, 2);
+  copy = xc_msg_copy(src);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+  CU_ASSERT_TRUE(same_bytes(src, copy));
+  CU_ASSERT_EQUAL(copy->n_unknown_fields, 2);
+  CU_ASSERT_PTR_NOT_EQUAL(((Xuncha__V1__Finding *)copy)->title,
+                          ((Xuncha__V1__Finding *)src)->title);
+  CU_ASSERT_PTR_NOT_EQUAL(((Xuncha__V1__Finding *)copy)->rectification,
+                          ((Xuncha__V1__Finding *)src)->rectification);
+  /* Unset strings keep the shared default, as unpack leaves them. */
+  CU_ASSERT_PTR_EQUAL(((Xuncha__V1__Finding *)copy)->basis, ((Xuncha__V1__Finding *)src)->basis);
+  xc_msg_free(src);
+  /* The copy stands alone once its source is gone. */
+  CU_ASSERT_STRING_EQUAL(((Xuncha__V1__Finding *)copy)->tags[1], "选人用人");
+  CU_ASSERT_STRING_EQUAL(((Xuncha__V1__Finding *)copy)->rectification->measures, "整改措施");
+  xc_msg_free(copy);
+
+  put.server = "county";
+  put.data.data = data;
+  put.data.len = sizeof data;
+  put.index = 3;
+  src = unpacked_with(&put.base, NULL, 0);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+  copy = xc_msg_copy(src);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+  CU_ASSERT_TRUE(same_bytes(src, copy));
+  CU_ASSERT_PTR_NOT_EQUAL(((Xuncha__V1__PutContentRequest *)copy)->data.data,
+                          ((Xuncha__V1__PutContentRequest *)src)->data.data);
+  xc_msg_free(src);
+  xc_msg_free(copy);
+
+  /* A hand-made message with a NULL string: the copy holds the default, as
+   * a clone would. */
+  {
+    Xuncha__V1__Target t = XUNCHA__V1__TARGET__INIT;
+    t.name = NULL;
+    t.note = "注";
+    copy = xc_msg_copy(&t.base);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+    CU_ASSERT_STRING_EQUAL(((Xuncha__V1__Target *)copy)->name, "");
+    CU_ASSERT_STRING_EQUAL(((Xuncha__V1__Target *)copy)->note, "注");
+    CU_ASSERT_PTR_NOT_EQUAL(((Xuncha__V1__Target *)copy)->note, t.note);
+    xc_msg_free(copy);
+  }
+  /* Oneofs are tested in test_server (the reflection messages live there). */
+  CU_ASSERT_PTR_NULL(xc_msg_copy(NULL));
+}
+
 static void test_msg_repeated_limits(void) {
   Xuncha__V1__Group g = XUNCHA__V1__GROUP__INIT;
   char *members[5] = {"a", "b", "c", "d", "e"};
@@ -349,6 +452,7 @@ int main(void) {
   s = CU_add_suite("msg", NULL, NULL);
   CU_add_test(s, "helpers", test_msg_helpers);
   CU_add_test(s, "repeated limits", test_msg_repeated_limits);
+  CU_add_test(s, "deep copy", test_msg_copy);
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_basic_run_tests();
   failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "grpc/health/v1/health.pb-c.h"
+#include "grpc/reflection/v1/reflection.pb-c.h"
 #include "xc_handler.h"
 #include "xc_identity.h"
 #include "xc_list.h"
@@ -194,6 +195,46 @@ static void test_arena(void) {
   xc_arena_destroy(&a);
   free(buf);
   xc_msg_free(r);
+}
+
+/* xc_msg_copy on oneofs (the reflection request has one): a string member,
+ * a message member, and none set; the copy packs to the same bytes. */
+static void test_msg_copy_oneof(void) {
+  Grpc__Reflection__V1__ServerReflectionRequest rr =
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__INIT;
+  Grpc__Reflection__V1__ExtensionRequest ext = GRPC__REFLECTION__V1__EXTENSION_REQUEST__INIT;
+  rr.host = "h";
+  rr.message_request_case =
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL;
+  rr.file_containing_symbol = "xuncha.v1.Targets";
+  ext.containing_type = "xuncha.v1.Finding";
+  ext.extension_number = 7;
+  for (int round = 0; round < 3; round++) {
+    size_t n1 = 0, n2 = 0, n3 = 0;
+    uint8_t *b1 = xc_msg_pack(&rr.base, 0, &n1), *b2, *b3;
+    ProtobufCMessage *src, *copy;
+    CU_ASSERT_FATAL(b1 != NULL);
+    src = protobuf_c_message_unpack(rr.base.descriptor, NULL, n1, b1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+    copy = xc_msg_copy(src);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+    CU_ASSERT_EQUAL(((Grpc__Reflection__V1__ServerReflectionRequest *)copy)->message_request_case,
+                    rr.message_request_case);
+    b2 = xc_msg_pack(src, 0, &n2);
+    xc_msg_free(src); /* the copy must not lean on it */
+    b3 = xc_msg_pack(copy, 0, &n3);
+    CU_ASSERT_FATAL(b2 != NULL && b3 != NULL);
+    CU_ASSERT_TRUE(n2 == n3 && memcmp(b2, b3, n2) == 0);
+    free(b1);
+    free(b2);
+    free(b3);
+    xc_msg_free(copy);
+    rr.message_request_case =
+        round == 0
+            ? GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_EXTENSION
+            : GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST__NOT_SET;
+    rr.file_containing_extension = &ext;
+  }
 }
 
 /* The group, finding and lead checks again, with lent records. */
@@ -1808,6 +1849,7 @@ int main(void) {
   CU_add_test(s, "lead", test_validate_lead);
   CU_add_test(s, "group, finding and lead with lent records", test_validate_lent);
   CU_add_test(s, "arena", test_arena);
+  CU_add_test(s, "deep copy of oneofs", test_msg_copy_oneof);
   s = CU_add_suite("page token", NULL, NULL);
   CU_add_test(s, "round trip", test_page_token_round_trip);
   CU_add_test(s, "tampered, foreign and mismatched tokens", test_page_token_refused);
