@@ -71,13 +71,22 @@ int xc_utf8_valid(const char *s, size_t len) {
       }
       continue;
     }
-    if (c >= 0xC2 && c <= 0xDF) {
+    if ((c & 0xF0) == 0xE0) {
+      /* Three bytes (all of CJK) first: most of the text we check. */
+      unsigned c1;
+      if (end - p < 3 || (p[2] & 0xC0) != 0x80) return 0;
+      c1 = p[1];
+      if (c == 0xE0) {
+        if (c1 < 0xA0 || c1 > 0xBF) return 0;
+      } else if (c == 0xED) {
+        if (c1 < 0x80 || c1 > 0x9F) return 0;
+      } else if ((c1 & 0xC0) != 0x80) {
+        return 0;
+      }
+      p += 3;
+    } else if (c >= 0xC2 && c <= 0xDF) {
       if (end - p < 2 || (p[1] & 0xC0) != 0x80) return 0;
       p += 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-      if (end - p < 3 || p[1] < lo || p[1] > hi || (p[2] & 0xC0) != 0x80) return 0;
-      p += 3;
     } else if (c >= 0xF0 && c <= 0xF4) {
       unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
       if (end - p < 4 || p[1] < lo || p[1] > hi || (p[2] & 0xC0) != 0x80 ||

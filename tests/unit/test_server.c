@@ -265,6 +265,20 @@ static void test_output_only_lists(void) {
   CU_ASSERT_EQUAL(xc_record_field_limit("description"), 16384);
   CU_ASSERT_EQUAL(xc_record_field_limit("target_ids"), 63);
   CU_ASSERT_EQUAL(xc_record_field_limit("name"), 256);
+  {
+    /* Every listed name, past the first-letter filter. */
+    static const char *const text[] = {"description", "measures", "basis", "note", "summary",
+                                       "text"};
+    static const char *const ids[] = {"id", "round_id", "target_id", "finding_id",
+                                      "target_ids"};
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+      CU_ASSERT_EQUAL(xc_record_field_limit(text[i]), XC_MAX_TEXT_BYTES);
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+      CU_ASSERT_EQUAL(xc_record_field_limit(ids[i]), XC_ID_MAX - 1);
+    CU_ASSERT_EQUAL(xc_record_field_limit("title"), XC_MAX_NAME_BYTES);
+    CU_ASSERT_EQUAL(xc_record_field_limit("recipient"), XC_MAX_NAME_BYTES);
+    CU_ASSERT_EQUAL(xc_record_field_limit(""), XC_MAX_NAME_BYTES);
+  }
 }
 
 static void test_clear_output_only(void) {
