@@ -129,6 +129,50 @@ static void test_utf8_fast_path(void) {
           bad += utf8_disagreements(seq, 4);
         }
   CU_ASSERT_EQUAL(bad, 0);
+  {
+    /* Runs of Chinese text (checked four characters at a time) mixed with
+     * the forms at the edges of the ranges and broken pieces, at random
+     * (seeded) lengths and places. */
+    static const struct {
+      const char *s;
+      size_t n;
+    } tokens[] = {{"巡", 3},
+                  {"察", 3},
+                  {"，", 3},
+                  {"（", 3},
+                  {"\xe0\xa0\x80", 3},
+                  {"\xed\x9f\xbf", 3},
+                  {"\xee\x80\x80", 3},
+                  {"a", 1},
+                  {"\xe0\x9f\xbf", 3}, /* overlong */
+                  {"\xed\xa0\x80", 3}, /* surrogate */
+                  {"\xe5\xb7", 2},      /* cut short */
+                  {"\x80", 1},           /* stray continuation */
+                  {"\xc3\xa9", 2},
+                  {"\xf0\x9f\x98\x80", 4},
+                  {"\xe5\x00\x80", 3}, /* a NUL inside */
+                  {"\xe5\xb7\xc0", 3}};
+    unsigned long long seed = 12345;
+    unsigned char text[200];
+    unsigned wrong = 0;
+    for (int round = 0; round < 20000; round++) {
+      size_t len = 0;
+      int n;
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      n = (int)((seed >> 33) % 40);
+      for (int i = 0; i < n; i++) {
+        size_t k;
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        /* Mostly good characters, now and then anything. */
+        k = (seed >> 33) % 10 < 8 ? (seed >> 40) % 4 : (seed >> 40) % 16;
+        if (len + tokens[k].n > sizeof text) break;
+        memcpy(text + len, tokens[k].s, tokens[k].n);
+        len += tokens[k].n;
+      }
+      if (xc_utf8_valid((const char *)text, len) != ref_utf8_valid(text, len)) wrong++;
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+  }
   /* A NUL or a stray byte anywhere in a long ASCII run is caught. */
   for (size_t at = 0; at < sizeof buf; at++) {
     memset(buf, 'x', sizeof buf);
