@@ -43,14 +43,86 @@ static size_t xc__utf8_decode(const unsigned char *s, size_t avail, uint32_t *cp
   return n + 1;
 }
 
+/* 1 if the eight bytes of w hold a NUL or a byte with the high bit set. */
+static int xc__not_plain_ascii8(uint64_t w) {
+  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  return ((w | ((w - ones) & ~w)) & highs) != 0;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/*
+ * 1 if the 12 bytes at p are four three-byte characters whose lead bytes
+ * are E1..EC or EE..EF (no E0 or ED, whose second bytes have narrower
+ * ranges): the usual case in Chinese text, checked with three masked
+ * word compares instead of byte by byte. 0 does not mean invalid: the
+ * caller then checks one character the long way.
+ */
+static int xc__cjk4(const unsigned char *p) {
+  uint32_t w[3];
+  memcpy(w, p, sizeof w);
+  /* Lead bytes at 0, 3, 6, 9 must be 1110xxxx, the rest 10xxxxxx. */
+  if ((w[0] & 0xF0C0C0F0u) != 0xE08080E0u || (w[1] & 0xC0F0C0C0u) != 0x80E08080u ||
+      (w[2] & 0xC0C0F0C0u) != 0x8080E080u)
+    return 0;
+  return p[0] != 0xE0 && p[0] != 0xED && p[3] != 0xE0 && p[3] != 0xED && p[6] != 0xE0 &&
+         p[6] != 0xED && p[9] != 0xE0 && p[9] != 0xED;
+}
+#define XC__HAVE_CJK4 1
+#endif
+
+/*
+ * The same rules as xc__utf8_decode (and a NUL refused), but it runs over
+ * whole request texts on every write, so plain ASCII goes eight bytes at a
+ * time and each multi-byte form is checked in place, with the second byte's
+ * range limits that rule out overlongs, surrogates and values past U+10FFFF.
+ */
 int xc_utf8_valid(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
-  size_t i = 0;
-  while (i < len) {
-    uint32_t cp;
-    size_t used = xc__utf8_decode(p + i, len - i, &cp);
-    if (used == 0 || cp == 0) return 0;
-    i += used;
+  const unsigned char *end = p + len;
+  while (p < end) {
+    unsigned c = p[0];
+    if (c < 0x80) {
+      if (c == 0) return 0;
+      p++;
+      while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, sizeof w);
+        if (xc__not_plain_ascii8(w)) break;
+        p += 8;
+      }
+      continue;
+    }
+    if ((c & 0xF0) == 0xE0) {
+      /* Three bytes (all of CJK) first: most of the text we check. */
+      unsigned c1;
+#ifdef XC__HAVE_CJK4
+      while (end - p >= 12 && xc__cjk4(p)) p += 12;
+      if (p == end) break;
+      c = p[0];
+      if ((c & 0xF0) != 0xE0) continue;
+#endif
+      if (end - p < 3 || (p[2] & 0xC0) != 0x80) return 0;
+      c1 = p[1];
+      if (c == 0xE0) {
+        if (c1 < 0xA0 || c1 > 0xBF) return 0;
+      } else if (c == 0xED) {
+        if (c1 < 0x80 || c1 > 0x9F) return 0;
+      } else if ((c1 & 0xC0) != 0x80) {
+        return 0;
+      }
+      p += 3;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      if (end - p < 2 || (p[1] & 0xC0) != 0x80) return 0;
+      p += 2;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+      if (end - p < 4 || p[1] < lo || p[1] > hi || (p[2] & 0xC0) != 0x80 ||
+          (p[3] & 0xC0) != 0x80)
+        return 0;
+      p += 4;
+    } else {
+      return 0;
+    }
   }
   return 1;
 }

@@ -31,6 +31,15 @@ ProtobufCMessage *xc_msg_new(const ProtobufCMessageDescriptor *d);
 ProtobufCMessage *xc_msg_clone(const ProtobufCMessage *msg);
 
 /*
+ * Returns a deep copy of msg made field by field (no packing: about half
+ * the work of xc_msg_clone), or NULL when out of memory or msg is NULL.
+ * msg is only read. The copy packs to the same bytes as msg and, like a
+ * clone, has unpacked ownership (unset strings hold the field's default);
+ * the caller frees it with xc_msg_free.
+ */
+ProtobufCMessage *xc_msg_copy(const ProtobufCMessage *msg);
+
+/*
  * Packs msg into a new buffer with `prefix_len` bytes reserved in front
  * (left for the caller to fill). Returns the buffer (free() it) and sets
  * *len to prefix_len + packed size; NULL when out of memory.

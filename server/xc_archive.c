@@ -224,7 +224,7 @@ static int xc__finish_fn(xc_txn *txn, void *c, xc_err *err) {
   xc__finish_w *w = c;
   xc_content_info info;
   ProtobufCMessage *copy = NULL, *att = NULL;
-  xc_lookup lk = {xc__txn_get, txn};
+  xc_lookup lk = {xc__txn_get, txn, NULL};
   xc_kind kind = xc_workflow_kind_of_id(w->doc->attached_id);
   int rc;
   xc_msg_free(w->out);
@@ -307,7 +307,7 @@ XC__HANDLER(xc__upload_document) {
   if (rc == XC_OK) rc = xc_record_check_enums(&doc->base, "document", err);
   if (rc == XC_OK) rc = xc_snapshot_begin(ctx->store, &snap, err);
   if (rc == XC_OK) {
-    xc_lookup lk = {xc__snap_get, snap};
+    xc_lookup lk = {xc__snap_get, snap, NULL};
     rc = xc_archive_validate(doc, XC_VALIDATE_CREATE, &ctx->id, &lk, err);
   }
   xc_snapshot_end(snap);

@@ -131,7 +131,7 @@ int xc_import_records(xc_ctx *ctx, const Xuncha__V1__ImportRequest *req,
     const ProtobufCMessage *sent = kind == XC_KIND_TARGET    ? (const ProtobufCMessage *)row->target
                                    : kind == XC_KIND_FINDING ? (const ProtobufCMessage *)row->finding
                                                              : (const ProtobufCMessage *)row->lead;
-    xc_lookup lk = {xc__snap_get, snap};
+    xc_lookup lk = {xc__snap_get, snap, NULL};
     ProtobufCMessage *rec = NULL;
     xc_err rerr;
     int rrc;

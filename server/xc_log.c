@@ -53,15 +53,49 @@ const char *xc_log_level_name(xc_log_level level) {
   return (unsigned)level < 4 ? xc__levels[level] : "info";
 }
 
+/* The seconds part of the last time this thread formatted: every access
+ * log line carries a time, and within one second only the milliseconds
+ * change, so gmtime and strftime run once a second per thread. */
+static _Thread_local time_t xc__time_sec = -1;
+static _Thread_local char xc__time_base[32];
+
 void xc_log_time(char *out, size_t size) {
   struct timespec ts;
-  struct tm tm;
-  char base[32];
+  char full[40];
+  size_t n;
+  long ms;
   clock_gettime(CLOCK_REALTIME, &ts);
-  if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
-      strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-    base[0] = '\0';
-  (void)snprintf(out, size, "%s.%03ldZ", base, (long)(ts.tv_nsec / 1000000));
+  if (ts.tv_sec != xc__time_sec) {
+    struct tm tm;
+    if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
+        strftime(xc__time_base, sizeof xc__time_base, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+      xc__time_base[0] = '\0';
+      xc__time_sec = -1;
+    } else {
+      xc__time_sec = ts.tv_sec;
+    }
+  }
+  if (size == 0) return;
+  n = strlen(xc__time_base);
+  ms = (long)(ts.tv_nsec / 1000000);
+  memcpy(full, xc__time_base, n);
+  full[n++] = '.';
+  full[n++] = (char)('0' + ms / 100);
+  full[n++] = (char)('0' + ms / 10 % 10);
+  full[n++] = (char)('0' + ms % 10);
+  full[n++] = 'Z';
+  if (n > size - 1) n = size - 1;
+  memcpy(out, full, n);
+  out[n] = '\0';
+}
+
+/* Writes v in lower-case hex as exactly `digits` digits at out. */
+static void xc__hex(char *out, unsigned long long v, int digits) {
+  static const char hex[] = "0123456789abcdef";
+  for (int i = digits - 1; i >= 0; i--) {
+    out[i] = hex[v & 0xf];
+    v >>= 4;
+  }
 }
 
 /* The characters an incoming request id may use (safe in a log line). */
@@ -90,8 +124,10 @@ void xc_log_request_id(char *out, const char *incoming, size_t len) {
     atomic_store_explicit(&xc__req_prefix_ready, 1, memory_order_release);
   }
   n = atomic_fetch_add_explicit(&xc__req_counter, 1, memory_order_relaxed) + 1;
-  (void)snprintf(out, XC_LOG_REQ_ID_MAX, "%08x%08llx", atomic_load(&xc__req_prefix),
-                 (unsigned long long)(n & 0xffffffffu));
+  /* "%08x%08llx" of prefix and counter, without printf on every call. */
+  xc__hex(out, atomic_load(&xc__req_prefix), 8);
+  xc__hex(out + 8, n & 0xffffffffu, 8);
+  out[16] = '\0';
 }
 
 /* A line under construction; `len` never exceeds XC__LINE_MAX - 2 so a
@@ -199,7 +235,20 @@ void xc_log_call_req(const char *method, const char *peer, const char *req, int 
     xc_log_request_id(rid, NULL, 0);
     req = rid;
   }
-  (void)snprintf(lat, sizeof lat, "%lld", (long long)latency_us);
+  {
+    /* "%lld" by hand: this runs for every call. */
+    char digits[24];
+    unsigned long long v = latency_us < 0 ? 0ull - (unsigned long long)latency_us
+                                          : (unsigned long long)latency_us;
+    size_t n = 0, k = 0;
+    do {
+      digits[n++] = (char)('0' + v % 10);
+      v /= 10;
+    } while (v > 0);
+    if (latency_us < 0) lat[k++] = '-';
+    while (n > 0) lat[k++] = digits[--n];
+    lat[k] = '\0';
+  }
   xc__begin(&l, level, to_syslog);
   xc__kv(&l, "req", req);
   xc__kv(&l, "peer", peer != NULL && peer[0] != '\0' ? peer : "-");

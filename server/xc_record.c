@@ -1,5 +1,6 @@
 #include "xc_record.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +22,12 @@ static const char *const xc__common_output_only[] = {
  * client sending back what it read must not be refused for them. */
 static const char *const xc__computed[] = {"flags", "report_due_date", "report_overdue"};
 
-/* Returns 1 if name is one of list[0..n). */
+/* Returns 1 if name is one of list[0..n). The first bytes are compared
+ * before the strings: these lookups run for every field of every record
+ * checked, and most names differ at once. */
 static int xc__in_list(const char *name, const char *const *list, size_t n) {
   for (size_t i = 0; i < n; i++)
-    if (strcmp(name, list[i]) == 0) return 1;
+    if (name[0] == list[i][0] && strcmp(name, list[i]) == 0) return 1;
   return 0;
 }
 
@@ -32,6 +35,22 @@ size_t xc_record_field_limit(const char *field_name) {
   static const char *const text[] = {"description", "measures", "basis", "note", "summary",
                                      "text"};
   static const char *const ids[] = {"id", "round_id", "target_id", "finding_id", "target_ids"};
+  /* Asked for every string of every record checked: names that start with
+   * none of the listed names' first letters are names at once. */
+  switch (field_name[0]) {
+    case 'b':
+    case 'd':
+    case 'f':
+    case 'i':
+    case 'm':
+    case 'n':
+    case 'r':
+    case 's':
+    case 't':
+      break;
+    default:
+      return XC_MAX_NAME_BYTES;
+  }
   if (xc__in_list(field_name, text, sizeof text / sizeof text[0])) return XC_MAX_TEXT_BYTES;
   if (xc__in_list(field_name, ids, sizeof ids / sizeof ids[0])) return XC_ID_MAX - 1;
   return XC_MAX_NAME_BYTES;
@@ -279,10 +298,37 @@ void xc_record_strip_unknown(ProtobufCMessage *msg) {
   }
 }
 
+/* The most top-level fields a record type may have for the table below;
+ * a type with more is looked up by name each time. */
+#define XC__OO_MAX_FIELDS 64
+
+/* Which top-level fields of each kind's record type are output only, by
+ * field index, worked out once from xc_record_output_only: clearing them
+ * runs on every create, and asking by name costs a dozen string compares
+ * per field. */
+static unsigned char xc__oo_table[XC_KIND_COUNT][XC__OO_MAX_FIELDS];
+static int xc__oo_ready[XC_KIND_COUNT];
+static pthread_once_t xc__oo_once = PTHREAD_ONCE_INIT;
+
+static void xc__oo_init(void) {
+  for (int k = 0; k < XC_KIND_COUNT; k++) {
+    const ProtobufCMessageDescriptor *d = xc_kind_descriptor((xc_kind)k);
+    if (d == NULL || d->n_fields > XC__OO_MAX_FIELDS) continue;
+    for (unsigned i = 0; i < d->n_fields; i++)
+      xc__oo_table[k][i] = (unsigned char)xc_record_output_only((xc_kind)k, d->fields[i].name);
+    xc__oo_ready[k] = 1;
+  }
+}
+
 void xc_record_clear_output_only(xc_kind kind, ProtobufCMessage *rec) {
   const ProtobufCMessageDescriptor *d = rec->descriptor;
+  const unsigned char *oo = NULL;
+  (void)pthread_once(&xc__oo_once, xc__oo_init);
+  if ((unsigned)kind < XC_KIND_COUNT && xc__oo_ready[kind] && d == xc_kind_descriptor(kind))
+    oo = xc__oo_table[kind];
   for (unsigned i = 0; i < d->n_fields; i++) {
-    if (xc_record_output_only(kind, d->fields[i].name)) xc__field_clear(rec, &d->fields[i]);
+    int clear = oo != NULL ? oo[i] : xc_record_output_only(kind, d->fields[i].name);
+    if (clear) xc__field_clear(rec, &d->fields[i]);
   }
   if (kind == XC_KIND_FINDING) {
     Xuncha__V1__Finding *f = (Xuncha__V1__Finding *)rec;
@@ -315,7 +361,27 @@ const char *xc_record_enum_name(const ProtobufCEnumDescriptor *d, int value, cha
   return buf;
 }
 
-int xc_record_check_enums(const ProtobufCMessage *msg, const char *path, xc_err *err) {
+/* The path of the message whose enums are checked, as a chain from the top;
+ * written out only for an error message, so a record that passes costs no
+ * formatting. */
+typedef struct xc__enum_path {
+  const struct xc__enum_path *up;
+  const char *name;
+} xc__enum_path;
+
+/* Writes the path into out (size bytes, at least 1), cut to fit. */
+static void xc__enum_path_text(const xc__enum_path *p, char *out, size_t size) {
+  size_t len;
+  if (p->up == NULL) {
+    (void)snprintf(out, size, "%s", p->name);
+    return;
+  }
+  xc__enum_path_text(p->up, out, size);
+  len = strlen(out);
+  if (len + 1 < size) (void)snprintf(out + len, size - len, ".%s", p->name);
+}
+
+static int xc__check_enums(const ProtobufCMessage *msg, const xc__enum_path *path, xc_err *err) {
   const ProtobufCMessageDescriptor *d = msg->descriptor;
   for (unsigned i = 0; i < d->n_fields; i++) {
     const ProtobufCFieldDescriptor *f = &d->fields[i];
@@ -329,27 +395,34 @@ int xc_record_check_enums(const ProtobufCMessage *msg, const char *path, xc_err 
         vals = *(int32_t *const *)p;
       }
       for (size_t k = 0; k < n; k++) {
-        if (protobuf_c_enum_descriptor_get_value(ed, vals[k]) == NULL)
-          return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s.%s %d is not a known %s", path, f->name,
-                            (int)vals[k], ed->short_name);
+        if (protobuf_c_enum_descriptor_get_value(ed, vals[k]) == NULL) {
+          char where[256];
+          xc__enum_path_text(path, where, sizeof where);
+          return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s.%s %d is not a known %s", where,
+                            f->name, (int)vals[k], ed->short_name);
+        }
       }
     } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-      char sub[256];
-      (void)snprintf(sub, sizeof sub, "%s.%s", path, f->name);
+      xc__enum_path sub = {path, f->name};
       if (f->label == PROTOBUF_C_LABEL_REPEATED) {
         size_t n = *(const size_t *)xc__member(msg, f->quantifier_offset);
         ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)p;
         for (size_t k = 0; k < n; k++) {
-          int rc = xc_record_check_enums(arr[k], sub, err);
+          int rc = xc__check_enums(arr[k], &sub, err);
           if (rc != XC_OK) return rc;
         }
       } else if (*(ProtobufCMessage *const *)p != NULL) {
-        int rc = xc_record_check_enums(*(ProtobufCMessage *const *)p, sub, err);
+        int rc = xc__check_enums(*(ProtobufCMessage *const *)p, &sub, err);
         if (rc != XC_OK) return rc;
       }
     }
   }
   return XC_OK;
+}
+
+int xc_record_check_enums(const ProtobufCMessage *msg, const char *path, xc_err *err) {
+  xc__enum_path top = {NULL, path};
+  return xc__check_enums(msg, &top, err);
 }
 
 /* Returns 1 if the two messages pack to the same bytes. */

@@ -15,6 +15,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "xc_arena.h"
 #include "xc_fiber.h"
 #include "xc_home.h"
 #include "xc_limits.h"
@@ -25,6 +26,7 @@
 #include "xc_trust.h"
 #include "xc_record.h"
 #include "xc_stats.h"
+#include "xc_text.h"
 
 #define XC__PATH_MAX 256
 #define XC__UNREGISTERED_SLOTS 4
@@ -189,6 +191,33 @@ static ProtobufCMessage *xc__unpack(const ProtobufCMessageDescriptor *desc, grpc
   grpc_byte_buffer_reader_destroy(&reader);
   msg =
       protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(slice), GRPC_SLICE_START_PTR(slice));
+  grpc_slice_unref(slice);
+  return msg;
+}
+
+/*
+ * Unpacks a unary request into the call's arena (no malloc or free per
+ * field: the request only lives until the call ends), or, when it needs
+ * more than the arena may hold, the ordinary way. *in_arena says which, so
+ * the caller knows whether to xc_msg_free it. NULL if it does not decode.
+ */
+static ProtobufCMessage *xc__unpack_req(const ProtobufCMessageDescriptor *desc,
+                                        grpc_byte_buffer *bb, xc_arena *arena, int *in_arena) {
+  grpc_byte_buffer_reader reader;
+  grpc_slice slice;
+  ProtobufCMessage *msg;
+  *in_arena = 0;
+  if (!grpc_byte_buffer_reader_init(&reader, bb)) return NULL;
+  slice = grpc_byte_buffer_reader_readall(&reader);
+  grpc_byte_buffer_reader_destroy(&reader);
+  msg = xc_arena_unpack(arena, desc, GRPC_SLICE_START_PTR(slice), GRPC_SLICE_LENGTH(slice));
+  if (msg != NULL) {
+    *in_arena = 1;
+  } else if (arena->failed) {
+    xc_arena_destroy(arena);
+    msg = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(slice),
+                                    GRPC_SLICE_START_PTR(slice));
+  }
   grpc_slice_unref(slice);
   return msg;
 }
@@ -416,12 +445,16 @@ static void xc__dispatch(xc_call *c, xc_peer_cache *peers) {
   const xc_method *m = c->method;
   xc_ctx *ctx = NULL;
   ProtobufCMessage *req = NULL, *resp = NULL;
+  /* A unary request lives in req_arena (req_in_arena 1) until the end. */
+  xc_arena req_arena;
+  int req_in_arena = 0;
   grpc_byte_buffer *reply = NULL;
   char cn[XC_MAX_CN_BYTES + 1], serial[XC_MAX_SERIAL_BYTES + 1];
   xc_err err;
   int rc;
 
   xc_err_clear(&err);
+  xc_arena_init(&req_arena);
   cn[0] = '\0';
   serial[0] = '\0';
   ctx = calloc(1, sizeof *ctx);
@@ -475,7 +508,7 @@ static void xc__dispatch(xc_call *c, xc_peer_cache *peers) {
                       m->request->name);
       goto done;
     }
-    req = xc__unpack(m->request, c->payload);
+    req = xc__unpack_req(m->request, c->payload, &req_arena, &req_in_arena);
     grpc_byte_buffer_destroy(c->payload);
     c->payload = NULL;
     if (req == NULL) {
@@ -520,7 +553,8 @@ done:
     xc_log_call_req(c->path, cn, c->req_id, rc, err.msg, lat);
   }
   xc_msg_free(resp);
-  xc_msg_free(req);
+  if (!req_in_arena) xc_msg_free(req);
+  xc_arena_destroy(&req_arena);
   free(ctx);
 }
 
@@ -772,7 +806,7 @@ static void xc__on_request(xc__slot *s, int success) {
   c->refs = 1;
   if (s->method != NULL) {
     c->deadline = s->deadline;
-    (void)snprintf(c->path, sizeof c->path, "%s", s->method->path);
+    xc_strlcpy(c->path, s->method->path, sizeof c->path);
   } else {
     size_t n = GRPC_SLICE_LENGTH(s->details.method);
     if (n >= sizeof c->path) n = sizeof c->path - 1;

@@ -30,7 +30,6 @@
 #define XC__ACCEPT_TTL 3600
 
 typedef struct xc__verdict {
-  uint64_t hash;
   char *pem; /* owned copy */
   size_t len;
   time_t until; /* the verdict holds until then */
@@ -49,16 +48,6 @@ struct xc_trust {
 
 static pthread_mutex_t xc__cur_mu = PTHREAD_MUTEX_INITIALIZER;
 static xc_trust *xc__cur;
-
-/* FNV-1a, only to skip most comparisons: entries compare the whole PEM. */
-static uint64_t xc__hash(const char *p, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) {
-    h ^= (unsigned char)p[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 int xc_trust_create(const char *ca_pem, const char *crl_pem, xc_trust **out, xc_err *err) {
   xc_trust *t = NULL;
@@ -254,7 +243,6 @@ done:
 }
 
 int xc_trust_check(xc_trust *t, const char *pem, size_t len, xc_err *err) {
-  uint64_t h;
   time_t now = time(NULL), until = 0;
   char *copy = NULL;
   int rc;
@@ -264,12 +252,13 @@ int xc_trust_check(xc_trust *t, const char *pem, size_t len, xc_err *err) {
   if (len > XC__MAX_PEM_BYTES)
     return xc_err_set(err, XC_EUNAUTHENTICATED, "the client certificate is larger than %d bytes",
                       XC__MAX_PEM_BYTES);
-  h = xc__hash(pem, len);
+  /* Entries are found by comparing the whole PEM (length first): memcmp
+   * stops within a few dozen bytes at a different certificate (the serial
+   * comes early) and costs far less on a hit than hashing the PEM did. */
   pthread_mutex_lock(&t->mu);
   for (unsigned i = 0; i < XC__SLOTS; i++) {
     xc__verdict *v = &t->slots[i];
-    if (v->pem != NULL && v->hash == h && v->len == len && now < v->until &&
-        memcmp(v->pem, pem, len) == 0) {
+    if (v->pem != NULL && v->len == len && now < v->until && memcmp(v->pem, pem, len) == 0) {
       rc = v->rc;
       if (rc != XC_OK) (void)xc_err_set(err, rc, "%s", v->msg);
       pthread_mutex_unlock(&t->mu);
@@ -290,7 +279,6 @@ int xc_trust_check(xc_trust *t, const char *pem, size_t len, xc_err *err) {
     free(v->pem);
     v->pem = copy;
     v->len = len;
-    v->hash = h;
     v->until = until;
     v->rc = rc;
     xc_strlcpy(v->msg, rc != XC_OK && err != NULL ? err->msg : "", sizeof v->msg);

@@ -128,10 +128,16 @@ int xc_validate_read_denied(const xc_identity *who, xc_kind kind, const Protobuf
  * checked refers to; it must exist (XC_ENOT_FOUND) and be readable by who
  * (XC_EPERMISSION_DENIED).
  */
+/* Releases a record xc__load_ref returned: lent ones stay the lookup's. */
+static void xc__ref_free(const xc_lookup *lk, ProtobufCMessage *rec) {
+  if (lk->borrow == NULL) xc_msg_free(rec);
+}
+
 static int xc__load_ref(const xc_lookup *lk, const xc_identity *who, xc_kind kind,
                         const char *id, const char *field, ProtobufCMessage **out, xc_err *err) {
   ProtobufCMessage *rec = NULL;
-  int rc = lk->get(lk->ctx, kind, id, &rec, err);
+  int rc = lk->borrow != NULL ? lk->borrow(lk->ctx, kind, id, &rec, err)
+                              : lk->get(lk->ctx, kind, id, &rec, err);
   *out = NULL;
   if (rc == XC_ENOT_FOUND) {
     rc = xc_err_set(err, XC_ENOT_FOUND, "%s %s named by %s does not exist", xc_kind_name(kind),
@@ -146,7 +152,7 @@ static int xc__load_ref(const xc_lookup *lk, const xc_identity *who, xc_kind kin
   *out = rec;
   rec = NULL;
 done:
-  xc_msg_free(rec);
+  xc__ref_free(lk, rec);
   return rc;
 }
 
@@ -353,7 +359,7 @@ static int xc__group(Xuncha__V1__Group *g, xc_validate_mode mode, const xc_ident
   if (rc == XC_OK && mode == XC_VALIDATE_CREATE)
     rc = xc__set_str(&g->base, "region_code", round->region_code, err);
 done:
-  xc_msg_free(rm);
+  xc__ref_free(lk, rm);
   return rc;
 }
 
@@ -373,8 +379,16 @@ static int xc__round_and_target(const char *path, xc_kind kind, const char *roun
   const Xuncha__V1__Round *r;
   const Xuncha__V1__Target *t;
   int rc;
-  (void)snprintf(field_r, sizeof field_r, "%s.round_id", path);
-  (void)snprintf(field_t, sizeof field_t, "%s.target_id", path);
+  /* "<path>.round_id" and "<path>.target_id" without printf: path is a
+   * record kind's name, far shorter than the buffers. */
+  {
+    size_t n = strlen(path);
+    if (n > sizeof field_r - sizeof ".target_id") n = sizeof field_r - sizeof ".target_id";
+    memcpy(field_r, path, n);
+    memcpy(field_r + n, ".round_id", sizeof ".round_id");
+    memcpy(field_t, path, n);
+    memcpy(field_t + n, ".target_id", sizeof ".target_id");
+  }
   rc = xc_validate_id(XC_KIND_ROUND, round_id, field_r, 1, err);
   if (rc == XC_OK) rc = xc_validate_id(XC_KIND_TARGET, target_id, field_t, 1, err);
   if (rc == XC_OK) rc = xc__load_ref(lk, who, XC_KIND_ROUND, round_id, field_r, round_out, err);
@@ -421,8 +435,8 @@ static int xc__finding(Xuncha__V1__Finding *f, xc_validate_mode mode, const xc_i
   }
   f->rectification->status = XUNCHA__V1__RECTIFICATION_STATUS__RECTIFICATION_STATUS_OPEN;
 done:
-  xc_msg_free(rm);
-  xc_msg_free(tm);
+  xc__ref_free(lk, rm);
+  xc__ref_free(lk, tm);
   return rc;
 }
 
@@ -470,9 +484,9 @@ static int xc__lead(Xuncha__V1__Lead *l, xc_validate_mode mode, const xc_identit
   rc = xc__set_str(&l->base, "region_code", ((Xuncha__V1__Target *)tm)->region_code, err);
   l->disposal = XUNCHA__V1__LEAD_DISPOSAL__LEAD_DISPOSAL_PENDING;
 done:
-  xc_msg_free(rm);
-  xc_msg_free(tm);
-  xc_msg_free(fm);
+  xc__ref_free(lk, rm);
+  xc__ref_free(lk, tm);
+  xc__ref_free(lk, fm);
   return rc;
 }
 

@@ -22,6 +22,11 @@
 typedef struct xc_lookup {
   int (*get)(void *ctx, xc_kind kind, const char *id, ProtobufCMessage **out, xc_err *err);
   void *ctx;
+  /* Optional (NULL: get is used): like get, but *out is lent, not given:
+   * the lookup keeps it until the validation returns, and the validator
+   * never frees it. Lets the server unpack the records a record refers to
+   * into an arena (xc_arena.h) instead of the heap. */
+  int (*borrow)(void *ctx, xc_kind kind, const char *id, ProtobufCMessage **out, xc_err *err);
 } xc_lookup;
 
 typedef enum xc_validate_mode {

@@ -170,6 +170,36 @@ static void test_long_strings(void) {
   }
 }
 
+/*
+ * A request that unpacks to far more memory than the per-call arena may
+ * hold (over a million empty tags: two bytes each on the wire, a pointer
+ * and a string each unpacked) is unpacked the ordinary way and checked as
+ * usual: the refusal names the field, not a decoding failure.
+ */
+static void test_request_past_arena(void) {
+  E2E_CLIENT(c, XC_H_COUNTY_A);
+  xc_err err;
+  e2e_chain ch;
+  int rc = e2e_chain_make(c, "310104", NULL, 0, "agency:3101:jw", "arena", &ch, &err);
+  E2E_EXPECT(rc, err, XC_OK);
+  if (rc == XC_OK) {
+    const size_t n = 1500000;
+    Xuncha__V1__Finding f = *ch.finding;
+    ProtobufCMessage *out = NULL;
+    char **tags = calloc(n, sizeof *tags);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tags);
+    for (size_t i = 0; i < n; i++) tags[i] = "";
+    f.n_tags = n;
+    f.tags = tags;
+    rc = e2e_create(c, E2E_FINDING, &f.base, NULL, &out, &err);
+    E2E_EXPECT(rc, err, XC_EINVALID_ARGUMENT);
+    if (rc != XC_OK) E2E_CONTAINS(err.msg, "finding.tags has 1500000 entries");
+    xc_message_free(out);
+    free(tags);
+  }
+  e2e_chain_free(&ch);
+}
+
 static void test_invalid_utf8(void) {
   E2E_CLIENT(c, XC_H_COUNTY_A);
   xc_err err;
@@ -424,6 +454,7 @@ static const e2e_test limits_tests[] = {
     {"5 MiB message: RESOURCE_EXHAUSTED", test_oversize_message},
     {"over-long strings: INVALID_ARGUMENT naming the field", test_long_strings},
     {"invalid UTF-8: INVALID_ARGUMENT", test_invalid_utf8},
+    {"a request past the per-call arena: checked as usual", test_request_past_arena},
     {"bad region codes and dates", test_bad_codes_and_dates},
     {"request_id: one record per retry; ALREADY_EXISTS", test_request_id},
     {"8 concurrent updates, one etag: exactly one wins", test_concurrent_updates_same_etag},

@@ -1,5 +1,6 @@
 /* CUnit suites for common/ (status, text, identity) and proto/xc_msg. */
 #include <CUnit/Basic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "xc_msg.h"
 #include "xc_status.h"
 #include "xc_text.h"
+#include "xuncha/v1/sync.pb-c.h"
 #include "xuncha/v1/xuncha.pb-c.h"
 
 static void test_status_mapping(void) {
@@ -35,6 +37,153 @@ static void test_utf8(void) {
   CU_ASSERT_FALSE(xc_utf8_valid("a\0b", 3));             /* embedded NUL */
   CU_ASSERT_TRUE(xc_utf8_valid("\xf0\x9f\x98\x80", 4));  /* U+1F600 */
   CU_ASSERT_FALSE(xc_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+}
+
+/* The rules of xc_utf8_valid written the slow, obvious way: decode a code
+ * point, then refuse overlongs, surrogates, values past U+10FFFF and NUL. */
+static int ref_utf8_valid(const unsigned char *p, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    unsigned c = p[i], n;
+    unsigned long v;
+    if (c < 0x80) {
+      if (c == 0) return 0;
+      i++;
+      continue;
+    }
+    if (c >= 0xC0 && c <= 0xDF) {
+      n = 1;
+      v = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      v = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF7) {
+      n = 3;
+      v = c & 0x07;
+    } else {
+      return 0;
+    }
+    if (len - i <= n) return 0;
+    for (unsigned k = 1; k <= n; k++) {
+      if ((p[i + k] & 0xC0) != 0x80) return 0;
+      v = (v << 6) | (p[i + k] & 0x3F);
+    }
+    if ((n == 1 && v < 0x80) || (n == 2 && v < 0x800) || (n == 3 && v < 0x10000) ||
+        v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+      return 0;
+    i += n + 1;
+  }
+  return 1;
+}
+
+/* Checks seq alone and inside ASCII runs (which take the eight-byte path),
+ * at every alignment; returns the number of disagreements. */
+static unsigned utf8_disagreements(const unsigned char *seq, size_t n) {
+  unsigned char buf[64];
+  unsigned bad = 0;
+  if (xc_utf8_valid((const char *)seq, n) != ref_utf8_valid(seq, n)) bad++;
+  for (size_t pre = 0; pre < 9; pre += 4) {
+    size_t len = 0;
+    memset(buf, 'a', pre);
+    len = pre;
+    memcpy(buf + len, seq, n);
+    len += n;
+    memset(buf + len, 'b', 9);
+    len += 9;
+    if (xc_utf8_valid((const char *)buf, len) != ref_utf8_valid(buf, len)) bad++;
+  }
+  return bad;
+}
+
+static void test_utf8_fast_path(void) {
+  unsigned char seq[4], buf[40];
+  unsigned bad = 0;
+  /* Every one- and two-byte string, and every three-byte string that starts
+   * a multi-byte form. */
+  for (unsigned a = 0; a < 256; a++) {
+    seq[0] = (unsigned char)a;
+    bad += utf8_disagreements(seq, 1);
+    for (unsigned b = 0; b < 256; b++) {
+      seq[1] = (unsigned char)b;
+      bad += utf8_disagreements(seq, 2);
+    }
+  }
+  for (unsigned a = 0xC0; a < 0x100; a++)
+    for (unsigned b = 0; b < 256; b++)
+      for (unsigned c = 0x70; c < 0xD0; c++) {
+        seq[0] = (unsigned char)a;
+        seq[1] = (unsigned char)b;
+        seq[2] = (unsigned char)c;
+        if (xc_utf8_valid((const char *)seq, 3) != ref_utf8_valid(seq, 3)) bad++;
+      }
+  /* Four-byte forms around every limit of the first two bytes. */
+  for (unsigned a = 0xEE; a < 0x100; a++)
+    for (unsigned b = 0x70; b < 0xD0; b++)
+      for (unsigned c = 0; c < 4; c++)
+        for (unsigned d = 0; d < 4; d++) {
+          static const unsigned char tails[4] = {0x41, 0x80, 0xBF, 0xC0};
+          seq[0] = (unsigned char)a;
+          seq[1] = (unsigned char)b;
+          seq[2] = tails[c];
+          seq[3] = tails[d];
+          bad += utf8_disagreements(seq, 4);
+        }
+  CU_ASSERT_EQUAL(bad, 0);
+  {
+    /* Runs of Chinese text (checked four characters at a time) mixed with
+     * the forms at the edges of the ranges and broken pieces, at random
+     * (seeded) lengths and places. */
+    static const struct {
+      const char *s;
+      size_t n;
+    } tokens[] = {{"巡", 3},
+                  {"察", 3},
+                  {"，", 3},
+                  {"（", 3},
+                  {"\xe0\xa0\x80", 3},
+                  {"\xed\x9f\xbf", 3},
+                  {"\xee\x80\x80", 3},
+                  {"a", 1},
+                  {"\xe0\x9f\xbf", 3}, /* overlong */
+                  {"\xed\xa0\x80", 3}, /* surrogate */
+                  {"\xe5\xb7", 2},      /* cut short */
+                  {"\x80", 1},           /* stray continuation */
+                  {"\xc3\xa9", 2},
+                  {"\xf0\x9f\x98\x80", 4},
+                  {"\xe5\x00\x80", 3}, /* a NUL inside */
+                  {"\xe5\xb7\xc0", 3}};
+    unsigned long long seed = 12345;
+    unsigned char text[200];
+    unsigned wrong = 0;
+    for (int round = 0; round < 20000; round++) {
+      size_t len = 0;
+      int n;
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      n = (int)((seed >> 33) % 40);
+      for (int i = 0; i < n; i++) {
+        size_t k;
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        /* Mostly good characters, now and then anything. */
+        k = (seed >> 33) % 10 < 8 ? (seed >> 40) % 4 : (seed >> 40) % 16;
+        if (len + tokens[k].n > sizeof text) break;
+        memcpy(text + len, tokens[k].s, tokens[k].n);
+        len += tokens[k].n;
+      }
+      if (xc_utf8_valid((const char *)text, len) != ref_utf8_valid(text, len)) wrong++;
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+  }
+  /* A NUL or a stray byte anywhere in a long ASCII run is caught. */
+  for (size_t at = 0; at < sizeof buf; at++) {
+    memset(buf, 'x', sizeof buf);
+    CU_ASSERT_TRUE(xc_utf8_valid((const char *)buf, sizeof buf));
+    buf[at] = 0;
+    CU_ASSERT_FALSE(xc_utf8_valid((const char *)buf, sizeof buf));
+    buf[at] = 0x80;
+    CU_ASSERT_FALSE(xc_utf8_valid((const char *)buf, sizeof buf));
+    /* Only the first `at` bytes are looked at. */
+    CU_ASSERT_TRUE(xc_utf8_valid((const char *)buf, at));
+  }
 }
 
 static void test_display_width(void) {
@@ -95,6 +244,32 @@ static void test_identity_parse(void) {
   CU_ASSERT_EQUAL(xc_identity_parse("agency:3101:JW", "01", &id, &err), XC_EUNAUTHENTICATED);
   CU_ASSERT_EQUAL(xc_identity_parse("", "01", &id, &err), XC_EUNAUTHENTICATED);
   CU_ASSERT_EQUAL(xc_identity_parse(NULL, "01", &id, &err), XC_EUNAUTHENTICATED);
+}
+
+/* Owner and author strings, and their cut at small buffers (as snprintf). */
+static void test_identity_owner_author(void) {
+  xc_identity id;
+  xc_err err;
+  char out[64], want[64];
+  CU_ASSERT_EQUAL_FATAL(xc_identity_parse("office:310104", "1A2B", &id, &err), XC_OK);
+  xc_identity_owner(&id, out, sizeof out);
+  CU_ASSERT_STRING_EQUAL(out, "office:310104");
+  xc_identity_author(&id, out, sizeof out);
+  CU_ASSERT_STRING_EQUAL(out, "office:310104#1A2B");
+  for (size_t size = 1; size < 22; size++) {
+    xc_identity_author(&id, out, size);
+    /* What snprintf would write: the first size - 1 bytes of the whole. */
+    xc_strlcpy(want, "office:310104#1A2B", sizeof want);
+    if (size - 1 < strlen(want)) want[size - 1] = '\0';
+    CU_ASSERT_STRING_EQUAL(out, want);
+    xc_identity_owner(&id, out, size);
+    xc_strlcpy(want, "office:310104", sizeof want);
+    if (size - 1 < strlen(want)) want[size - 1] = '\0';
+    CU_ASSERT_STRING_EQUAL(out, want);
+  }
+  CU_ASSERT_TRUE(xc_may_write_owned(&id, "office:310104"));
+  CU_ASSERT_FALSE(xc_may_write_owned(&id, "office:3101"));
+  CU_ASSERT_FALSE(xc_may_write_owned(&id, "office:3101040"));
 }
 
 static void test_access_rules(void) {
@@ -179,6 +354,108 @@ static void test_msg_helpers(void) {
   xc_msg_free(copy);
 }
 
+/* Unpacks msg's packed form with `extra` bytes (unknown fields) appended,
+ * so the result has unpacked ownership as a request would. */
+static ProtobufCMessage *unpacked_with(const ProtobufCMessage *msg, const uint8_t *extra,
+                                       size_t extra_len) {
+  size_t len = 0;
+  uint8_t *buf = xc_msg_pack(msg, 0, &len), *all;
+  ProtobufCMessage *out = NULL;
+  CU_ASSERT_FATAL(buf != NULL);
+  all = malloc(len + extra_len + 1);
+  CU_ASSERT_FATAL(all != NULL);
+  memcpy(all, buf, len);
+  if (extra_len > 0) memcpy(all + len, extra, extra_len);
+  out = protobuf_c_message_unpack(msg->descriptor, NULL, len + extra_len, all);
+  free(buf);
+  free(all);
+  return out;
+}
+
+/* 1 if a and b pack to the same bytes. */
+static int same_bytes(const ProtobufCMessage *a, const ProtobufCMessage *b) {
+  size_t na = 0, nb = 0;
+  uint8_t *pa = xc_msg_pack(a, 0, &na), *pb = xc_msg_pack(b, 0, &nb);
+  int same = pa != NULL && pb != NULL && na == nb && memcmp(pa, pb, na) == 0;
+  free(pa);
+  free(pb);
+  return same;
+}
+
+/* xc_msg_copy makes what xc_msg_clone makes, field by field: strings,
+ * repeated strings, sub-messages, bytes, and unknown fields; and the
+ * copy shares no memory with its source (ASan would see a double free). */
+static void test_msg_copy(void) {
+  Xuncha__V1__Finding f = XUNCHA__V1__FINDING__INIT;
+  Xuncha__V1__Rectification rect = XUNCHA__V1__RECTIFICATION__INIT;
+  Xuncha__V1__PutContentRequest put = XUNCHA__V1__PUT_CONTENT_REQUEST__INIT;
+  char *tags[] = {"财务", "选人用人", ""};
+  uint8_t data[] = {0, 1, 2, 255, 0};
+  /* field 99 as a varint, and field 98 as 3 bytes: unknown to every type here */
+  const uint8_t unknown[] = {0x98, 0x06, 0x01, 0x92, 0x06, 0x03, 'a', 'b', 'c'};
+  ProtobufCMessage *src, *copy;
+
+  f.id = "f_1";
+  f.title = "问题一";
+  f.description = "描述：干部选拔任用程序不规范";
+  f.area = 2;
+  f.n_tags = 3;
+  f.tags = tags;
+  f.create_time_ms = 1234567890123LL;
+  f.voided = 1;
+  rect.measures = "整改措施";
+  rect.mode = 1;
+  f.rectification = &rect;
+  src = unpacked_with(&f.base, unknown, sizeof unknown);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+  CU_ASSERT_EQUAL(src->n_unknown_fields, 2);
+  copy = xc_msg_copy(src);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+  CU_ASSERT_TRUE(same_bytes(src, copy));
+  CU_ASSERT_EQUAL(copy->n_unknown_fields, 2);
+  CU_ASSERT_PTR_NOT_EQUAL(((Xuncha__V1__Finding *)copy)->title,
+                          ((Xuncha__V1__Finding *)src)->title);
+  CU_ASSERT_PTR_NOT_EQUAL(((Xuncha__V1__Finding *)copy)->rectification,
+                          ((Xuncha__V1__Finding *)src)->rectification);
+  /* Unset strings keep the shared default, as unpack leaves them. */
+  CU_ASSERT_PTR_EQUAL(((Xuncha__V1__Finding *)copy)->basis, ((Xuncha__V1__Finding *)src)->basis);
+  xc_msg_free(src);
+  /* The copy stands alone once its source is gone. */
+  CU_ASSERT_STRING_EQUAL(((Xuncha__V1__Finding *)copy)->tags[1], "选人用人");
+  CU_ASSERT_STRING_EQUAL(((Xuncha__V1__Finding *)copy)->rectification->measures, "整改措施");
+  xc_msg_free(copy);
+
+  put.server = "county";
+  put.data.data = data;
+  put.data.len = sizeof data;
+  put.index = 3;
+  src = unpacked_with(&put.base, NULL, 0);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+  copy = xc_msg_copy(src);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+  CU_ASSERT_TRUE(same_bytes(src, copy));
+  CU_ASSERT_PTR_NOT_EQUAL(((Xuncha__V1__PutContentRequest *)copy)->data.data,
+                          ((Xuncha__V1__PutContentRequest *)src)->data.data);
+  xc_msg_free(src);
+  xc_msg_free(copy);
+
+  /* A hand-made message with a NULL string: the copy holds the default, as
+   * a clone would. */
+  {
+    Xuncha__V1__Target t = XUNCHA__V1__TARGET__INIT;
+    t.name = NULL;
+    t.note = "注";
+    copy = xc_msg_copy(&t.base);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+    CU_ASSERT_STRING_EQUAL(((Xuncha__V1__Target *)copy)->name, "");
+    CU_ASSERT_STRING_EQUAL(((Xuncha__V1__Target *)copy)->note, "注");
+    CU_ASSERT_PTR_NOT_EQUAL(((Xuncha__V1__Target *)copy)->note, t.note);
+    xc_msg_free(copy);
+  }
+  /* Oneofs are tested in test_server (the reflection messages live there). */
+  CU_ASSERT_PTR_NULL(xc_msg_copy(NULL));
+}
+
 static void test_msg_repeated_limits(void) {
   Xuncha__V1__Group g = XUNCHA__V1__GROUP__INIT;
   char *members[5] = {"a", "b", "c", "d", "e"};
@@ -207,16 +484,19 @@ int main(void) {
   CU_add_test(s, "status mapping", test_status_mapping);
   s = CU_add_suite("text", NULL, NULL);
   CU_add_test(s, "utf8", test_utf8);
+  CU_add_test(s, "utf8 fast path", test_utf8_fast_path);
   CU_add_test(s, "display width", test_display_width);
   CU_add_test(s, "strlcpy", test_strlcpy);
   CU_add_test(s, "dates and numbers", test_dates_and_numbers);
   s = CU_add_suite("identity", NULL, NULL);
   CU_add_test(s, "parse", test_identity_parse);
   CU_add_test(s, "access rules", test_access_rules);
+  CU_add_test(s, "owner and author", test_identity_owner_author);
   CU_add_test(s, "region codes", test_region_codes);
   s = CU_add_suite("msg", NULL, NULL);
   CU_add_test(s, "helpers", test_msg_helpers);
   CU_add_test(s, "repeated limits", test_msg_repeated_limits);
+  CU_add_test(s, "deep copy", test_msg_copy);
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_basic_run_tests();
   failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

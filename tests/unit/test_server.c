@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include "grpc/health/v1/health.pb-c.h"
+#include "grpc/reflection/v1/reflection.pb-c.h"
 #include "xc_handler.h"
 #include "xc_identity.h"
 #include "xc_list.h"
+#include "xc_arena.h"
 #include "xc_msg.h"
 #include "xc_pagetoken.h"
 #include "xc_record.h"
@@ -111,6 +113,23 @@ static int fake_get(void *ctx, xc_kind kind, const char *id, ProtobufCMessage **
   return xc_err_set(err, XC_ENOT_FOUND, "%s %s not found", xc_kind_name(kind), id);
 }
 
+/* Like fake_get, but lends the stored record itself (xc_lookup.borrow): a
+ * validator that freed or kept a lent record would show under ASan. */
+static int fake_borrow(void *ctx, xc_kind kind, const char *id, ProtobufCMessage **out,
+                       xc_err *err) {
+  fake_db *db = ctx;
+  for (size_t i = 0; i < db->n; i++) {
+    if (db->kind[i] == kind && strcmp(xc_msg_get_str(db->rec[i], "id"), id) == 0) {
+      *out = db->rec[i];
+      return XC_OK;
+    }
+  }
+  return xc_err_set(err, XC_ENOT_FOUND, "%s %s not found", xc_kind_name(kind), id);
+}
+
+/* 1: validate() lends the records it refers to instead of copying them. */
+static int lend_refs;
+
 static void fake_add(fake_db *db, xc_kind kind, void *rec) {
   CU_ASSERT_FATAL(db->n < FAKE_MAX);
   db->kind[db->n] = kind;
@@ -142,9 +161,92 @@ static void fake_world(fake_db *db) {
 static int validate(fake_db *db, xc_kind kind, void *rec, xc_validate_mode mode, const char *cn,
                     xc_err *err) {
   xc_identity id = who(cn);
-  xc_lookup lk = {fake_get, db};
+  xc_lookup lk = {fake_get, db, lend_refs ? fake_borrow : NULL};
   xc_err_clear(err);
   return xc_validate_record(kind, rec, mode, &id, &lk, "2025-03-01", err);
+}
+
+/* Records unpacked into an arena: the inline block, then malloc'd ones as
+ * they grow; bytes that do not decode give NULL without marking it failed. */
+static void test_arena(void) {
+  xc_arena a;
+  Xuncha__V1__Round *r = new_round(R1, "310104");
+  Xuncha__V1__Round *back[64];
+  uint8_t *buf;
+  size_t len = 0;
+  for (int i = 0; i < 100; i++) add_str(&r->target_ids, &r->n_target_ids, T1);
+  buf = xc_msg_pack(&r->base, 0, &len);
+  CU_ASSERT_FATAL(buf != NULL);
+  xc_arena_init(&a);
+  for (int i = 0; i < 64; i++) {
+    back[i] = (Xuncha__V1__Round *)xc_arena_unpack(&a, &xuncha__v1__round__descriptor, buf, len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(back[i]);
+    CU_ASSERT_EQUAL(((uintptr_t)back[i]) % 16, 0);
+  }
+  /* Every message stays valid until the arena goes. */
+  for (int i = 0; i < 64; i++) {
+    CU_ASSERT_STRING_EQUAL(back[i]->id, R1);
+    CU_ASSERT_EQUAL(back[i]->n_target_ids, 100);
+    CU_ASSERT_STRING_EQUAL(back[i]->target_ids[99], T1);
+  }
+  CU_ASSERT_PTR_NULL(xc_arena_unpack(&a, &xuncha__v1__round__descriptor,
+                                     (const uint8_t *)"\xff\xff\xff", 3));
+  CU_ASSERT_FALSE(a.failed);
+  xc_arena_destroy(&a);
+  free(buf);
+  xc_msg_free(r);
+}
+
+/* xc_msg_copy on oneofs (the reflection request has one): a string member,
+ * a message member, and none set; the copy packs to the same bytes. */
+static void test_msg_copy_oneof(void) {
+  Grpc__Reflection__V1__ServerReflectionRequest rr =
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__INIT;
+  Grpc__Reflection__V1__ExtensionRequest ext = GRPC__REFLECTION__V1__EXTENSION_REQUEST__INIT;
+  rr.host = "h";
+  rr.message_request_case =
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL;
+  rr.file_containing_symbol = "xuncha.v1.Targets";
+  ext.containing_type = "xuncha.v1.Finding";
+  ext.extension_number = 7;
+  for (int round = 0; round < 3; round++) {
+    size_t n1 = 0, n2 = 0, n3 = 0;
+    uint8_t *b1 = xc_msg_pack(&rr.base, 0, &n1), *b2, *b3;
+    ProtobufCMessage *src, *copy;
+    CU_ASSERT_FATAL(b1 != NULL);
+    src = protobuf_c_message_unpack(rr.base.descriptor, NULL, n1, b1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+    copy = xc_msg_copy(src);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+    CU_ASSERT_EQUAL(((Grpc__Reflection__V1__ServerReflectionRequest *)copy)->message_request_case,
+                    rr.message_request_case);
+    b2 = xc_msg_pack(src, 0, &n2);
+    xc_msg_free(src); /* the copy must not lean on it */
+    b3 = xc_msg_pack(copy, 0, &n3);
+    CU_ASSERT_FATAL(b2 != NULL && b3 != NULL);
+    CU_ASSERT_TRUE(n2 == n3 && memcmp(b2, b3, n2) == 0);
+    free(b1);
+    free(b2);
+    free(b3);
+    xc_msg_free(copy);
+    rr.message_request_case =
+        round == 0
+            ? GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_EXTENSION
+            : GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST__NOT_SET;
+    rr.file_containing_extension = &ext;
+  }
+}
+
+/* The group, finding and lead checks again, with lent records. */
+static void test_validate_group(void);
+static void test_validate_finding(void);
+static void test_validate_lead(void);
+static void test_validate_lent(void) {
+  lend_refs = 1;
+  test_validate_group();
+  test_validate_finding();
+  test_validate_lead();
+  lend_refs = 0;
 }
 
 /* ================================================================ record */
@@ -163,6 +265,20 @@ static void test_output_only_lists(void) {
   CU_ASSERT_EQUAL(xc_record_field_limit("description"), 16384);
   CU_ASSERT_EQUAL(xc_record_field_limit("target_ids"), 63);
   CU_ASSERT_EQUAL(xc_record_field_limit("name"), 256);
+  {
+    /* Every listed name, past the first-letter filter. */
+    static const char *const text[] = {"description", "measures", "basis", "note", "summary",
+                                       "text"};
+    static const char *const ids[] = {"id", "round_id", "target_id", "finding_id",
+                                      "target_ids"};
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+      CU_ASSERT_EQUAL(xc_record_field_limit(text[i]), XC_MAX_TEXT_BYTES);
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+      CU_ASSERT_EQUAL(xc_record_field_limit(ids[i]), XC_ID_MAX - 1);
+    CU_ASSERT_EQUAL(xc_record_field_limit("title"), XC_MAX_NAME_BYTES);
+    CU_ASSERT_EQUAL(xc_record_field_limit("recipient"), XC_MAX_NAME_BYTES);
+    CU_ASSERT_EQUAL(xc_record_field_limit(""), XC_MAX_NAME_BYTES);
+  }
 }
 
 static void test_clear_output_only(void) {
@@ -260,6 +376,58 @@ static void test_check_repeated_limit(void) {
   CU_ASSERT_EQUAL(xc_record_check_strings(XC_KIND_ROUND, &r->base, &err), XC_EINVALID_ARGUMENT);
   CU_ASSERT_STRING_EQUAL(err.msg, "round.target_ids has 257 entries; the limit is 256");
   xc_msg_free(r);
+}
+
+/* Messages about nested strings name the whole path, as before the path
+ * was only written out on failure. */
+static void test_check_strings_nested(void) {
+  Xuncha__V1__Finding *f = malloc(sizeof *f);
+  char *big = malloc(XC_MAX_TEXT_BYTES + 2);
+  xc_err err;
+  xuncha__v1__finding__init(f);
+  f->rectification = malloc(sizeof *f->rectification);
+  xuncha__v1__rectification__init(f->rectification);
+  set(f->rectification, "measures", "整改 \xe5\xb7");
+  CU_ASSERT_EQUAL(xc_record_check_strings(XC_KIND_FINDING, &f->base, &err), XC_EINVALID_ARGUMENT);
+  CU_ASSERT_STRING_EQUAL(err.msg, "finding.rectification.measures is not valid UTF-8");
+  memset(big, 'a', XC_MAX_TEXT_BYTES + 1);
+  big[XC_MAX_TEXT_BYTES + 1] = '\0';
+  set(f->rectification, "measures", big);
+  CU_ASSERT_EQUAL(xc_record_check_strings(XC_KIND_FINDING, &f->base, &err), XC_EINVALID_ARGUMENT);
+  CU_ASSERT_STRING_EQUAL(err.msg,
+                         "finding.rectification.measures is 16385 bytes; the limit is 16384");
+  set(f->rectification, "measures", "整改");
+  CU_ASSERT_EQUAL(xc_record_check_strings(XC_KIND_FINDING, &f->base, &err), XC_OK);
+  free(big);
+  xc_msg_free(f);
+}
+
+/* xc_record_clear_output_only works from a table made once per kind; it
+ * must clear exactly the fields xc_record_output_only names, for every
+ * record type. */
+static void test_clear_output_only_table(void) {
+  unsigned checked = 0, wrong = 0;
+  for (int k = 0; k < XC_KIND_COUNT; k++) {
+    const ProtobufCMessageDescriptor *d = xc_kind_descriptor((xc_kind)k);
+    if (d == NULL) continue;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+      const ProtobufCFieldDescriptor *fd = &d->fields[i];
+      ProtobufCMessage *m;
+      const char *after;
+      if (fd->type != PROTOBUF_C_TYPE_STRING || fd->label == PROTOBUF_C_LABEL_REPEATED) continue;
+      m = malloc(d->sizeof_message);
+      CU_ASSERT_FATAL(m != NULL);
+      d->message_init(m);
+      CU_ASSERT_EQUAL_FATAL(xc_msg_set_str(m, fd->name, "x"), XC_OK);
+      xc_record_clear_output_only((xc_kind)k, m);
+      after = xc_msg_get_str(m, fd->name);
+      if ((after[0] == '\0') != (xc_record_output_only((xc_kind)k, fd->name) != 0)) wrong++;
+      checked++;
+      xc_msg_free(m);
+    }
+  }
+  CU_ASSERT_TRUE(checked > 20);
+  CU_ASSERT_EQUAL(wrong, 0);
 }
 
 static void test_check_enums(void) {
@@ -1675,6 +1843,8 @@ int main(void) {
   s = CU_add_suite("record", NULL, NULL);
   CU_add_test(s, "output-only and fixed field lists", test_output_only_lists);
   CU_add_test(s, "output-only fields cleared on create", test_clear_output_only);
+  CU_add_test(s, "output-only table matches the rules", test_clear_output_only_table);
+  CU_add_test(s, "nested string paths", test_check_strings_nested);
   CU_add_test(s, "unknown wire fields dropped", test_strip_unknown);
   CU_add_test(s, "string limits and UTF-8", test_check_strings);
   CU_add_test(s, "repeated field limit", test_check_repeated_limit);
@@ -1691,6 +1861,9 @@ int main(void) {
   CU_add_test(s, "group", test_validate_group);
   CU_add_test(s, "finding", test_validate_finding);
   CU_add_test(s, "lead", test_validate_lead);
+  CU_add_test(s, "group, finding and lead with lent records", test_validate_lent);
+  CU_add_test(s, "arena", test_arena);
+  CU_add_test(s, "deep copy of oneofs", test_msg_copy_oneof);
   s = CU_add_suite("page token", NULL, NULL);
   CU_add_test(s, "round trip", test_page_token_round_trip);
   CU_add_test(s, "tampered, foreign and mismatched tokens", test_page_token_refused);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "handlers.h"
@@ -252,6 +253,66 @@ static void test_request_ids(void) {
   }
 }
 
+/* The log's time stamp (its seconds part is kept per thread between calls)
+ * and the access line's generated id and latency, written without printf. */
+static void test_log_formats(void) {
+  char t1[40], t2[40], small[5], want[40], rid[XC_LOG_REQ_ID_MAX];
+  /* The log reads CLOCK_REALTIME; time() may lag it by a tick. */
+  struct timespec ts;
+  time_t before, after;
+  struct tm tm;
+  int ok_time = 0;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  before = ts.tv_sec;
+  xc_log_time(t1, sizeof t1);
+  xc_log_time(t2, sizeof t2);
+  clock_gettime(CLOCK_REALTIME, &ts);
+  after = ts.tv_sec;
+  CU_ASSERT_EQUAL(strlen(t1), 24);
+  CU_ASSERT_EQUAL(t1[10], 'T');
+  CU_ASSERT_EQUAL(t1[19], '.');
+  CU_ASSERT_EQUAL(t1[23], 'Z');
+  CU_ASSERT_EQUAL(strlen(t2), 24);
+  for (time_t s = before; s <= after; s++) {
+    gmtime_r(&s, &tm);
+    strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (strncmp(t1, want, 19) == 0) ok_time = 1;
+  }
+  CU_ASSERT_TRUE(ok_time);
+  CU_ASSERT_TRUE(strcmp(t1, t2) <= 0);
+  xc_log_time(small, sizeof small); /* cut as snprintf cuts */
+  CU_ASSERT_EQUAL(strlen(small), 4);
+  CU_ASSERT_EQUAL(strncmp(small, t1, 2), 0);
+
+  xc_log_request_id(rid, NULL, 0);
+  CU_ASSERT_EQUAL(strlen(rid), 16);
+  CU_ASSERT_EQUAL(strspn(rid, "0123456789abcdef"), 16);
+
+  {
+    /* The access line, caught from stderr. */
+    char path[] = "/tmp/xc_logtestXXXXXX", buf[4096];
+    int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+    ssize_t n;
+    CU_ASSERT_FATAL(fd >= 0 && saved >= 0);
+    dup2(fd, STDERR_FILENO);
+    xc_log_call_req("/x.Y/Z", "office:3101", "rid-1", XC_OK, NULL, 1234567);
+    xc_log_call_req("/x.Y/Z", "office:3101", "rid-2", XC_OK, NULL, 0);
+    xc_log_call_req("/x.Y/Z", "office:3101", "rid-3", XC_ENOT_FOUND, "no such", -5);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    n = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    unlink(path);
+    CU_ASSERT_FATAL(n > 0);
+    buf[n] = '\0';
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "req=rid-1 peer=office:3101 method=/x.Y/Z status=OK "
+                                       "latency_us=1234567\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "req=rid-2 peer=office:3101 method=/x.Y/Z status=OK "
+                                       "latency_us=0\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "status=NOT_FOUND latency_us=-5 msg=\"no such\"\n"));
+  }
+}
+
 /* ----------------------------------------------------------- GetStats */
 
 static void test_get_stats(void) {
@@ -310,6 +371,7 @@ int main(void) {
   CU_add_test(s, "stats counters and percentiles", test_stats_counts_and_percentiles);
   CU_add_test(s, "reflection lookups", test_reflect);
   CU_add_test(s, "request ids", test_request_ids);
+  CU_add_test(s, "log formats", test_log_formats);
   CU_add_test(s, "GetStats", test_get_stats);
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_basic_run_tests();
