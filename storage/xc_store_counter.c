@@ -208,8 +208,158 @@ static void xc__put_le(int64_t value, uint8_t out[8]) {
   for (int i = 0; i < 8; i++) out[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* Applies the deltas to the counter db in a raw transaction (the writer's
- * or migration's). t may be NULL (migration). */
+/* ------------------------------------------------ a batch's pending deltas */
+
+/* FNV-1a: the keys are short and share long prefixes. */
+static uint64_t xc__khash(const char *key, size_t len) {
+  uint64_t h = UINT64_C(14695981039346656037);
+  for (size_t i = 0; i < len; i++) {
+    h ^= (uint8_t)key[i];
+    h *= UINT64_C(1099511628211);
+  }
+  return h;
+}
+
+/* Past this many entries a batch's tables are freed rather than kept. */
+#define XC__CPEND_KEEP 4096
+
+void xc__cpend_free(xc__cpend *p) {
+  free(p->slots);
+  free(p->ents);
+  free(p->keys);
+  free(p->undo);
+  memset(p, 0, sizeof *p);
+}
+
+void xc__cpend_reset(xc__cpend *p) {
+  if (p->cap > XC__CPEND_KEEP || p->undo_cap > XC__CPEND_KEEP) xc__cpend_free(p);
+  if (p->slots != NULL) memset(p->slots, 0, p->nslots * sizeof *p->slots);
+  p->n = 0;
+  p->klen = 0;
+  p->nundo = 0;
+}
+
+void xc__cpend_job_begin(xc__cpend *p) { p->nundo = 0; }
+
+void xc__cpend_job_rollback(xc__cpend *p) {
+  while (p->nundo > 0) {
+    const xc__cundo *u = &p->undo[--p->nundo];
+    p->ents[u->ent].amount -= u->amount;
+  }
+}
+
+/* Re-inserts every entry into a table of nslots slots (a power of two). */
+static int xc__cpend_rehash(xc__cpend *p, size_t nslots) {
+  uint32_t *slots;
+  if (nslots > SIZE_MAX / sizeof *slots) return -1;
+  slots = calloc(nslots, sizeof *slots);
+  if (slots == NULL) return -1;
+  for (size_t i = 0; i < p->n; i++) {
+    size_t j = (size_t)p->ents[i].hash & (nslots - 1);
+    while (slots[j] != 0) j = (j + 1) & (nslots - 1);
+    slots[j] = (uint32_t)(i + 1);
+  }
+  free(p->slots);
+  p->slots = slots;
+  p->nslots = nslots;
+  return 0;
+}
+
+/* Grows *buf (of *cap elements of size each) to hold at least need. */
+static int xc__grow_array(void **buf, size_t *cap, size_t need, size_t size, size_t first) {
+  size_t c = *cap != 0 ? *cap : first;
+  void *nb;
+  if (need <= *cap) return 0;
+  while (c < need) {
+    if (c > SIZE_MAX / 2) return -1;
+    c *= 2;
+  }
+  if (c > SIZE_MAX / size) return -1;
+  nb = realloc(*buf, c * size);
+  if (nb == NULL) return -1;
+  *buf = nb;
+  *cap = c;
+  return 0;
+}
+
+/* Adds amount to counter key (len bytes). Returns 0, or -1 out of memory
+ * (p is unchanged then). */
+static int xc__cpend_add(xc__cpend *p, const char *key, size_t len, int64_t amount) {
+  uint64_t h = xc__khash(key, len);
+  size_t j;
+  uint32_t e;
+  if (p->nslots < 2 * (p->n + 1) && xc__cpend_rehash(p, p->nslots ? p->nslots * 2 : 256) != 0)
+    return -1;
+  if (xc__grow_array((void **)&p->undo, &p->undo_cap, p->nundo + 1, sizeof *p->undo, 64) != 0)
+    return -1;
+  for (j = (size_t)h & (p->nslots - 1); p->slots[j] != 0; j = (j + 1) & (p->nslots - 1)) {
+    const xc__cent *c = &p->ents[p->slots[j] - 1];
+    if (c->hash == h && c->klen == len && memcmp(p->keys + c->koff, key, len) == 0) break;
+  }
+  if (p->slots[j] != 0) {
+    e = p->slots[j] - 1;
+  } else {
+    if (p->n >= UINT32_MAX - 1 || p->klen > UINT32_MAX - len ||
+        xc__grow_array((void **)&p->ents, &p->cap, p->n + 1, sizeof *p->ents, 64) != 0 ||
+        xc__grow_array((void **)&p->keys, &p->kcap, p->klen + len, 1, 4096) != 0)
+      return -1;
+    e = (uint32_t)p->n++;
+    p->ents[e].hash = h;
+    p->ents[e].koff = (uint32_t)p->klen;
+    p->ents[e].klen = (uint32_t)len;
+    p->ents[e].amount = 0;
+    memcpy(p->keys + p->klen, key, len);
+    p->klen += len;
+    p->slots[j] = e + 1;
+  }
+  p->ents[e].amount += amount;
+  p->undo[p->nundo].ent = e;
+  p->undo[p->nundo].amount = amount;
+  p->nundo++;
+  return 0;
+}
+
+/* Adds amount to the stored counter key in txn; removes it at 0. */
+static int xc__counter_add(xc_store *s, MDB_txn *txn, xc_txn *t, MDB_val *k, int64_t amount,
+                           xc_err *err) {
+  MDB_val v;
+  uint8_t buf[8];
+  int64_t cur = 0;
+  int mrc = mdb_get(txn, s->dbi_counter, k, &v);
+  if (mrc == 0 && v.mv_size == 8)
+    cur = xc__get_le(v.mv_data);
+  else if (mrc != 0 && mrc != MDB_NOTFOUND)
+    return xc__mdb_fail(t, mrc, err, "reading a counter");
+  cur += amount;
+  if (cur == 0) {
+    mrc = mdb_del(txn, s->dbi_counter, k, NULL);
+    if (mrc == MDB_NOTFOUND) mrc = 0;
+  } else {
+    xc__put_le(cur, buf);
+    v.mv_size = 8;
+    v.mv_data = buf;
+    mrc = mdb_put(txn, s->dbi_counter, k, &v, 0);
+  }
+  if (mrc != 0) return xc__mdb_fail(t, mrc, err, "writing a counter");
+  return XC_OK;
+}
+
+int xc__cpend_flush(xc_txn *t, const xc__cpend *p, xc_err *err) {
+  for (size_t i = 0; i < p->n; i++) {
+    MDB_val k;
+    int rc;
+    if (p->ents[i].amount == 0) continue;
+    k.mv_size = p->ents[i].klen;
+    k.mv_data = p->keys + p->ents[i].koff;
+    rc = xc__counter_add(t->store, t->txn, t, &k, p->ents[i].amount, err);
+    if (rc != XC_OK) return rc;
+  }
+  return XC_OK;
+}
+
+/* Applies the deltas to the counters: to t's pending deltas when it has
+ * them, else at once in the raw transaction txn (t may be NULL then:
+ * migration). */
 static int xc__deltas_put(xc_store *s, MDB_txn *txn, xc_txn *t, const char *region,
                           const char *round, const xc__deltas *d, xc_err *err) {
   size_t rlen = region != NULL ? strlen(region) : 0;
@@ -217,29 +367,23 @@ static int xc__deltas_put(xc_store *s, MDB_txn *txn, xc_txn *t, const char *regi
   for (size_t lv = 0; lv < XC__NCLEVELS; lv++) {
     if (xc__clevels[lv] > rlen) break;
     for (size_t i = 0; i < d->n; i++) {
-      MDB_val k, v;
-      uint8_t buf[8];
-      int64_t cur = 0;
-      int mrc;
+      MDB_val k;
+      int rc;
       if (d->v[i].amount == 0) continue;
       k.mv_size = xc__ckey(key, region, xc__clevels[lv], round, d->v[i].metric);
       k.mv_data = key;
       if (k.mv_size == 0) continue;
-      mrc = mdb_get(txn, s->dbi_counter, &k, &v);
-      if (mrc == 0 && v.mv_size == 8) cur = xc__get_le(v.mv_data);
-      else if (mrc != 0 && mrc != MDB_NOTFOUND)
-        return xc__mdb_fail(t, mrc, err, "reading a counter");
-      cur += d->v[i].amount;
-      if (cur == 0) {
-        mrc = mdb_del(txn, s->dbi_counter, &k, NULL);
-        if (mrc == MDB_NOTFOUND) mrc = 0;
-      } else {
-        xc__put_le(cur, buf);
-        v.mv_size = 8;
-        v.mv_data = buf;
-        mrc = mdb_put(txn, s->dbi_counter, &k, &v, 0);
+      if (t != NULL && t->cpend != NULL) {
+        if (xc__cpend_add(t->cpend, key, k.mv_size, d->v[i].amount) != 0) {
+          /* Part of this job's deltas may be in: it must be rolled back. */
+          rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory updating counters");
+          xc__txn_break(t, rc, err);
+          return rc;
+        }
+        continue;
       }
-      if (mrc != 0) return xc__mdb_fail(t, mrc, err, "writing a counter");
+      rc = xc__counter_add(s, txn, t, &k, d->v[i].amount, err);
+      if (rc != XC_OK) return rc;
     }
   }
   return XC_OK;
