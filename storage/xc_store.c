@@ -362,6 +362,17 @@ int xc_store_open(const xc_store_options *opt, xc_store **out, xc_err *err) {
     goto done;
   }
   s->max_key = (size_t)mdb_env_get_maxkeysize(s->env);
+  {
+    /* For the writer's headroom (xc__preextend); none if unavailable. */
+    MDB_stat est;
+    mdb_filehandle_t fd;
+    s->data_fd = -1;
+    if (getenv("XC_NO_PREEXTEND") == NULL && mdb_env_get_fd(s->env, &fd) == 0 &&
+        mdb_env_stat(s->env, &est) == 0) {
+      s->data_fd = fd;
+      s->psize = est.ms_psize;
+    }
+  }
   rc = xc__open_dbs(s, err);
   if (rc != XC_OK) goto done;
   /* An existing file bigger than the asked-for map size keeps its size. */
@@ -802,6 +813,67 @@ done:
   return rc;
 }
 
+/*
+ * Data-file headroom. LMDB writes its pages with pwrite, so every commit
+ * that writes past the end of data.mdb makes the file system allocate
+ * blocks and write the inode inside that commit's fdatasync. The writer
+ * therefore keeps the file ahead of the used size with real zeros (an
+ * fallocate'd extent would still need a metadata write at its first use),
+ * made durable here, so commits overwrite blocks that already exist.
+ *
+ * Headroom: one eighth of the used size, at least 1 MiB and at most
+ * 64 MiB, never past the map (pages past the map are never used, and
+ * mdb_env_copy copies the used pages only). It is topped up when less than
+ * half is left, at most XC__EXTEND_STEP per call, between batches, so a
+ * queued batch waits for one step at most.
+ */
+#define XC__EXTEND_MIN ((uint64_t)1 << 20)
+#define XC__EXTEND_MAX ((uint64_t)64 << 20)
+#define XC__EXTEND_STEP ((size_t)1 << 20)
+/* After a failed extension (a full disk), batches to wait before retrying. */
+#define XC__EXTEND_BACKOFF 256u
+
+/* Writer only, between transactions. Failures only postpone the next try:
+ * the headroom is an optimization, and LMDB's own writes report a full
+ * disk to the callers. */
+static void xc__preextend(xc_store *s) {
+  static const uint8_t zeros[65536];
+  MDB_envinfo info;
+  struct stat st;
+  uint64_t used, want, room, end, limit;
+  size_t step;
+  if (s->data_fd < 0 || s->psize == 0) return;
+  if (s->extend_skip > 0) {
+    s->extend_skip--;
+    return;
+  }
+  if (mdb_env_info(s->env, &info) != 0 || fstat(s->data_fd, &st) != 0 || st.st_size < 0) return;
+  used = ((uint64_t)info.me_last_pgno + 1) * s->psize;
+  room = used / 8;
+  if (room < XC__EXTEND_MIN) room = XC__EXTEND_MIN;
+  if (room > XC__EXTEND_MAX) room = XC__EXTEND_MAX;
+  limit = info.me_mapsize;
+  want = used + room < limit ? used + room : limit;
+  end = (uint64_t)st.st_size;
+  /* Only whole pages: LMDB writes pages at multiples of psize. */
+  end -= end % s->psize;
+  if (end >= want || end >= used + room / 2) return;
+  step = want - end < XC__EXTEND_STEP ? (size_t)(want - end) : XC__EXTEND_STEP;
+  step -= step % s->psize;
+  while (step > 0) {
+    size_t n = step < sizeof zeros ? step : sizeof zeros;
+    ssize_t w = pwrite(s->data_fd, zeros, n, (off_t)end);
+    if (w <= 0) {
+      s->extend_skip = XC__EXTEND_BACKOFF;
+      return;
+    }
+    end += (uint64_t)w;
+    step -= (size_t)w < step ? (size_t)w : step;
+  }
+  /* The new size and blocks are durable now, not in a later commit's sync. */
+  if (fdatasync(s->data_fd) != 0) s->extend_skip = XC__EXTEND_BACKOFF;
+}
+
 /* Runs a batch to completion: replays it after each growth of the map. */
 static void xc__run_batch(xc_store *s, xc__job **jobs, size_t n) {
   int nested = 0;
@@ -859,6 +931,8 @@ static void *xc__writer_main(void *arg) {
       /* Outside the lock: resuming only hands the task back to its owner. */
       for (size_t i = 0; i < n_resume; i++) resume(resume_arg, s->resume[i]);
     }
+    /* Between transactions, after the callers have their answers. */
+    xc__preextend(s);
     pthread_mutex_lock(&s->mu);
   }
   pthread_mutex_unlock(&s->mu);

@@ -41,12 +41,16 @@ void xc__date_of_ms(int64_t ms, char out[11]) {
 }
 
 /* Calls visit with "<prefix><text>" and amount; text longer than a name is
- * cut, which only merges counters of names the server would refuse. */
+ * cut, which only merges counters of names the server would refuse.
+ * (Copied by hand: snprintf was a tenth of the writer's time per create.) */
 static int xc__emit(xc_counter_fn visit, void *ctx, const char *prefix, const char *text,
                     int64_t amount) {
   char metric[XC__METRIC_MAX + 1];
-  (void)snprintf(metric, sizeof metric, "%s%.*s", prefix, XC_MAX_NAME_BYTES,
-                 text != NULL ? text : "");
+  size_t pl = strnlen(prefix, XC__METRIC_MAX - XC_MAX_NAME_BYTES);
+  size_t tl = text != NULL ? strnlen(text, XC_MAX_NAME_BYTES) : 0;
+  memcpy(metric, prefix, pl);
+  if (tl > 0) memcpy(metric + pl, text, tl);
+  metric[pl + tl] = '\0';
   return visit(ctx, metric, amount);
 }
 
@@ -75,10 +79,25 @@ void xc_store_contributions(xc_kind kind, const ProtobufCMessage *rec, xc_counte
     int status = f->rectification != NULL ? (int)f->rectification->status : 1;
     int completed = status == 4 || status == 5;
     int evidence = f->track != NULL ? f->track->evidence_entries : 0;
-    char area[16];
+    char area[24];
     if (f->voided) return;
     (void)visit(ctx, "f", 1);
-    (void)snprintf(area, sizeof area, "fa:%d", (int)f->area);
+    {
+      /* "fa:<area>", the area in decimal. */
+      char digits[12];
+      size_t nd = 0, n = 0;
+      long long a = (long long)f->area;
+      unsigned long long u = a < 0 ? 0ULL - (unsigned long long)a : (unsigned long long)a;
+      do {
+        digits[nd++] = (char)('0' + u % 10);
+        u /= 10;
+      } while (u > 0 && nd < sizeof digits);
+      memcpy(area, "fa:", 3);
+      n = 3;
+      if (a < 0) area[n++] = '-';
+      while (nd > 0) area[n++] = digits[--nd];
+      area[n] = '\0';
+    }
     (void)visit(ctx, area, 1);
     for (size_t i = 0; i < f->n_tags; i++) {
       int dup = 0;

@@ -47,10 +47,17 @@
 /* Length of an etag: 16 lowercase hex characters. */
 #define XC__ETAG_LEN 16
 
+/* Random bytes drawn ahead for ids: one RAND_bytes call per 32 draws. */
+#define XC__IDGEN_POOL 320
+
 /* The id generator's state; used only by the writer thread. */
 typedef struct xc__idgen {
   uint64_t last_ms;   /* the time part of the newest id issued */
   uint8_t rnd[10];    /* its 80-bit random part */
+  /* Unused random bytes from RAND_bytes, taken from the end; each byte is
+   * used once and wiped when taken. */
+  uint8_t pool[XC__IDGEN_POOL];
+  size_t pool_left;
 } xc__idgen;
 
 /*
@@ -120,6 +127,9 @@ struct xc_store {
   xc__idgen idgen;
   xc__job **batch;   /* max_batch slots */
   xc__cpend cpend;   /* the running batch's counter deltas */
+  int data_fd;       /* LMDB's descriptor of data.mdb (xc__preextend) */
+  size_t psize;      /* LMDB's page size */
+  unsigned extend_skip; /* batches to wait before trying to extend again */
 
   /*
    * Growing the map (mdb_env_set_mapsize) unmaps and remaps the data file, so
