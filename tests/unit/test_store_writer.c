@@ -1,6 +1,7 @@
 /*
- * CUnit suite for the report counters under group commit (storage/
- * xc_store_counter.c): the writer sums the counter deltas of every job of
+ * CUnit suites for the writer thread's batch work (storage/xc_store.c).
+ *
+ * Counters (storage/xc_store_counter.c): the writer sums the counter deltas of every job of
  * a batch and writes each counter once before the commit. These tests make
  * batches certain (a gate job holds the writer until the others are queued)
  * and then compare every stored counter with a recount from the records:
@@ -10,6 +11,9 @@
  *    job's deltas are gone, everyone else's are counted once;
  *  - a batch replayed after the map filled up counts each job once;
  *  - counters that come back to zero are removed.
+ *
+ * Headroom: the writer keeps data.mdb ahead of the used size with zeros,
+ * never past the map, and a store with such a file reopens intact.
  *
  * CUnit is not thread-safe, so threads only record what happened and the
  * test thread asserts.
@@ -654,6 +658,75 @@ static void test_map_full_replay_counts_once(void) {
   fx_done(&fx);
 }
 
+static void info(xc_store *s, xc_store_info *out) {
+  xc_err err;
+  memset(out, 0, sizeof *out);
+  CU_ASSERT_EQUAL(xc_store_get_info(s, out, &err), XC_OK);
+}
+
+static void test_headroom(void) {
+  const uint64_t mib = 1u << 20;
+  fixture fx;
+  job j[3];
+  xc_store_info in;
+  size_t records = 0;
+
+  CU_ASSERT_EQUAL_FATAL(fx_open(&fx, 0, 0), XC_OK);
+  memset(j, 0, sizeof j);
+  for (int i = 0; i < 3; i++) {
+    j[i].op = OP_CREATE;
+    j[i].region = "310101001001";
+    j[i].round = ROUND_A;
+    j[i].variant = i;
+  }
+  /* The writer extends after answering a batch and before the next: after
+   * the second write, the first extension is done. */
+  CU_ASSERT_EQUAL_FATAL(run_one(fx.store, &j[0]), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(run_one(fx.store, &j[1]), XC_OK);
+  info(fx.store, &in);
+  /* A small store: 1 MiB ahead at most, and more than half of it. */
+  CU_ASSERT_TRUE(in.file_bytes > in.used_bytes + mib / 2);
+  CU_ASSERT_TRUE(in.file_bytes <= in.used_bytes + mib);
+  CU_ASSERT_TRUE(in.file_bytes <= in.map_bytes);
+  /* A store whose file is longer than its pages reopens intact and writes. */
+  xc_store_close(fx.store);
+  fx.store = NULL;
+  {
+    xc_store_options opt;
+    xc_err err;
+    memset(&opt, 0, sizeof opt);
+    opt.dir = fx.dir;
+    CU_ASSERT_EQUAL_FATAL(xc_store_open(&opt, &fx.store, &err), XC_OK);
+  }
+  CU_ASSERT_EQUAL(run_one(fx.store, &j[2]), XC_OK);
+  CU_ASSERT_EQUAL(counter_diffs(fx.store, all_prefixes, N_PREFIXES, &records), 0);
+  CU_ASSERT_EQUAL(records, 3);
+  fx_done(&fx);
+}
+
+static void test_headroom_within_map(void) {
+  fixture fx;
+  job j[2];
+  xc_store_info in;
+
+  /* A 256 KiB map: the 1 MiB of headroom would pass it, so the file stops
+   * at the map. */
+  CU_ASSERT_EQUAL_FATAL(fx_open(&fx, 256 * 1024, 64 * 1024 * 1024), XC_OK);
+  memset(j, 0, sizeof j);
+  for (int i = 0; i < 2; i++) {
+    j[i].op = OP_CREATE;
+    j[i].region = "3101";
+    j[i].round = ROUND_A;
+  }
+  CU_ASSERT_EQUAL_FATAL(run_one(fx.store, &j[0]), XC_OK);
+  CU_ASSERT_EQUAL_FATAL(run_one(fx.store, &j[1]), XC_OK);
+  info(fx.store, &in);
+  CU_ASSERT_EQUAL(in.map_bytes, 256 * 1024);
+  CU_ASSERT_TRUE(in.file_bytes > in.used_bytes);
+  CU_ASSERT_TRUE(in.file_bytes <= in.map_bytes);
+  fx_done(&fx);
+}
+
 int main(void) {
   CU_pSuite s;
   int failures;
@@ -664,6 +737,9 @@ int main(void) {
   CU_add_test(s, "a counter back at zero is removed", test_void_back_to_zero);
   CU_add_test(s, "a batch replayed after the map filled counts once",
               test_map_full_replay_counts_once);
+  s = CU_add_suite("data file headroom", NULL, NULL);
+  CU_add_test(s, "the file is kept ahead of the used pages", test_headroom);
+  CU_add_test(s, "never past the map", test_headroom_within_map);
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_basic_run_tests();
   failures = (int)CU_get_number_of_failures();
