@@ -367,7 +367,7 @@ int xc_store_open(const xc_store_options *opt, xc_store **out, xc_err *err) {
     MDB_stat est;
     mdb_filehandle_t fd;
     s->data_fd = -1;
-    if (getenv("XC_NO_PREEXTEND") == NULL && mdb_env_get_fd(s->env, &fd) == 0 &&
+    if (mdb_env_get_fd(s->env, &fd) == 0 &&
         mdb_env_stat(s->env, &est) == 0) {
       s->data_fd = fd;
       s->psize = est.ms_psize;
