@@ -367,8 +367,7 @@ int xc_store_open(const xc_store_options *opt, xc_store **out, xc_err *err) {
     MDB_stat est;
     mdb_filehandle_t fd;
     s->data_fd = -1;
-    if (mdb_env_get_fd(s->env, &fd) == 0 &&
-        mdb_env_stat(s->env, &est) == 0) {
+    if (mdb_env_get_fd(s->env, &fd) == 0 && mdb_env_stat(s->env, &est) == 0) {
       s->data_fd = fd;
       s->psize = est.ms_psize;
     }
@@ -855,7 +854,10 @@ static void xc__preextend(xc_store *s) {
   limit = info.me_mapsize;
   want = used + room < limit ? used + room : limit;
   end = (uint64_t)st.st_size;
-  /* Only whole pages: LMDB writes pages at multiples of psize. */
+  /* Pages past `used` hold nothing (no transaction is open), so a partial
+   * last page may be overwritten: start on a page boundary. A file shorter
+   * than its used pages is not ours to touch. */
+  if (end < used) return;
   end -= end % s->psize;
   if (end >= want || end >= used + room / 2) return;
   step = want - end < XC__EXTEND_STEP ? (size_t)(want - end) : XC__EXTEND_STEP;
