@@ -294,11 +294,24 @@ typedef struct job {
 static char *tag_sets[3][3] = {{"四风", "三重一大", NULL}, {"假落实", NULL, NULL},
                                {"四风", "四风", "选人用人"}};
 
+/* Variant MANY_TAGS has this many tags: more metrics than a delta list
+ * holds without allocating. */
+#define MANY_TAGS 1000
+#define N_MANY_TAGS 24
+static char many_tag_text[N_MANY_TAGS][16];
+static char *many_tags[N_MANY_TAGS];
+
 /* A finding of variant v (area, tags, deadline) in region and round. */
 static ProtobufCMessage *new_finding(const char *region, const char *round, int v) {
   Xuncha__V1__Finding f = XUNCHA__V1__FINDING__INIT;
   Xuncha__V1__Rectification r = XUNCHA__V1__RECTIFICATION__INIT;
   char **tags = tag_sets[v % 3];
+  if (v == MANY_TAGS) {
+    for (int i = 0; i < N_MANY_TAGS; i++) {
+      (void)snprintf(many_tag_text[i], sizeof many_tag_text[i], "标签%02d", i);
+      many_tags[i] = many_tag_text[i];
+    }
+  }
   f.region_code = (char *)region;
   f.round_id = (char *)round;
   f.target_id = v % 2 ? TARGET_1 : TARGET_2;
@@ -306,6 +319,10 @@ static ProtobufCMessage *new_finding(const char *region, const char *round, int 
   f.area = (Xuncha__V1__FindingArea)(1 + v % 3);
   f.tags = tags;
   f.n_tags = tags[2] != NULL ? 3 : tags[1] != NULL ? 2 : 1;
+  if (v == MANY_TAGS) {
+    f.tags = many_tags;
+    f.n_tags = N_MANY_TAGS;
+  }
   r.status = XUNCHA__V1__RECTIFICATION_STATUS__RECTIFICATION_STATUS_OPEN;
   r.deadline = v % 2 ? "2024-06-30" : "2024-09-30";
   f.rectification = &r;
@@ -481,7 +498,7 @@ static const char *const all_prefixes[] = {
 static void test_mixed_batch_recounts(void) {
   fixture fx;
   job pre[3];
-  job jobs[12];
+  job jobs[13];
   xc_store_stats st0, st1;
   size_t records = 0;
 
@@ -523,28 +540,32 @@ static void test_mixed_batch_recounts(void) {
   jobs[8].variant = 0;
   jobs[9].op = OP_LEAD, jobs[9].region = "310101001002", jobs[9].round = ROUND_A;
   jobs[10].op = OP_GROUP, jobs[10].region = "310101", jobs[10].round = ROUND_A;
+  /* A finding with more metrics than fit a delta list without allocating,
+   * and changed in the same job (its old and new metrics merge). */
+  jobs[12].op = OP_CREATE_UPDATE, jobs[12].region = "310101002001", jobs[12].round = ROUND_A;
+  jobs[12].variant = MANY_TAGS;
   /* A second create identical in every counted field to jobs[1]. */
   jobs[11].op = OP_CREATE, jobs[11].region = "310101001001", jobs[11].round = ROUND_A;
   jobs[11].variant = 0;
-  CU_ASSERT_EQUAL_FATAL(run_batch(fx.store, jobs, 12), 0);
+  CU_ASSERT_EQUAL_FATAL(run_batch(fx.store, jobs, 13), 0);
 
-  for (size_t i = 0; i < 12; i++) {
+  for (size_t i = 0; i < 13; i++) {
     if (i == 7) continue;
     if (jobs[i].result != XC_OK) fprintf(stderr, "\n  job %zu: %s", i, jobs[i].err.msg);
     CU_ASSERT_EQUAL(jobs[i].result, XC_OK);
   }
   CU_ASSERT_EQUAL(jobs[7].result, XC_EINVALID_ARGUMENT);
   CU_ASSERT_STRING_EQUAL(jobs[7].err.msg, "this job refuses");
-  /* The gate alone, then the other eleven in one commit (the failing job
+  /* The gate alone, then the other twelve in one commit (the failing job
    * made the batch run again, each job in a nested transaction). */
   xc_store_get_stats(fx.store, &st1);
   CU_ASSERT_EQUAL(st1.commits - st0.commits, 2);
-  CU_ASSERT_EQUAL(st1.writes - st0.writes, 11);
+  CU_ASSERT_EQUAL(st1.writes - st0.writes, 12);
   CU_ASSERT_EQUAL(jobs[7].calls, 2);
 
   CU_ASSERT_EQUAL(counter_diffs(fx.store, all_prefixes, N_PREFIXES, &records), 0);
-  /* 3 before, 5 creates + 1 create-update, a lead and a group. */
-  CU_ASSERT_EQUAL(records, 3 + 6 + 2);
+  /* 3 before, 5 creates + 2 create-updates, a lead and a group. */
+  CU_ASSERT_EQUAL(records, 3 + 7 + 2);
   /* The failing job's region has no counter at all. */
   {
     xc_snapshot *snap = NULL;
