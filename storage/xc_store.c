@@ -2,12 +2,16 @@
  * xc_store.c: opening and closing the store, the writer thread (group
  * commit, map growth, replay), snapshots, and the convenience writes.
  */
+/* For sync_file_range (Linux), used by the writer's data-file headroom. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -361,6 +365,16 @@ int xc_store_open(const xc_store_options *opt, xc_store **out, xc_err *err) {
     goto done;
   }
   s->max_key = (size_t)mdb_env_get_maxkeysize(s->env);
+  {
+    /* For the writer's headroom (xc__preextend); none if unavailable. */
+    MDB_stat est;
+    mdb_filehandle_t fd;
+    s->data_fd = -1;
+    if (mdb_env_get_fd(s->env, &fd) == 0 && mdb_env_stat(s->env, &est) == 0) {
+      s->data_fd = fd;
+      s->psize = est.ms_psize;
+    }
+  }
   rc = xc__open_dbs(s, err);
   if (rc != XC_OK) goto done;
   /* An existing file bigger than the asked-for map size keeps its size. */
@@ -426,6 +440,7 @@ void xc_store_close(xc_store *store) {
     pthread_mutex_destroy(&store->mu);
   }
   if (store->env != NULL) mdb_env_close(store->env);
+  xc__cpend_free(&store->cpend);
   free(store->batch);
   free(store->resume);
   free(store->dir);
@@ -600,6 +615,9 @@ static int xc__try_batch(xc_store *s, xc__job **jobs, size_t n, int nested) {
     goto done;
   }
   audit_first = t.audit_seq;
+  /* Counter deltas are summed over the batch and written once, below. */
+  xc__cpend_reset(&s->cpend);
+  t.cpend = &s->cpend;
 
   for (size_t i = 0; i < n; i++) {
     xc__job *job = jobs[i];
@@ -610,6 +628,7 @@ static int xc__try_batch(xc_store *s, xc__job **jobs, size_t n, int nested) {
     memcpy(audit_hash_before, t.audit_hash, sizeof audit_hash_before);
     t.touched_len = 0;
     t.touched[0] = '\0';
+    xc__cpend_job_begin(t.cpend);
     if (nested) {
       mrc = mdb_txn_begin(s->env, parent, 0, &child);
       if (mrc != 0) {
@@ -669,6 +688,7 @@ static int xc__try_batch(xc_store *s, xc__job **jobs, size_t n, int nested) {
         goto done;
       }
       mdb_txn_abort(child);
+      xc__cpend_job_rollback(t.cpend);
       t.seq = seq_before;
       t.audit_seq = audit_seq_before;
       memcpy(t.audit_hash, audit_hash_before, sizeof t.audit_hash);
@@ -692,6 +712,21 @@ static int xc__try_batch(xc_store *s, xc__job **jobs, size_t n, int nested) {
     }
     ok++;
   }
+
+  /* The counters of every job that stands, one write per counter. */
+  t.txn = parent;
+  t.map_full = 0;
+  t.broken = 0;
+  if (xc__cpend_flush(&t, t.cpend, &berr) != XC_OK) {
+    t.txn = NULL;
+    if (t.map_full) {
+      outcome = XC__BATCH_GROW;
+      goto done;
+    }
+    xc__fail_all(jobs, n, &berr);
+    goto done;
+  }
+  t.txn = NULL;
 
   /* last_seq moves in the same transaction as the log entries. */
   if (t.seq != first_seq) {
@@ -780,6 +815,80 @@ done:
   return rc;
 }
 
+/*
+ * Data-file headroom. LMDB writes its pages with pwrite, so every commit
+ * that writes past the end of data.mdb makes the file system allocate
+ * blocks and record the new size inside that commit's fdatasync (measured:
+ * about 80 us more than an overwrite on the project's ext4). The writer
+ * therefore keeps the file ahead of the used size with real zeros (an
+ * fallocate'd extent would still need a metadata write at its first use),
+ * so commits overwrite blocks that already exist.
+ *
+ * Headroom: one eighth of the used size, at least 1 MiB and at most
+ * 64 MiB, never past the map (pages past the map are never used, and
+ * mdb_env_copy copies the used pages only). It is topped up when less than
+ * half is left, at most XC__EXTEND_STEP per call, between batches, so a
+ * queued batch waits for one step at most.
+ */
+#define XC__EXTEND_MIN ((uint64_t)1 << 20)
+#define XC__EXTEND_MAX ((uint64_t)64 << 20)
+#define XC__EXTEND_STEP ((size_t)1 << 20)
+/* After a failed extension (a full disk), batches to wait before retrying. */
+#define XC__EXTEND_BACKOFF 256u
+
+/* Writer only, between transactions. Failures only postpone the next try:
+ * the headroom is an optimization, and LMDB's own writes report a full
+ * disk to the callers. */
+static void xc__preextend(xc_store *s) {
+  static const uint8_t zeros[65536];
+  MDB_envinfo info;
+  struct stat st;
+  uint64_t used, want, room, end, limit, first;
+  size_t step;
+  if (s->data_fd < 0 || s->psize == 0) return;
+  if (s->extend_skip > 0) {
+    s->extend_skip--;
+    return;
+  }
+  if (mdb_env_info(s->env, &info) != 0 || fstat(s->data_fd, &st) != 0 || st.st_size < 0) return;
+  used = ((uint64_t)info.me_last_pgno + 1) * s->psize;
+  room = used / 8;
+  if (room < XC__EXTEND_MIN) room = XC__EXTEND_MIN;
+  if (room > XC__EXTEND_MAX) room = XC__EXTEND_MAX;
+  limit = info.me_mapsize;
+  want = used + room < limit ? used + room : limit;
+  end = (uint64_t)st.st_size;
+  /* Pages past `used` hold nothing (no transaction is open), so a partial
+   * last page may be overwritten: start on a page boundary. A file shorter
+   * than its used pages is not ours to touch. */
+  if (end < used) return;
+  end -= end % s->psize;
+  if (end >= want || end >= used + room / 2) return;
+  step = want - end < XC__EXTEND_STEP ? (size_t)(want - end) : XC__EXTEND_STEP;
+  step -= step % s->psize;
+  first = end;
+  while (step > 0) {
+    size_t n = step < sizeof zeros ? step : sizeof zeros;
+    ssize_t w = pwrite(s->data_fd, zeros, n, (off_t)end);
+    if (w <= 0) {
+      s->extend_skip = XC__EXTEND_BACKOFF;
+      return;
+    }
+    end += (uint64_t)w;
+    step -= (size_t)w < step ? (size_t)w : step;
+  }
+  /*
+   * Start writing the zeros out now, without waiting: the batches that
+   * follow overlap with it, and the next commit's fdatasync finds them
+   * written (or waits for the rest) and makes the new size and blocks
+   * durable once. Waiting here instead (fdatasync) stalled the writer for
+   * the whole megabyte and measured about 10 % fewer creates per second at
+   * 64 in flight. Nothing depends on the zeros being durable: LMDB's own
+   * sync covers every page it writes, in the old part of the file or here.
+   */
+  (void)sync_file_range(s->data_fd, (off_t)first, (off_t)(end - first), SYNC_FILE_RANGE_WRITE);
+}
+
 /* Runs a batch to completion: replays it after each growth of the map. */
 static void xc__run_batch(xc_store *s, xc__job **jobs, size_t n) {
   int nested = 0;
@@ -800,6 +909,8 @@ static void xc__run_batch(xc_store *s, xc__job **jobs, size_t n) {
 
 static void *xc__writer_main(void *arg) {
   xc_store *s = arg;
+  /* Named, so per-thread profiles and top -H show the writer's share. */
+  (void)prctl(PR_SET_NAME, "xc-writer", 0, 0, 0);
   pthread_mutex_lock(&s->mu);
   for (;;) {
     size_t n = 0;
@@ -835,6 +946,8 @@ static void *xc__writer_main(void *arg) {
       /* Outside the lock: resuming only hands the task back to its owner. */
       for (size_t i = 0; i < n_resume; i++) resume(resume_arg, s->resume[i]);
     }
+    /* Between transactions, after the callers have their answers. */
+    xc__preextend(s);
     pthread_mutex_lock(&s->mu);
   }
   pthread_mutex_unlock(&s->mu);

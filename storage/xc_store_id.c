@@ -9,7 +9,8 @@
  *
  * Why ids are unique across offices and never reissued, even after a
  * restore from backup: the 80 bits are drawn from RAND_bytes for every new
- * millisecond and on every open; no part of the generator's state is kept
+ * millisecond and on every open (in blocks, see xc__idgen_draw; the block
+ * lives only in memory); no part of the generator's state is kept
  * on disk. A restored store therefore does not resume an old sequence (which
  * would repeat ids that were issued after the backup was taken and may have
  * been synced upwards already); it starts from fresh random bits, and two
@@ -152,9 +153,32 @@ static int xc__rnd_increment(uint8_t rnd[10]) {
   return 1;
 }
 
+/*
+ * Fills out with n (at most XC__IDGEN_POOL) fresh random bytes from the
+ * pool, refilled from RAND_bytes when it runs short: the bytes are as
+ * unpredictable as RAND_bytes's own, drawn in bulk because each call costs
+ * tens of microseconds, a large share of a lone create. Returns 0, or -1
+ * if RAND_bytes failed (out untouched).
+ */
+static int xc__idgen_draw(xc__idgen *g, uint8_t *out, size_t n) {
+  if (g->pool_left < n) {
+    if (RAND_bytes(g->pool, (int)sizeof g->pool) != 1) {
+      g->pool_left = 0;
+      return -1;
+    }
+    g->pool_left = sizeof g->pool;
+  }
+  g->pool_left -= n;
+  memcpy(out, g->pool + g->pool_left, n);
+  /* Bytes handed out are not kept. */
+  memset(g->pool + g->pool_left, 0, n);
+  return 0;
+}
+
 int xc__idgen_init(xc__idgen *g, uint64_t floor_ms) {
   g->last_ms = floor_ms;
-  if (RAND_bytes(g->rnd, (int)sizeof g->rnd) != 1) return XC_EINTERNAL;
+  g->pool_left = 0;
+  if (xc__idgen_draw(g, g->rnd, sizeof g->rnd) != 0) return XC_EINTERNAL;
   return XC_OK;
 }
 
@@ -165,7 +189,7 @@ void xc__id_next(xc__idgen *g, xc_kind kind, int64_t now_ms, char *out) {
     g->last_ms = now;
     /* A failed draw keeps the previous bits; incrementing them still gives
      * a fresh id, just a more predictable one. */
-    if (RAND_bytes(g->rnd, (int)sizeof g->rnd) != 1) (void)xc__rnd_increment(g->rnd);
+    if (xc__idgen_draw(g, g->rnd, sizeof g->rnd) != 0) (void)xc__rnd_increment(g->rnd);
   } else if (xc__rnd_increment(g->rnd)) {
     /* 2^80 ids in one millisecond cannot happen; move on a millisecond
      * rather than issue a smaller id. */

@@ -67,17 +67,23 @@ static const char *const xc__index_names[] = {"all",   "region",    "round", "ta
                                               "status", "owner", "recipient", "parent",
                                               "due",    "active", "report"};
 
-/* One index key; data is heap memory of len bytes. */
+/* One index key: len bytes at off in its set's buffer; data points there
+ * once the set is complete (xc__keyset_sort), as the buffer may move while
+ * keys are added. */
 typedef struct xc__key {
   size_t len;
-  char *data;
+  size_t off;
+  const char *data;
 } xc__key;
 
-/* A sorted set of index keys of one record. */
+/* A sorted set of index keys of one record, their bytes in one buffer (a
+ * record has about ten keys: two allocations instead of one per key). */
 struct xc__keyset {
   size_t n;
   size_t cap;
   xc__key *keys;
+  char *buf;
+  size_t blen, bcap;
 };
 
 /* Returns the longest level that is at most n digits, or 0 if none is. */
@@ -105,7 +111,7 @@ static const char *xc__owner_code(const char *owner, size_t *len) {
 
 void xc__keyset_free(xc__keyset *ks) {
   if (ks == NULL) return;
-  for (size_t i = 0; i < ks->n; i++) free(ks->keys[i].data);
+  free(ks->buf);
   free(ks->keys);
   free(ks);
 }
@@ -136,15 +142,28 @@ static int xc__keyset_add(xc_store *s, xc__keyset *ks, xc_kind kind, xc_index in
     ks->keys = keys;
     ks->cap = cap;
   }
-  data = malloc(len);
-  if (data == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+  if (ks->bcap - ks->blen < len) {
+    size_t cap = ks->bcap == 0 ? 1024 : ks->bcap;
+    char *nb;
+    while (cap - ks->blen < len) {
+      if (cap > SIZE_MAX / 2) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+      cap *= 2;
+    }
+    nb = realloc(ks->buf, cap);
+    if (nb == NULL) return xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
+    ks->buf = nb;
+    ks->bcap = cap;
+  }
+  data = ks->buf + ks->blen;
   data[0] = (char)kind;
   data[1] = (char)index;
   memcpy(data + 2, text, text_len);
   data[2 + text_len] = '\0';
   memcpy(data + 3 + text_len, id, id_len);
   ks->keys[ks->n].len = len;
-  ks->keys[ks->n].data = data;
+  ks->keys[ks->n].off = ks->blen;
+  ks->keys[ks->n].data = NULL;
+  ks->blen += len;
   ks->n++;
   return XC_OK;
 }
@@ -215,13 +234,11 @@ static int xc__key_cmp(const void *a, const void *b) {
 static void xc__keyset_sort(xc__keyset *ks) {
   size_t out = 0;
   if (ks->n == 0) return;
+  /* The buffer is final now. */
+  for (size_t i = 0; i < ks->n; i++) ks->keys[i].data = ks->buf + ks->keys[i].off;
   qsort(ks->keys, ks->n, sizeof *ks->keys, xc__key_cmp);
   for (size_t i = 1; i < ks->n; i++) {
-    if (xc__key_cmp(&ks->keys[out], &ks->keys[i]) == 0) {
-      free(ks->keys[i].data);
-    } else {
-      ks->keys[++out] = ks->keys[i];
-    }
+    if (xc__key_cmp(&ks->keys[out], &ks->keys[i]) != 0) ks->keys[++out] = ks->keys[i];
   }
   ks->n = out + 1;
 }
@@ -371,7 +388,7 @@ done:
 
 int xc__index_apply(xc_txn *t, const xc__keyset *old_keys, const xc__keyset *new_keys,
                     xc_err *err) {
-  static const xc__keyset empty = {0, 0, NULL};
+  static const xc__keyset empty = {0, 0, NULL, NULL, 0, 0};
   const xc__keyset *a = old_keys != NULL ? old_keys : &empty;
   const xc__keyset *b = new_keys != NULL ? new_keys : &empty;
   MDB_dbi dbi = t->store->dbi_index;
@@ -398,7 +415,7 @@ int xc__index_apply(xc_txn *t, const xc__keyset *old_keys, const xc__keyset *new
     }
     if (c < 0) {
       k.mv_size = a->keys[i].len;
-      k.mv_data = a->keys[i].data;
+      k.mv_data = (void *)a->keys[i].data;
       i++;
       mrc = mdb_del(t->txn, dbi, &k, NULL);
       /* An entry already missing is what we wanted anyway. */
@@ -406,7 +423,7 @@ int xc__index_apply(xc_txn *t, const xc__keyset *old_keys, const xc__keyset *new
         rc = xc__mdb_fail(t, mrc, err, "removing an index entry");
     } else {
       k.mv_size = b->keys[j].len;
-      k.mv_data = b->keys[j].data;
+      k.mv_data = (void *)b->keys[j].data;
       j++;
       mrc = mdb_put(t->txn, dbi, &k, &v, 0);
       if (mrc != 0) rc = xc__mdb_fail(t, mrc, err, "writing an index entry");

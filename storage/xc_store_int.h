@@ -47,11 +47,47 @@
 /* Length of an etag: 16 lowercase hex characters. */
 #define XC__ETAG_LEN 16
 
+/* Random bytes drawn ahead for ids: one RAND_bytes call per 32 draws. */
+#define XC__IDGEN_POOL 320
+
 /* The id generator's state; used only by the writer thread. */
 typedef struct xc__idgen {
   uint64_t last_ms;   /* the time part of the newest id issued */
   uint8_t rnd[10];    /* its 80-bit random part */
+  /* Unused random bytes from RAND_bytes, taken from the end; each byte is
+   * used once and wiped when taken. */
+  uint8_t pool[XC__IDGEN_POOL];
+  size_t pool_left;
 } xc__idgen;
+
+/*
+ * The counter deltas of one batch, summed per counter key and written once
+ * before the batch commits (xc_store_counter.c), instead of a read and a
+ * write of every counter of every record. Used only by the writer thread;
+ * its memory is kept from batch to batch.
+ */
+typedef struct xc__cent {
+  uint64_t hash;
+  uint32_t koff;   /* the key's offset in keys */
+  uint32_t klen;
+  int64_t amount;  /* summed over the jobs of the batch that stand */
+} xc__cent;
+
+typedef struct xc__cundo {
+  uint32_t ent;
+  int64_t amount;
+} xc__cundo;
+
+typedef struct xc__cpend {
+  uint32_t *slots;   /* open addressing: entry index + 1, 0 when free */
+  size_t nslots;     /* a power of two, at least twice n */
+  xc__cent *ents;
+  size_t n, cap;
+  char *keys;        /* the keys' bytes, back to back */
+  size_t klen, kcap;
+  xc__cundo *undo;   /* what the running job added, to take back */
+  size_t nundo, undo_cap;
+} xc__cpend;
 
 /* A queued write: filled by xc_store_write, run and completed by the writer. */
 typedef struct xc__job {
@@ -90,6 +126,10 @@ struct xc_store {
   /* Writer thread only. */
   xc__idgen idgen;
   xc__job **batch;   /* max_batch slots */
+  xc__cpend cpend;   /* the running batch's counter deltas */
+  int data_fd;       /* LMDB's descriptor of data.mdb (xc__preextend) */
+  size_t psize;      /* LMDB's page size */
+  unsigned extend_skip; /* batches to wait before trying to extend again */
 
   /*
    * Growing the map (mdb_env_set_mapsize) unmaps and remaps the data file, so
@@ -138,6 +178,12 @@ struct xc_txn {
   /* The audit chain's head in this txn, loaded once per batch. */
   uint64_t audit_seq;
   uint8_t audit_hash[XC_AUDIT_HASH_BYTES];
+  /* The batch's pending counter deltas (the writer's), or NULL: counters
+   * are then read and written at once (migration). While a batch runs,
+   * dbi_counter does not hold them yet: nothing inside a write
+   * transaction may read dbi_counter (nothing does; reports read
+   * snapshots, which never see a running transaction anyway). */
+  xc__cpend *cpend;
   /* The ids the running job created or updated, comma-separated. */
   char touched[XC_AUDIT_IDS_MAX + 1];
   size_t touched_len;
@@ -219,6 +265,26 @@ int xc__blob_sweep(xc_store *s, MDB_txn *txn, uint64_t *swept, xc_err *err) XC_W
  */
 int xc__counter_apply(xc_txn *t, xc_kind kind, const ProtobufCMessage *old_rec,
                       const ProtobufCMessage *new_rec, xc_err *err) XC_WARN_UNUSED_RESULT;
+
+/* Empties p for a new attempt at a batch (keeps its memory unless big). */
+void xc__cpend_reset(xc__cpend *p);
+
+/* Starts a job: what it adds from now on can be taken back. */
+void xc__cpend_job_begin(xc__cpend *p);
+
+/* Takes back what the running job added (its nested txn was aborted). */
+void xc__cpend_job_rollback(xc__cpend *p);
+
+/* Frees p's memory. */
+void xc__cpend_free(xc__cpend *p);
+
+/*
+ * Adds the summed deltas to dbi_counter in t->txn (the batch's outermost
+ * transaction, after its last job), one read and one write per counter.
+ * Errors are reported through t (MDB_MAP_FULL sets t->map_full). p is left
+ * as it was, so a replay starts with xc__cpend_reset.
+ */
+int xc__cpend_flush(xc_txn *t, const xc__cpend *p, xc_err *err) XC_WARN_UNUSED_RESULT;
 
 /* Format 1 to 2: rebuilds index entries and counters from the records. */
 int xc__counter_rebuild(xc_store *s, MDB_txn *txn, xc_err *err) XC_WARN_UNUSED_RESULT;

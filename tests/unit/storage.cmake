@@ -21,3 +21,11 @@ add_executable(test_audit ${CMAKE_CURRENT_LIST_DIR}/test_audit.c)
 target_link_libraries(test_audit PRIVATE xc_storage PkgConfig::CUNIT)
 add_test(NAME storage_audit COMMAND test_audit)
 set_tests_properties(storage_audit PROPERTIES TIMEOUT 60)
+
+# The writer's batch work: report counters summed per batch (a recount from
+# the records after batches with updates, a failing job and a replay after
+# map growth) and the data file's headroom.
+add_executable(test_store_writer ${CMAKE_CURRENT_LIST_DIR}/test_store_writer.c)
+target_link_libraries(test_store_writer PRIVATE xc_storage PkgConfig::CUNIT Threads::Threads)
+add_test(NAME storage_writer COMMAND test_store_writer)
+set_tests_properties(storage_writer PROPERTIES TIMEOUT 120)
