@@ -661,6 +661,32 @@ void xc__bench_machine(char *out, size_t size) {
   (void)snprintf(out, size, "%ld x %s, Linux %s", cpus, model, u.release);
 }
 
+/* The JSON object of one result: the fields every command reports. The
+ * caller adds its own and appends the object. */
+static json_t *xb_json_result(const xb_result *r) {
+  json_t *o = json_object();
+  json_object_set_new(o, "inflight", json_integer(r->inflight));
+  json_object_set_new(o, "calls", json_integer((json_int_t)r->calls));
+  json_object_set_new(o, "errors", json_integer((json_int_t)r->errors));
+  json_object_set_new(o, "calls_per_s", json_real(r->rate));
+  json_object_set_new(o, "p50_us", json_real(r->p50_us));
+  json_object_set_new(o, "p99_us", json_real(r->p99_us));
+  json_object_set_new(o, "max_us", json_real(r->max_us));
+  return o;
+}
+
+/* Adds the results and the run's settings to root and writes it to
+ * b->json_path; takes root and arr. */
+static void xb_json_write(const xb_bench *b, json_t *root, json_t *arr) {
+  json_object_set_new(root, "connections", json_integer(b->n_conns));
+  json_object_set_new(root, "duration_s", json_real(b->duration_s));
+  json_object_set_new(root, "warmup_s", json_real(b->warmup_s));
+  json_object_set_new(root, "results", arr);
+  if (json_dump_file(root, b->json_path, JSON_INDENT(2)) != 0)
+    fprintf(stderr, "xuncha-bench: cannot write %s\n", b->json_path);
+  json_decref(root);
+}
+
 static void xb_report(xb_bench *b) {
   char machine[320];
   xc__bench_machine(machine, sizeof machine);
@@ -692,22 +718,12 @@ static void xb_report(xb_bench *b) {
     json_t *root = json_object(), *arr = json_array();
     json_object_set_new(root, "server", json_string(b->server));
     json_object_set_new(root, "machine", json_string(machine));
-    json_object_set_new(root, "connections", json_integer(b->n_conns));
-    json_object_set_new(root, "duration_s", json_real(b->duration_s));
-    json_object_set_new(root, "warmup_s", json_real(b->warmup_s));
     json_object_set_new(root, "seeded_findings", json_integer(XB_SEED_FINDINGS));
     json_object_set_new(root, "acked_creates", json_integer((json_int_t)b->acked_creates));
     for (size_t i = 0; i < b->n_results; i++) {
       xb_result *r = &b->results[i];
-      json_t *o = json_object();
+      json_t *o = xb_json_result(r);
       json_object_set_new(o, "workload", json_string(xb_workload_names[r->w]));
-      json_object_set_new(o, "inflight", json_integer(r->inflight));
-      json_object_set_new(o, "calls", json_integer((json_int_t)r->calls));
-      json_object_set_new(o, "errors", json_integer((json_int_t)r->errors));
-      json_object_set_new(o, "calls_per_s", json_real(r->rate));
-      json_object_set_new(o, "p50_us", json_real(r->p50_us));
-      json_object_set_new(o, "p99_us", json_real(r->p99_us));
-      json_object_set_new(o, "max_us", json_real(r->max_us));
       json_object_set_new(o, "ratio_to_health", json_real(r->ratio));
       json_object_set_new(o, "bench_cpu_us_per_call", json_real(r->cpu_us));
       json_object_set_new(o, "reply_bytes_avg", json_real(r->reply_bytes_avg));
@@ -715,10 +731,7 @@ static void xb_report(xb_bench *b) {
         json_object_set_new(o, "first_error", json_string(r->first_error));
       json_array_append_new(arr, o);
     }
-    json_object_set_new(root, "results", arr);
-    if (json_dump_file(root, b->json_path, JSON_INDENT(2)) != 0)
-      fprintf(stderr, "xuncha-bench: cannot write %s\n", b->json_path);
-    json_decref(root);
+    xb_json_write(b, root, arr);
   }
 }
 
@@ -966,20 +979,10 @@ static void xb_transport_report(xb_bench *b) {
     json_t *root = json_object(), *arr = json_array();
     json_object_set_new(root, "server", json_string("in-process, mutual TLS, 1 CQ thread"));
     json_object_set_new(root, "machine", json_string(machine));
-    json_object_set_new(root, "connections", json_integer(b->n_conns));
-    json_object_set_new(root, "duration_s", json_real(b->duration_s));
-    json_object_set_new(root, "warmup_s", json_real(b->warmup_s));
     for (size_t i = 0; i < b->n_results; i++) {
       xb_result *r = &b->results[i];
-      json_t *o = json_object();
+      json_t *o = xb_json_result(r);
       json_object_set_new(o, "reply_bytes", json_integer((json_int_t)r->reply_bytes));
-      json_object_set_new(o, "inflight", json_integer(r->inflight));
-      json_object_set_new(o, "calls", json_integer((json_int_t)r->calls));
-      json_object_set_new(o, "errors", json_integer((json_int_t)r->errors));
-      json_object_set_new(o, "calls_per_s", json_real(r->rate));
-      json_object_set_new(o, "p50_us", json_real(r->p50_us));
-      json_object_set_new(o, "p99_us", json_real(r->p99_us));
-      json_object_set_new(o, "max_us", json_real(r->max_us));
       json_object_set_new(o, "cpu_us_per_call", json_real(r->cpu_us));
       json_object_set_new(o, "cpu_percent", json_real(r->cpu_pct));
       json_object_set_new(o, "server_thread_cpu_us_per_call", json_real(r->srv_cpu_us));
@@ -988,10 +991,7 @@ static void xb_transport_report(xb_bench *b) {
         json_object_set_new(o, "first_error", json_string(r->first_error));
       json_array_append_new(arr, o);
     }
-    json_object_set_new(root, "results", arr);
-    if (json_dump_file(root, b->json_path, JSON_INDENT(2)) != 0)
-      fprintf(stderr, "xuncha-bench: cannot write %s\n", b->json_path);
-    json_decref(root);
+    xb_json_write(b, root, arr);
   }
 }
 

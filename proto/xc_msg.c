@@ -313,46 +313,34 @@ int xc_msg_set_int(ProtobufCMessage *msg, const char *name, int64_t value) {
   }
 }
 
-/*
- * The path of the message being checked, as a chain from the top ("finding",
- * then "rectification", ...). It is written out as "finding.rectification"
- * only when a message needs it, so a record that passes costs no formatting.
- */
-typedef struct xc__path {
-  const struct xc__path *up;
-  const char *name;
-} xc__path;
-
-/* Writes the path into out (size bytes, at least 1), cut to fit as
- * snprintf would cut it. */
-static void xc__path_text(const xc__path *p, char *out, size_t size) {
+void xc_msg_path_text(const xc_msg_path *p, char *out, size_t size) {
   size_t len;
   if (p->up == NULL) {
     (void)snprintf(out, size, "%s", p->name);
     return;
   }
-  xc__path_text(p->up, out, size);
+  xc_msg_path_text(p->up, out, size);
   len = strlen(out);
   if (len + 1 < size) (void)snprintf(out + len, size - len, ".%s", p->name);
 }
 
-static int xc__check_one(const char *s, const xc__path *path, const char *field, size_t limit,
+static int xc__check_one(const char *s, const xc_msg_path *path, const char *field, size_t limit,
                          xc_err *err) {
   char where[256];
   size_t n = strlen(s);
   if (n > limit) {
-    xc__path_text(path, where, sizeof where);
+    xc_msg_path_text(path, where, sizeof where);
     return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s.%s is %zu bytes; the limit is %zu",
                       where, field, n, limit);
   }
   if (!xc_utf8_valid(s, n)) {
-    xc__path_text(path, where, sizeof where);
+    xc_msg_path_text(path, where, sizeof where);
     return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s.%s is not valid UTF-8", where, field);
   }
   return XC_OK;
 }
 
-static int xc__check_strings(const ProtobufCMessage *msg, const xc__path *path,
+static int xc__check_strings(const ProtobufCMessage *msg, const xc_msg_path *path,
                              xc_msg_len_limit_fn max_len, size_t max_repeated, xc_err *err) {
   const ProtobufCMessageDescriptor *d = msg->descriptor;
   for (unsigned i = 0; i < d->n_fields; i++) {
@@ -362,7 +350,7 @@ static int xc__check_strings(const ProtobufCMessage *msg, const xc__path *path,
       size_t count = *(const size_t *)(base + f->quantifier_offset);
       if (count > max_repeated) {
         char where[256];
-        xc__path_text(path, where, sizeof where);
+        xc_msg_path_text(path, where, sizeof where);
         return xc_err_set(err, XC_EINVALID_ARGUMENT,
                           "%s.%s has %zu entries; the limit is %zu", where, f->name, count,
                           max_repeated);
@@ -375,7 +363,7 @@ static int xc__check_strings(const ProtobufCMessage *msg, const xc__path *path,
         }
       } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
         ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);
-        xc__path sub = {path, f->name};
+        xc_msg_path sub = {path, f->name};
         for (size_t k = 0; k < count; k++) {
           int rc = xc__check_strings(arr[k], &sub, max_len, max_repeated, err);
           if (rc != XC_OK) return rc;
@@ -388,7 +376,7 @@ static int xc__check_strings(const ProtobufCMessage *msg, const xc__path *path,
     } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
       const ProtobufCMessage *sub_msg = *(ProtobufCMessage *const *)(base + f->offset);
       if (sub_msg != NULL) {
-        xc__path sub = {path, f->name};
+        xc_msg_path sub = {path, f->name};
         int rc = xc__check_strings(sub_msg, &sub, max_len, max_repeated, err);
         if (rc != XC_OK) return rc;
       }
@@ -399,6 +387,6 @@ static int xc__check_strings(const ProtobufCMessage *msg, const xc__path *path,
 
 int xc_msg_check_strings(const ProtobufCMessage *msg, const char *path,
                          xc_msg_len_limit_fn max_len, size_t max_repeated, xc_err *err) {
-  xc__path top = {NULL, path};
+  xc_msg_path top = {NULL, path};
   return xc__check_strings(msg, &top, max_len, max_repeated, err);
 }

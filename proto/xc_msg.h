@@ -65,6 +65,21 @@ int xc_msg_set_int(ProtobufCMessage *msg, const char *name, int64_t value)
     XC_WARN_UNUSED_RESULT;
 
 /*
+ * The path of a nested message, as a chain from the top ("finding", then
+ * "rectification", ...), for error messages. Checks build it on the stack as
+ * they descend and write it out only when a field fails, so a record that
+ * passes costs no formatting.
+ */
+typedef struct xc_msg_path {
+  const struct xc_msg_path *up;
+  const char *name;
+} xc_msg_path;
+
+/* Writes p as "finding.rectification" into out (size bytes, at least 1),
+ * cut to fit as snprintf would cut it. */
+void xc_msg_path_text(const xc_msg_path *p, char *out, size_t size);
+
+/*
  * Checks every string in msg (recursively, repeated fields included): valid
  * UTF-8 and at most max_len(field name) bytes, and every repeated field at most
  * max_repeated entries. On failure fills err with XC_EINVALID_ARGUMENT naming

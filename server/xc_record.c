@@ -361,27 +361,7 @@ const char *xc_record_enum_name(const ProtobufCEnumDescriptor *d, int value, cha
   return buf;
 }
 
-/* The path of the message whose enums are checked, as a chain from the top;
- * written out only for an error message, so a record that passes costs no
- * formatting. */
-typedef struct xc__enum_path {
-  const struct xc__enum_path *up;
-  const char *name;
-} xc__enum_path;
-
-/* Writes the path into out (size bytes, at least 1), cut to fit. */
-static void xc__enum_path_text(const xc__enum_path *p, char *out, size_t size) {
-  size_t len;
-  if (p->up == NULL) {
-    (void)snprintf(out, size, "%s", p->name);
-    return;
-  }
-  xc__enum_path_text(p->up, out, size);
-  len = strlen(out);
-  if (len + 1 < size) (void)snprintf(out + len, size - len, ".%s", p->name);
-}
-
-static int xc__check_enums(const ProtobufCMessage *msg, const xc__enum_path *path, xc_err *err) {
+static int xc__check_enums(const ProtobufCMessage *msg, const xc_msg_path *path, xc_err *err) {
   const ProtobufCMessageDescriptor *d = msg->descriptor;
   for (unsigned i = 0; i < d->n_fields; i++) {
     const ProtobufCFieldDescriptor *f = &d->fields[i];
@@ -397,13 +377,13 @@ static int xc__check_enums(const ProtobufCMessage *msg, const xc__enum_path *pat
       for (size_t k = 0; k < n; k++) {
         if (protobuf_c_enum_descriptor_get_value(ed, vals[k]) == NULL) {
           char where[256];
-          xc__enum_path_text(path, where, sizeof where);
+          xc_msg_path_text(path, where, sizeof where);
           return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s.%s %d is not a known %s", where,
                             f->name, (int)vals[k], ed->short_name);
         }
       }
     } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-      xc__enum_path sub = {path, f->name};
+      xc_msg_path sub = {path, f->name};
       if (f->label == PROTOBUF_C_LABEL_REPEATED) {
         size_t n = *(const size_t *)xc__member(msg, f->quantifier_offset);
         ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)p;
@@ -421,7 +401,7 @@ static int xc__check_enums(const ProtobufCMessage *msg, const xc__enum_path *pat
 }
 
 int xc_record_check_enums(const ProtobufCMessage *msg, const char *path, xc_err *err) {
-  xc__enum_path top = {NULL, path};
+  xc_msg_path top = {NULL, path};
   return xc__check_enums(msg, &top, err);
 }
 
