@@ -24,6 +24,7 @@ struct xc_rawrec {
   int busy;                                  /* the thread's is taken */
   const ProtobufCMessageDescriptor *id_desc; /* the type id_number is of */
   uint32_t id_number;                        /* its id field's number (0: none) */
+  size_t id_offset;                          /* where that field is in the message */
 };
 
 /* protobuf-c's allocator over the arena: a bump pointer, 16-byte aligned. */
@@ -158,6 +159,20 @@ ProtobufCMessage *xc_rawrec_unpack(xc_rawrec *r, const ProtobufCMessageDescripto
   }
 }
 
+/* Looks up (once per type, cached in r) the number of desc's string id
+ * field; 0 when it has none. */
+static uint32_t xc__id_number(xc_rawrec *r, const ProtobufCMessageDescriptor *desc) {
+  if (r->id_desc != desc) {
+    const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(desc, "id");
+    int ok = fd != NULL && fd->type == PROTOBUF_C_TYPE_STRING &&
+             fd->label != PROTOBUF_C_LABEL_REPEATED;
+    r->id_desc = desc;
+    r->id_number = ok ? fd->id : 0;
+    r->id_offset = ok ? fd->offset : 0;
+  }
+  return r->id_number;
+}
+
 /* Returns 1 if n is in v[0..count). */
 static int xc__in(const uint32_t *v, size_t count, uint32_t n) {
   for (size_t i = 0; i < count; i++)
@@ -179,12 +194,7 @@ int xc_rawrec_reply(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const 
 
   *out = NULL;
   *packed = 0;
-  if (r->id_desc != desc) {
-    const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(desc, "id");
-    r->id_desc = desc;
-    r->id_number = fd != NULL && fd->type == PROTOBUF_C_TYPE_STRING ? fd->id : 0;
-  }
-  if (r->id_number == 0 || deco_len > SIZE_MAX - len) {
+  if (xc__id_number(r, desc) == 0 || deco_len > SIZE_MAX - len) {
     rc = XC_EINTERNAL;
     goto done;
   }
@@ -284,17 +294,6 @@ done:
   return rc;
 }
 
-/* Looks up (once per type, cached in r) the number of desc's string id
- * field; 0 when it has none. */
-static uint32_t xc__id_number(xc_rawrec *r, const ProtobufCMessageDescriptor *desc) {
-  if (r->id_desc != desc) {
-    const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(desc, "id");
-    r->id_desc = desc;
-    r->id_number = fd != NULL && fd->type == PROTOBUF_C_TYPE_STRING ? fd->id : 0;
-  }
-  return r->id_number;
-}
-
 int xc_rawrec_append(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, uint32_t field,
                      const char *id, const uint8_t *rec, size_t len, const uint8_t *deco,
                      size_t deco_len, const uint32_t *drop, size_t n_drop, uint8_t **buf,
@@ -386,14 +385,20 @@ done:
   return rc;
 }
 
-int xc_rawrec_id_only(const ProtobufCMessageDescriptor *desc, const char *id,
+const char *xc_rawrec_id(xc_rawrec *r, const ProtobufCMessage *m) {
+  if (xc__id_number(r, m->descriptor) == 0) return NULL;
+  return *(char *const *)((const char *)m + r->id_offset);
+}
+
+int xc_rawrec_id_only(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const char *id,
                       ProtobufCMessage **out) {
-  const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(desc, "id");
   ProtobufCMessage *msg = NULL;
+  size_t n = strlen(id);
+  char *copy;
   int rc = XC_OK;
 
   *out = NULL;
-  if (fd == NULL || fd->type != PROTOBUF_C_TYPE_STRING) {
+  if (xc__id_number(r, desc) == 0) {
     rc = XC_EINTERNAL;
     goto done;
   }
@@ -403,10 +408,14 @@ int xc_rawrec_id_only(const ProtobufCMessageDescriptor *desc, const char *id,
     goto done;
   }
   desc->message_init(msg);
-  if (xc_msg_set_str(msg, "id", id) != XC_OK) {
+  copy = malloc(n + 1);
+  if (copy == NULL) {
     rc = XC_ERESOURCE_EXHAUSTED;
     goto done;
   }
+  memcpy(copy, id, n + 1);
+  /* The slot holds the field's static default, which is not freed. */
+  *(char **)((char *)msg + r->id_offset) = copy;
   *out = msg;
   msg = NULL;
 done:

@@ -92,7 +92,14 @@ int xc_rawrec_append(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, uint3
  * *out is the caller's (xc_msg_free). Returns XC_OK, XC_EINTERNAL when desc
  * has no string id, or XC_ERESOURCE_EXHAUSTED.
  */
-int xc_rawrec_id_only(const ProtobufCMessageDescriptor *desc, const char *id,
+int xc_rawrec_id_only(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const char *id,
                       ProtobufCMessage **out) XC_WARN_UNUSED_RESULT;
+
+/*
+ * The id of m (a record message) without a lookup by name per record (the
+ * field is found once per type and remembered in r). Points into m; NULL
+ * when m has no string id.
+ */
+const char *xc_rawrec_id(xc_rawrec *r, const ProtobufCMessage *m);
 
 #endif /* XC_RAWREC_H */

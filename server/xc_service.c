@@ -505,7 +505,7 @@ static int xc__scan_one(xc__scan_state *st, const uint8_t *bytes, size_t len, in
   } else {
     xc_workflow_decoration_attach(st->kind, rec, &deco);
   }
-  id = xc_msg_get_str(rec, "id");
+  id = xc_rawrec_id(st->raw, rec);
   xc_strlcpy(id_out, id != NULL ? id : "", XC_ID_MAX);
   if (!xc_list_match(st->kind, st->who, st->f, rec)) goto done;
   *match = 1;
@@ -517,7 +517,7 @@ static int xc__scan_one(xc__scan_state *st, const uint8_t *bytes, size_t len, in
     rc = xc_rawrec_append(st->raw, st->desc, 1, id_out, bytes, len, deco_bytes, deco_len,
                           st->deco_fields, st->n_deco_fields, &pg->wire, &pg->wire_len,
                           &pg->wire_cap, packed);
-    if (rc == XC_OK) rc = xc_rawrec_id_only(st->desc, id_out, out);
+    if (rc == XC_OK) rc = xc_rawrec_id_only(st->raw, st->desc, id_out, out);
   } else {
     rc = xc_rawrec_reply(st->raw, st->desc, id_out, bytes, len, deco_bytes, deco_len,
                          st->deco_fields, st->n_deco_fields, out, packed);
