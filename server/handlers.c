@@ -12,6 +12,53 @@
 #include "xuncha/v1/audit.pb-c.h"
 #include "xuncha/v1/sync.pb-c.h"
 #include "xc_msg.h"
+#include "xc_wire.h"
+
+/*
+ * Finishes a page packed by the list scan (xc_page.wire: its records as
+ * elements of field 1) into the reply the transport sends: appends the next
+ * page token as protobuf-c would pack it (after the records: it is the
+ * higher-numbered field; a response type with other fields set by nobody
+ * packs nothing for them) and hands the bytes to the call's context.
+ */
+static int xc__list_response_wire(const ProtobufCMessageDescriptor *desc, xc_page *page,
+                                  xc_err *err) {
+  const ProtobufCFieldDescriptor *tok =
+      protobuf_c_message_descriptor_get_field_by_name(desc, "next_page_token");
+  size_t tlen = strlen(page->next_token);
+  int rc = XC_OK;
+
+  if (desc->fields[0].id != 1 || tok == NULL || tok->type != PROTOBUF_C_TYPE_STRING ||
+      tok->id <= desc->fields[0].id) {
+    rc = xc_err_set(err, XC_EINTERNAL, "%s cannot be packed from stored records", desc->name);
+    goto done;
+  }
+  if (tlen > 0) {
+    size_t need = 2 * 10 + tlen;
+    if (page->wire_cap - page->wire_len < need) {
+      uint8_t *grown = realloc(page->wire, page->wire_len + need);
+      if (grown == NULL) {
+        rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory building the response");
+        goto done;
+      }
+      page->wire = grown;
+      page->wire_cap = page->wire_len + need;
+    }
+    page->wire_len +=
+        xc_wire_put_varint(page->wire + page->wire_len, ((uint64_t)tok->id << 3) | XC_WIRE_LEN);
+    page->wire_len += xc_wire_put_varint(page->wire + page->wire_len, tlen);
+    memcpy(page->wire + page->wire_len, page->next_token, tlen);
+    page->wire_len += tlen;
+  }
+  free(page->wire_ctx->reply_wire);
+  page->wire_ctx->reply_wire = page->wire;
+  page->wire_ctx->reply_wire_len = page->wire_len;
+  page->wire = NULL;
+  page->wire_len = 0;
+  page->wire_cap = 0;
+done:
+  return rc;
+}
 
 int xc__list_response(const ProtobufCMessageDescriptor *desc, xc_page *page,
                       ProtobufCMessage **resp, xc_err *err) {
@@ -37,6 +84,10 @@ int xc__list_response(const ProtobufCMessageDescriptor *desc, xc_page *page,
       rc = xc_err_set(err, rc, "cannot set next_page_token");
       goto done;
     }
+  }
+  if (page->wire_ctx != NULL) {
+    rc = xc__list_response_wire(desc, page, err);
+    if (rc != XC_OK) goto done;
   }
   *(size_t *)((char *)msg + recs->quantifier_offset) = page->n;
   *(ProtobufCMessage ***)((char *)msg + recs->offset) = page->recs;

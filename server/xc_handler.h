@@ -60,6 +60,15 @@ typedef struct xc_ctx {
   /* Set by a write path once its change committed together with its audit
    * entry (xc_audit.h), so the call is not recorded twice. */
   int audit_done;
+  /* Set by the transport when it sends reply_wire (below) if a handler
+   * fills it: a List may then pack its records straight from the stored
+   * bytes (xc_rawrec_append) instead of building messages to be packed. */
+  int packed_reply_ok;
+  /* A unary reply already packed by the handler (malloc'd; the transport
+   * sends and frees it). The handler's *resp then holds only what the audit
+   * reads (the records' ids and the next page token), not the reply. */
+  uint8_t *reply_wire;
+  size_t reply_wire_len;
 } xc_ctx;
 
 /*

@@ -24,6 +24,7 @@ struct xc_rawrec {
   int busy;                                  /* the thread's is taken */
   const ProtobufCMessageDescriptor *id_desc; /* the type id_number is of */
   uint32_t id_number;                        /* its id field's number (0: none) */
+  size_t id_offset;                          /* where that field is in the message */
 };
 
 /* protobuf-c's allocator over the arena: a bump pointer, 16-byte aligned. */
@@ -158,6 +159,20 @@ ProtobufCMessage *xc_rawrec_unpack(xc_rawrec *r, const ProtobufCMessageDescripto
   }
 }
 
+/* Looks up (once per type, cached in r) the number of desc's string id
+ * field; 0 when it has none. */
+static uint32_t xc__id_number(xc_rawrec *r, const ProtobufCMessageDescriptor *desc) {
+  if (r->id_desc != desc) {
+    const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(desc, "id");
+    int ok = fd != NULL && fd->type == PROTOBUF_C_TYPE_STRING &&
+             fd->label != PROTOBUF_C_LABEL_REPEATED;
+    r->id_desc = desc;
+    r->id_number = ok ? fd->id : 0;
+    r->id_offset = ok ? fd->offset : 0;
+  }
+  return r->id_number;
+}
+
 /* Returns 1 if n is in v[0..count). */
 static int xc__in(const uint32_t *v, size_t count, uint32_t n) {
   for (size_t i = 0; i < count; i++)
@@ -179,12 +194,7 @@ int xc_rawrec_reply(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const 
 
   *out = NULL;
   *packed = 0;
-  if (r->id_desc != desc) {
-    const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(desc, "id");
-    r->id_desc = desc;
-    r->id_number = fd != NULL && fd->type == PROTOBUF_C_TYPE_STRING ? fd->id : 0;
-  }
-  if (r->id_number == 0 || deco_len > SIZE_MAX - len) {
+  if (xc__id_number(r, desc) == 0 || deco_len > SIZE_MAX - len) {
     rc = XC_EINTERNAL;
     goto done;
   }
@@ -280,6 +290,135 @@ int xc_rawrec_reply(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const 
   msg = NULL;
 done:
   free(uf);
+  xc_msg_free(msg);
+  return rc;
+}
+
+int xc_rawrec_append(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, uint32_t field,
+                     const char *id, const uint8_t *rec, size_t len, const uint8_t *deco,
+                     size_t deco_len, const uint32_t *drop, size_t n_drop, uint8_t **buf,
+                     size_t *used, size_t *cap, size_t *packed) {
+  const uint8_t *p = rec, *end = rec + len;
+  const uint8_t *dp = deco, *dend = deco + deco_len;
+  uint32_t id_number = xc__id_number(r, desc);
+  size_t id_len = strlen(id), id_part, upper, head, lsize, n = 0, actual;
+  uint8_t *o, *lenpos, *content, *body;
+  xc_wire_field f, d;
+  int have_d, more, rc = XC_OK;
+
+  *packed = 0;
+  if (id_number == 0 || field == 0 || field > 0x1fffffff) {
+    rc = XC_EINTERNAL;
+    goto done;
+  }
+  id_part = id_len > 0 ? xc_wire_varint_size((uint64_t)id_number << 3) +
+                             xc_wire_varint_size(id_len) + id_len
+                       : 0;
+  /* The body is at most the stored bytes and the decoration's; the length
+   * is written for that bound and moved down below if it came out shorter,
+   * so the body is merged once, straight into the response. */
+  if (len > SIZE_MAX / 4 || deco_len > SIZE_MAX / 4) {
+    rc = XC_ERESOURCE_EXHAUSTED;
+    goto done;
+  }
+  upper = id_part + len + deco_len;
+  head = xc_wire_varint_size(((uint64_t)field << 3) | XC_WIRE_LEN) + xc_wire_varint_size(upper);
+  if (*used > SIZE_MAX / 2 || head + upper > SIZE_MAX / 2 - *used) {
+    rc = XC_ERESOURCE_EXHAUSTED;
+    goto done;
+  }
+  if (*cap - *used < head + upper || *buf == NULL) {
+    size_t ncap = *cap < 64 * 1024 ? 64 * 1024 : *cap;
+    uint8_t *grown;
+    while (ncap - *used < head + upper) ncap *= 2;
+    grown = realloc(*buf, ncap);
+    if (grown == NULL) {
+      rc = XC_ERESOURCE_EXHAUSTED;
+      goto done;
+    }
+    *buf = grown;
+    *cap = ncap;
+  }
+  o = *buf + *used;
+  lenpos = o + xc_wire_put_varint(o, ((uint64_t)field << 3) | XC_WIRE_LEN);
+  content = lenpos + xc_wire_varint_size(upper);
+  if (id_len > 0) {
+    size_t k = xc_wire_put_varint(content, ((uint64_t)id_number << 3) | XC_WIRE_LEN);
+    k += xc_wire_put_varint(content + k, id_len);
+    memcpy(content + k, id, id_len);
+  }
+  body = content + id_part;
+  /* Merge the stored fields (less the id and the fields the decoration
+   * replaces) with the decoration's, by field number: both are in field
+   * order, as protobuf-c writes them, so the result is too. */
+  have_d = xc_wire_next(&dp, dend, &d);
+  if (have_d < 0) {
+    rc = XC_EINTERNAL;
+    goto done;
+  }
+  while ((more = xc_wire_next(&p, end, &f)) == 1) {
+    while (have_d == 1 && d.number < f.number) {
+      memcpy(body + n, d.start, (size_t)(d.end - d.start));
+      n += (size_t)(d.end - d.start);
+      have_d = xc_wire_next(&dp, dend, &d);
+    }
+    if (f.number == id_number || xc__in(drop, n_drop, f.number)) continue;
+    memcpy(body + n, f.start, (size_t)(f.end - f.start));
+    n += (size_t)(f.end - f.start);
+  }
+  if (more < 0 || have_d < 0) {
+    rc = more < 0 ? XC_EDATA_LOSS : XC_EINTERNAL;
+    goto done;
+  }
+  while (have_d == 1) {
+    memcpy(body + n, d.start, (size_t)(d.end - d.start));
+    n += (size_t)(d.end - d.start);
+    have_d = xc_wire_next(&dp, dend, &d);
+  }
+  actual = id_part + n;
+  lsize = xc_wire_varint_size(actual);
+  if (lsize < xc_wire_varint_size(upper)) memmove(lenpos + lsize, content, actual);
+  (void)xc_wire_put_varint(lenpos, actual);
+  *used += (size_t)(lenpos - o) + lsize + actual;
+  *packed = actual;
+done:
+  return rc;
+}
+
+const char *xc_rawrec_id(xc_rawrec *r, const ProtobufCMessage *m) {
+  if (xc__id_number(r, m->descriptor) == 0) return NULL;
+  return *(char *const *)((const char *)m + r->id_offset);
+}
+
+int xc_rawrec_id_only(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const char *id,
+                      ProtobufCMessage **out) {
+  ProtobufCMessage *msg = NULL;
+  size_t n = strlen(id);
+  char *copy;
+  int rc = XC_OK;
+
+  *out = NULL;
+  if (xc__id_number(r, desc) == 0) {
+    rc = XC_EINTERNAL;
+    goto done;
+  }
+  msg = malloc(desc->sizeof_message);
+  if (msg == NULL) {
+    rc = XC_ERESOURCE_EXHAUSTED;
+    goto done;
+  }
+  desc->message_init(msg);
+  copy = malloc(n + 1);
+  if (copy == NULL) {
+    rc = XC_ERESOURCE_EXHAUSTED;
+    goto done;
+  }
+  memcpy(copy, id, n + 1);
+  /* The slot holds the field's static default, which is not freed. */
+  *(char **)((char *)msg + r->id_offset) = copy;
+  *out = msg;
+  msg = NULL;
+done:
   xc_msg_free(msg);
   return rc;
 }

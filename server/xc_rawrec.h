@@ -67,4 +67,39 @@ int xc_rawrec_reply(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const 
                     const uint32_t *drop, size_t n_drop, ProtobufCMessage **out,
                     size_t *packed) XC_WARN_UNUSED_RESULT;
 
+/*
+ * Appends a record's reply form, already packed, to a List response being
+ * packed by hand: the tag and length of an element of the response's
+ * repeated message field number `field`, then the bytes the message
+ * xc_rawrec_reply makes packs to (the id, then the stored fields of rec less
+ * the id and drop[0..n_drop), with deco merged in by field number). Those are
+ * the bytes protobuf-c writes for that element, with no message built, no
+ * unknown field allocated and nothing packed again. *buf (malloc'd, *used
+ * bytes in use, *cap allocated; it may start NULL) grows with realloc; the
+ * caller frees it. *packed receives the record's own size (without tag and
+ * length), as xc_rawrec_reply gives it. On failure *used is unchanged.
+ * Returns XC_OK, XC_EDATA_LOSS when rec is malformed, XC_EINTERNAL when desc
+ * has no string id or deco is malformed, or XC_ERESOURCE_EXHAUSTED.
+ */
+int xc_rawrec_append(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, uint32_t field,
+                     const char *id, const uint8_t *rec, size_t len, const uint8_t *deco,
+                     size_t deco_len, const uint32_t *drop, size_t n_drop, uint8_t **buf,
+                     size_t *used, size_t *cap, size_t *packed) XC_WARN_UNUSED_RESULT;
+
+/*
+ * Makes a message of type desc holding only id (a copy) in its id field:
+ * what the audit reads of a record sent as bytes by xc_rawrec_append.
+ * *out is the caller's (xc_msg_free). Returns XC_OK, XC_EINTERNAL when desc
+ * has no string id, or XC_ERESOURCE_EXHAUSTED.
+ */
+int xc_rawrec_id_only(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const char *id,
+                      ProtobufCMessage **out) XC_WARN_UNUSED_RESULT;
+
+/*
+ * The id of m (a record message) without a lookup by name per record (the
+ * field is found once per type and remembered in r). Points into m; NULL
+ * when m has no string id.
+ */
+const char *xc_rawrec_id(xc_rawrec *r, const ProtobufCMessage *m);
+
 #endif /* XC_RAWREC_H */

@@ -181,6 +181,23 @@ static grpc_byte_buffer *xc__pack(const ProtobufCMessage *msg) {
   return bb;
 }
 
+/* Makes a byte buffer of the reply a handler packed itself (*buf, len
+ * bytes, malloc'd): the buffer takes *buf (set to NULL) without copying it.
+ * NULL when out of memory (then *buf is left to the caller). */
+static grpc_byte_buffer *xc__wrap(uint8_t **buf, size_t len) {
+  grpc_slice slice;
+  grpc_byte_buffer *bb;
+  if (len == 0) {
+    slice = grpc_empty_slice();
+  } else {
+    slice = grpc_slice_new(*buf, len, free);
+    *buf = NULL;
+  }
+  bb = grpc_raw_byte_buffer_create(&slice, 1);
+  grpc_slice_unref(slice);
+  return bb;
+}
+
 /* Unpacks bb as desc; NULL if it does not decode. */
 static ProtobufCMessage *xc__unpack(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *bb) {
   grpc_byte_buffer_reader reader;
@@ -465,6 +482,8 @@ static void xc__dispatch(xc_call *c, xc_peer_cache *peers) {
   ctx->store = srv->store;
   ctx->method = c->path;
   ctx->call = c;
+  /* A unary reply is sent below, where handler-packed bytes are taken. */
+  ctx->packed_reply_ok = m != NULL && m->kind == XC_METHOD_UNARY;
   memcpy(ctx->secret, srv->secret, sizeof ctx->secret);
 
   rc = xc_peer_read(peers, c->call, cn, serial, &err);
@@ -533,7 +552,8 @@ static void xc__dispatch(xc_call *c, xc_peer_cache *peers) {
                       m->response->name);
       goto done;
     }
-    reply = xc__pack(resp);
+    reply = ctx->reply_wire != NULL ? xc__wrap(&ctx->reply_wire, ctx->reply_wire_len)
+                                    : xc__pack(resp);
     if (reply == NULL)
       rc = xc_err_set(&err, XC_ERESOURCE_EXHAUSTED, "out of memory packing the reply");
   }
@@ -555,6 +575,7 @@ done:
   xc_msg_free(resp);
   if (!req_in_arena) xc_msg_free(req);
   xc_arena_destroy(&req_arena);
+  if (ctx != NULL) free(ctx->reply_wire);
   free(ctx);
 }
 

@@ -505,13 +505,23 @@ static int xc__scan_one(xc__scan_state *st, const uint8_t *bytes, size_t len, in
   } else {
     xc_workflow_decoration_attach(st->kind, rec, &deco);
   }
-  id = xc_msg_get_str(rec, "id");
+  id = xc_rawrec_id(st->raw, rec);
   xc_strlcpy(id_out, id != NULL ? id : "", XC_ID_MAX);
   if (!xc_list_match(st->kind, st->who, st->f, rec)) goto done;
   *match = 1;
   deco_len = xc_workflow_decoration_pack(st->kind, &deco, deco_bytes, sizeof deco_bytes);
-  rc = xc_rawrec_reply(st->raw, st->desc, id_out, bytes, len, deco_bytes, deco_len,
-                       st->deco_fields, st->n_deco_fields, out, packed);
+  if (st->page->wire_ctx != NULL) {
+    /* The record goes out as bytes appended to the packed response; the
+     * page keeps only its id, for the audit. */
+    xc_page *pg = st->page;
+    rc = xc_rawrec_append(st->raw, st->desc, 1, id_out, bytes, len, deco_bytes, deco_len,
+                          st->deco_fields, st->n_deco_fields, &pg->wire, &pg->wire_len,
+                          &pg->wire_cap, packed);
+    if (rc == XC_OK) rc = xc_rawrec_id_only(st->raw, st->desc, id_out, out);
+  } else {
+    rc = xc_rawrec_reply(st->raw, st->desc, id_out, bytes, len, deco_bytes, deco_len,
+                         st->deco_fields, st->n_deco_fields, out, packed);
+  }
 done:
   xc_msg_free(heap);
   return rc;
@@ -525,7 +535,7 @@ static int xc__scan_visit(void *c, const char *key_id, size_t key_id_len, const 
   xc__scan_state *st = c;
   ProtobufCMessage *rec = NULL;
   char id[XC_ID_MAX];
-  size_t size = 0;
+  size_t size = 0, wire_len = st->page->wire_len;
   int match = 0;
   int rc;
 
@@ -534,6 +544,9 @@ static int xc__scan_visit(void *c, const char *key_id, size_t key_id_len, const 
   st->scanned++;
   rc = xc__scan_one(st, bytes, len, &match, &rec, &size, id);
   if (rc != XC_OK) {
+    /* A record that failed half-way leaves no bytes in the packed page. */
+    st->page->wire_len = wire_len;
+    xc_msg_free(rec);
     st->failed = 1;
     return rc;
   }
@@ -549,6 +562,7 @@ static int xc__scan_visit(void *c, const char *key_id, size_t key_id_len, const 
   size += 8;
   if (st->page->n >= st->limit || (st->page->n > 0 && st->bytes + size > st->max_bytes)) {
     st->more = 1;
+    st->page->wire_len = wire_len; /* the record looked at is not sent */
     xc_msg_free(rec);
     return 1;
   }
@@ -558,6 +572,7 @@ static int xc__scan_visit(void *c, const char *key_id, size_t key_id_len, const 
     if (ncap > st->limit) ncap = st->limit;
     grown = realloc(st->page->recs, ncap * sizeof *grown);
     if (grown == NULL) {
+      st->page->wire_len = wire_len;
       xc_msg_free(rec);
       st->failed = 1;
       return XC_ERESOURCE_EXHAUSTED;
@@ -610,6 +625,7 @@ int xc_service_list(xc_ctx *ctx, xc_kind kind, const xc_list_filter *f, int32_t 
   st.who = &ctx->id;
   st.f = f;
   st.page = page;
+  if (ctx->packed_reply_ok) page->wire_ctx = ctx;
   st.limit = xc_list_page_size(page_size);
   st.budget = ctx->scan_budget ? ctx->scan_budget : XC_LIST_SCAN_BUDGET;
   st.max_bytes = ctx->max_response_bytes ? ctx->max_response_bytes : XC_LIST_MAX_RESPONSE_BYTES;
@@ -640,7 +656,12 @@ done:
 void xc_page_free(xc_page *page) {
   for (size_t i = 0; i < page->n; i++) xc_msg_free(page->recs[i]);
   free(page->recs);
+  free(page->wire);
   page->recs = NULL;
   page->n = 0;
   page->next_token[0] = '\0';
+  page->wire_ctx = NULL;
+  page->wire = NULL;
+  page->wire_len = 0;
+  page->wire_cap = 0;
 }

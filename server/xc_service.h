@@ -56,6 +56,14 @@ typedef struct xc_page {
   ProtobufCMessage **recs; /* n records, each owned by the page */
   size_t n;
   char next_token[XC_MAX_PAGE_TOKEN_BYTES + 1]; /* "" at the end */
+  /* When ctx->packed_reply_ok: the records packed as elements of field 1
+   * of the List response (wire_len bytes, malloc'd, owned by the page until
+   * xc__list_response hands it to ctx->reply_wire), and recs hold only the
+   * records' ids, for the audit. */
+  xc_ctx *wire_ctx;
+  uint8_t *wire;
+  size_t wire_len;
+  size_t wire_cap;
 } xc_page;
 
 /*
@@ -69,7 +77,7 @@ typedef struct xc_page {
 int xc_service_list(xc_ctx *ctx, xc_kind kind, const xc_list_filter *f, int32_t page_size,
                     const char *page_token, xc_page *page, xc_err *err) XC_WARN_UNUSED_RESULT;
 
-/* Frees the records of a page. */
+/* Frees the records of a page and its packed form. */
 void xc_page_free(xc_page *page);
 
 #endif /* XC_SERVICE_H */

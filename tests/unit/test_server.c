@@ -27,6 +27,7 @@
 #include "xc_service.h"
 #include "xc_store.h"
 #include "xc_test_server.h"
+#include "xc_text.h"
 #include "xc_validate.h"
 #include "xc_workflow.h"
 
@@ -1651,6 +1652,73 @@ static ProtobufCMessage *reference(xc_kind kind, const char *id) {
 }
 
 /*
+ * Calls a List method twice, once as the unit tests do (records as
+ * messages, packed whole) and once as the transport does for a unary call
+ * (ctx->packed_reply_ok: the handler packs the reply from the stored bytes
+ * itself, into ctx->reply_wire). The bytes must be identical, and the
+ * response the audit reads must name the same records in the same order.
+ * Returns the number of records (or -1 on a failed call); next_token, when
+ * not NULL, receives the page token (XC_MAX_PAGE_TOKEN_BYTES + 1 bytes).
+ */
+static int packed_list_same(xc_ctx *c, const char *path, const void *req, char *next_token) {
+  ProtobufCMessage *a = NULL, *b = NULL;
+  uint8_t *pa = NULL;
+  size_t la = 0, na, nb;
+  xc_err err;
+  int rc, n = -1;
+  c->packed_reply_ok = 0;
+  rc = xc_test_call_raw(c, path, req, &a, &err);
+  CU_ASSERT_EQUAL(rc, XC_OK);
+  CU_ASSERT_PTR_NULL(c->reply_wire);
+  if (rc != XC_OK) goto done;
+  c->packed_reply_ok = 1;
+  rc = xc_test_call_raw(c, path, req, &b, &err);
+  c->packed_reply_ok = 0;
+  CU_ASSERT_EQUAL(rc, XC_OK);
+  if (rc != XC_OK) goto done;
+  pa = xc_msg_pack(a, 0, &la);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(pa);
+  na = *(const size_t *)((const char *)a + a->descriptor->fields[0].quantifier_offset);
+  nb = *(const size_t *)((const char *)b + b->descriptor->fields[0].quantifier_offset);
+  CU_ASSERT_EQUAL(na, nb);
+  if (c->reply_wire == NULL) {
+    /* Nothing packed by hand: only a page without records may do that. */
+    uint8_t *pb;
+    size_t lb = 0;
+    CU_ASSERT_EQUAL(na, 0);
+    pb = xc_msg_pack(b, 0, &lb);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pb);
+    CU_ASSERT(lb == la && (la == 0 || memcmp(pa, pb, la) == 0));
+    free(pb);
+  } else {
+    CU_ASSERT_EQUAL(c->reply_wire_len, la);
+    CU_ASSERT(c->reply_wire_len == la && memcmp(c->reply_wire, pa, la) == 0);
+  }
+  if (na == nb) {
+    ProtobufCMessage *const *ra =
+        *(ProtobufCMessage *const *const *)((const char *)a + a->descriptor->fields[0].offset);
+    ProtobufCMessage *const *rb =
+        *(ProtobufCMessage *const *const *)((const char *)b + b->descriptor->fields[0].offset);
+    for (size_t i = 0; i < na; i++) {
+      const char *ia = xc_msg_get_str(ra[i], "id"), *ib = xc_msg_get_str(rb[i], "id");
+      CU_ASSERT(ia != NULL && ib != NULL && ia[0] != '\0' && strcmp(ia, ib) == 0);
+    }
+  }
+  CU_ASSERT_STRING_EQUAL(xc_msg_get_str(a, "next_page_token"), xc_msg_get_str(b, "next_page_token"));
+  if (next_token != NULL)
+    xc_strlcpy(next_token, xc_msg_get_str(a, "next_page_token"), XC_MAX_PAGE_TOKEN_BYTES + 1);
+  n = (int)na;
+done:
+  free(c->reply_wire);
+  c->reply_wire = NULL;
+  c->reply_wire_len = 0;
+  free(pa);
+  xc_msg_free(a);
+  xc_msg_free(b);
+  return n;
+}
+
+/*
  * List and Get replies carry the stored bytes of each record with its
  * read-time fields packed anew (server/xc_rawrec.h): every record must pack
  * to exactly the bytes of the record unpacked from the store, decorated and
@@ -1788,6 +1856,73 @@ static void test_handlers_list_bytes(void) {
   CU_ASSERT_EQUAL(lr->n_leads, 1);
   if (lr->n_leads == 1) CU_ASSERT_STRING_EQUAL(lr->leads[0]->transfer_date, "2021-01-15");
   xc_msg_free(lr);
+
+  /* The reply packed by the handler from the stored bytes (as the transport
+   * asks for unary calls) is the same bytes as the records packed whole:
+   * every page of findings and leads under several filters, page sizes
+   * that leave a next page token, a page with no records, and the other
+   * kinds' lists. */
+  {
+    Xuncha__V1__ListFindingsRequest pf = XUNCHA__V1__LIST_FINDINGS_REQUEST__INIT;
+    Xuncha__V1__ListLeadsRequest pl = XUNCHA__V1__LIST_LEADS_REQUEST__INIT;
+    Xuncha__V1__ListTargetsRequest pt = XUNCHA__V1__LIST_TARGETS_REQUEST__INIT;
+    Xuncha__V1__ListRoundsRequest pr = XUNCHA__V1__LIST_ROUNDS_REQUEST__INIT;
+    char tok[XC_MAX_PAGE_TOKEN_BYTES + 1];
+    int total = 0, pages = 0, n;
+    static const int32_t sizes[] = {1, 2, 3, 100};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+      pf.page_size = sizes[k];
+      pf.round_id = round->id;
+      pf.page_token = "";
+      total = 0;
+      pages = 0;
+      do {
+        n = packed_list_same(&city, "/xuncha.v1.Findings/ListFindings", &pf, tok);
+        CU_ASSERT_FATAL(n >= 0);
+        total += n;
+        pages++;
+        pf.page_token = tok;
+      } while (tok[0] != '\0' && pages < 20);
+      CU_ASSERT_EQUAL(total, (int)(sizeof deadlines / sizeof deadlines[0]));
+      pl.page_size = sizes[k];
+      pl.round_id = round->id;
+      pl.page_token = "";
+      total = 0;
+      pages = 0;
+      do {
+        n = packed_list_same(&county, "/xuncha.v1.Leads/ListLeads", &pl, tok);
+        CU_ASSERT_FATAL(n >= 0);
+        total += n;
+        pages++;
+        pl.page_token = tok;
+      } while (tok[0] != '\0' && pages < 20);
+      CU_ASSERT_EQUAL(total, (int)(sizeof transfers / sizeof transfers[0]));
+    }
+    pf.page_size = 0;
+    pf.page_token = "";
+    pf.overdue = 1;
+    CU_ASSERT_EQUAL(packed_list_same(&city, "/xuncha.v1.Findings/ListFindings", &pf, NULL), 2);
+    pf.overdue = 0;
+    pf.round_id = "";
+    pf.region_prefix = "3101079";
+    CU_ASSERT_EQUAL(packed_list_same(&city, "/xuncha.v1.Findings/ListFindings", &pf, NULL), 0);
+    pl.page_size = 0;
+    pl.page_token = "";
+    pl.report_overdue = 1;
+    CU_ASSERT_EQUAL(packed_list_same(&city, "/xuncha.v1.Leads/ListLeads", &pl, NULL), 1);
+    CU_ASSERT(packed_list_same(&city, "/xuncha.v1.Targets/ListTargets", &pt, NULL) >= 1);
+    CU_ASSERT(packed_list_same(&county, "/xuncha.v1.Rounds/ListRounds", &pr, NULL) >= 1);
+    /* A scan budget spent on records that do not match: no records, but a
+     * token for the next page, packed by hand. */
+    pf.region_prefix = "";
+    pf.round_id = round->id;
+    pf.overdue = 1;
+    city.scan_budget = 1;
+    n = packed_list_same(&city, "/xuncha.v1.Findings/ListFindings", &pf, tok);
+    CU_ASSERT(n >= 0 && n <= 1);
+    CU_ASSERT(tok[0] != '\0');
+    city.scan_budget = 0;
+  }
 
   xc_msg_free(rreq.round);
   xc_msg_free(round);
