@@ -12,6 +12,7 @@
 #include "xuncha/v1/audit.pb-c.h"
 #include "xuncha/v1/sync.pb-c.h"
 #include "xc_msg.h"
+#include "xc_replybuf.h"
 #include "xc_wire.h"
 
 /*
@@ -36,7 +37,7 @@ static int xc__list_response_wire(const ProtobufCMessageDescriptor *desc, xc_pag
   if (tlen > 0) {
     size_t need = 2 * 10 + tlen;
     if (page->wire_cap - page->wire_len < need) {
-      uint8_t *grown = realloc(page->wire, page->wire_len + need);
+      uint8_t *grown = xc_replybuf_realloc(page->wire, page->wire_len + need);
       if (grown == NULL) {
         rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory building the response");
         goto done;
@@ -50,7 +51,7 @@ static int xc__list_response_wire(const ProtobufCMessageDescriptor *desc, xc_pag
     memcpy(page->wire + page->wire_len, page->next_token, tlen);
     page->wire_len += tlen;
   }
-  free(page->wire_ctx->reply_wire);
+  xc_replybuf_free(page->wire_ctx->reply_wire);
   page->wire_ctx->reply_wire = page->wire;
   page->wire_ctx->reply_wire_len = page->wire_len;
   page->wire = NULL;

@@ -25,6 +25,7 @@
 #include "xc_conf.h"
 #include "xc_handler.h"
 #include "xc_log.h"
+#include "xc_replybuf.h"
 #include "xc_server.h"
 #include "xc_stats.h"
 #include "xc_store.h"
@@ -578,6 +579,8 @@ done:
   if (audit_up) xc_audit_stop();
   xc_store_close(store);
   if (grpc_up) grpc_shutdown_blocking();
+  /* gRPC has released every reply it was sending: the pool is all that is left. */
+  xc_replybuf_drain();
   free(cert);
   free(key);
   free(ca);

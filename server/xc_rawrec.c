@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "xc_msg.h"
+#include "xc_replybuf.h"
 #include "xc_wire.h"
 
 /* The arena starts at this size and grows (between records) to at most
@@ -331,7 +332,7 @@ int xc_rawrec_append(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, uint3
     size_t ncap = *cap < 64 * 1024 ? 64 * 1024 : *cap;
     uint8_t *grown;
     while (ncap - *used < head + upper) ncap *= 2;
-    grown = realloc(*buf, ncap);
+    grown = xc_replybuf_realloc(*buf, ncap);
     if (grown == NULL) {
       rc = XC_ERESOURCE_EXHAUSTED;
       goto done;

@@ -25,6 +25,7 @@
 #include "xc_peer.h"
 #include "xc_trust.h"
 #include "xc_record.h"
+#include "xc_replybuf.h"
 #include "xc_stats.h"
 #include "xc_text.h"
 
@@ -190,7 +191,7 @@ static grpc_byte_buffer *xc__wrap(uint8_t **buf, size_t len) {
   if (len == 0) {
     slice = grpc_empty_slice();
   } else {
-    slice = grpc_slice_new(*buf, len, free);
+    slice = grpc_slice_new(*buf, len, xc_replybuf_free);
     *buf = NULL;
   }
   bb = grpc_raw_byte_buffer_create(&slice, 1);
@@ -575,7 +576,7 @@ done:
   xc_msg_free(resp);
   if (!req_in_arena) xc_msg_free(req);
   xc_arena_destroy(&req_arena);
-  if (ctx != NULL) free(ctx->reply_wire);
+  if (ctx != NULL) xc_replybuf_free(ctx->reply_wire);
   free(ctx);
 }
 

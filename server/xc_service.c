@@ -13,6 +13,7 @@
 #include "xc_record.h"
 #include "xc_text.h"
 #include "xc_validate.h"
+#include "xc_replybuf.h"
 #include "xc_workflow.h"
 
 /* Looks records up in a store snapshot, for validation. */
@@ -656,7 +657,7 @@ done:
 void xc_page_free(xc_page *page) {
   for (size_t i = 0; i < page->n; i++) xc_msg_free(page->recs[i]);
   free(page->recs);
-  free(page->wire);
+  xc_replybuf_free(page->wire);
   page->recs = NULL;
   page->n = 0;
   page->next_token[0] = '\0';
