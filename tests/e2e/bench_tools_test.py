@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""xuncha-bench's `transport` and `fsync` subcommands, briefly (about 5 s).
+"""xuncha-bench's `transport` and `fsync` subcommands, and
+bench/cpu-per-call.sh, briefly (about 8 s).
 
 Runs each with small sizes and one-second phases, and checks that the
 printed table and the JSON show the expected rows with plausible numbers
@@ -7,10 +8,11 @@ printed table and the JSON show the expected rows with plausible numbers
 the scratch files are gone, and that bad options give a usage error naming
 the option and its limit.
 
-    bench_tools_test.py XUNCHA_BENCH XUNCHA_CERTS
+    bench_tools_test.py XUNCHA_BENCH XUNCHA_CERTS [CPU_PER_CALL_SH BUILD_DIR]
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -100,6 +102,21 @@ with tempfile.TemporaryDirectory(prefix="xc-bench-tools.") as tmp:
     usage_error(["fsync", "--data", data, "--rounds", "0"], "--rounds", "100000")
     usage_error(["fsync", "--data", data, "--pages", "1000", "--file-mb", "1"], "--file-mb")
     usage_error(["fsync", "--data", os.path.join(tmp, "nowhere")], "not a directory")
+
+# cpu-per-call.sh: a real xunchad, one workload, CPU per call of both sides.
+if len(sys.argv) > 4:
+    p = subprocess.run([sys.argv[3], sys.argv[4], "4", "1", "health"], capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    check(p.returncode == 0, "cpu-per-call.sh exit status %d: %s" % (p.returncode, p.stderr))
+    m = re.search(r"^health@4: (\d+) calls/s  p50 ([0-9.]+) ms  server \d+% CPU = ([0-9.]+) "
+                  r"us/call  bench \d+% = ([0-9.]+) us/call$", p.stdout, re.M)
+    check(m is not None, "cpu-per-call.sh printed:\n" + p.stdout)
+    if m:
+        check(int(m.group(1)) > 0 and float(m.group(3)) > 0 and float(m.group(4)) > 0,
+              "cpu-per-call.sh figures: " + m.group(0))
+    p = subprocess.run([sys.argv[3], sys.argv[4]], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    check(p.returncode == 2 and "usage" in p.stderr, "cpu-per-call.sh without its arguments")
 
 if failures:
     print("%d check(s) failed" % len(failures))

@@ -15,10 +15,12 @@ if(TARGET xunchad AND TARGET xuncha-bench)
   set_tests_properties(perf_shutdown PROPERTIES TIMEOUT 120 LABELS e2e)
 endif()
 
-# xuncha-bench transport and fsync, briefly: their rows, JSON and usage errors.
-if(TARGET xuncha-bench)
+# xuncha-bench transport and fsync and bench/cpu-per-call.sh, briefly: their
+# rows, JSON and usage errors.
+if(TARGET xunchad AND TARGET xuncha-bench)
   add_test(NAME bench_tools
            COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/../e2e/bench_tools_test.py
-                   $<TARGET_FILE:xuncha-bench> ${CMAKE_SOURCE_DIR}/certs/xuncha-certs)
+                   $<TARGET_FILE:xuncha-bench> ${CMAKE_SOURCE_DIR}/certs/xuncha-certs
+                   ${CMAKE_SOURCE_DIR}/bench/cpu-per-call.sh ${CMAKE_BINARY_DIR})
   set_tests_properties(bench_tools PROPERTIES TIMEOUT 120 LABELS e2e)
 endif()
