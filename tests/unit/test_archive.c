@@ -16,27 +16,7 @@
 #include "xc_conf.h"
 #include "xc_msg.h"
 #include "xc_store.h"
-
-static void rm_rf(const char *path, int depth) {
-  struct stat st;
-  if (depth > 4 || lstat(path, &st) != 0) return;
-  if (S_ISDIR(st.st_mode)) {
-    DIR *d = opendir(path);
-    struct dirent *e;
-    if (d != NULL) {
-      while ((e = readdir(d)) != NULL) {
-        char sub[1024];
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= (int)sizeof sub) continue;
-        rm_rf(sub, depth + 1);
-      }
-      closedir(d);
-    }
-    (void)rmdir(path);
-  } else {
-    (void)unlink(path);
-  }
-}
+#include "xc_test_fs.h"
 
 static char dir[64];
 
@@ -309,13 +289,13 @@ static int setup(void) {
 }
 
 static int teardown(void) {
-  rm_rf(dir, 0);
+  xc_test_rm_rf(dir);
   return 0;
 }
 
 /* Each storage test starts on an empty store. */
 static void fresh(void) {
-  rm_rf(dir, 0);
+  xc_test_rm_rf(dir);
   (void)mkdir(dir, 0700);
 }
 

@@ -17,30 +17,10 @@
 #include "xc_msg.h"
 #include "xc_store.h"
 #include "xc_store_audit.h"
+#include "xc_test_fs.h"
 
 #define OWNER "office:310104"
 #define AUTHOR "office:310104#01"
-
-static void rm_rf(const char *path, int depth) {
-  struct stat st;
-  if (depth > 4 || lstat(path, &st) != 0) return;
-  if (S_ISDIR(st.st_mode)) {
-    DIR *d = opendir(path);
-    struct dirent *e;
-    if (d != NULL) {
-      while ((e = readdir(d)) != NULL) {
-        char sub[1024];
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= (int)sizeof sub) continue;
-        rm_rf(sub, depth + 1);
-      }
-      closedir(d);
-    }
-    (void)rmdir(path);
-  } else {
-    (void)unlink(path);
-  }
-}
 
 typedef struct fixture {
   char dir[64];
@@ -68,7 +48,7 @@ static void fx_close(fixture *fx) {
 
 static void fx_done(fixture *fx) {
   fx_close(fx);
-  rm_rf(fx->dir, 0);
+  xc_test_rm_rf(fx->dir);
 }
 
 /* Appends n read entries, one write each. */

@@ -31,6 +31,7 @@
 #include "xc_fiber.h"
 #include "xc_msg.h"
 #include "xc_store.h"
+#include "xc_test_fs.h"
 
 #define OWNER "office:3101"
 #define AUTHOR "office:3101#01"
@@ -38,32 +39,6 @@
 #define WRITES_PER_THREAD 25
 
 /* ------------------------------------------------------------- helpers */
-
-static void rm_rf(const char *path, int depth) {
-  struct stat st;
-  if (depth > 8 || lstat(path, &st) != 0) return;
-  if (S_ISDIR(st.st_mode)) {
-    DIR *d = opendir(path);
-    struct dirent *e;
-    if (d != NULL) {
-      while ((e = readdir(d)) != NULL) {
-        char sub[1024];
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= (int)sizeof sub) continue;
-        rm_rf(sub, depth + 1);
-      }
-      closedir(d);
-    }
-    (void)rmdir(path);
-  } else {
-    (void)unlink(path);
-  }
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-  nanosleep(&ts, NULL);
-}
 
 typedef struct fixture {
   char dir[64];
@@ -83,7 +58,7 @@ static int fx_open(fixture *fx) {
 
 static void fx_close(fixture *fx) {
   xc_store_close(fx->store);
-  rm_rf(fx->dir, 0);
+  xc_test_rm_rf(fx->dir);
 }
 
 /* A finding record (heap-owned: xc_txn_create sets fields of it). */
@@ -131,7 +106,7 @@ static int gate_fn(xc_txn *txn, void *arg, xc_err *err) {
     xc_store_stats st;
     xc_store_get_stats(g->store, &st);
     if (st.queued >= g->hold_until) break;
-    sleep_ms(1);
+    xc_test_sleep_ms(1);
   }
   return XC_OK;
 }

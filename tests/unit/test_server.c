@@ -1759,6 +1759,23 @@ done:
   return n;
 }
 
+/* Walks every page of a List (req, whose page_token field is *page_token)
+ * with packed_list_same, at most 20 pages; returns the records seen. */
+static int packed_walk(xc_ctx *c, const char *path, const void *req, char **page_token) {
+  static char tok[XC_MAX_PAGE_TOKEN_BYTES + 1];
+  int total = 0, pages = 0, n;
+  *page_token = "";
+  do {
+    n = packed_list_same(c, path, req, tok);
+    CU_ASSERT_FATAL(n >= 0);
+    total += n;
+    pages++;
+    *page_token = tok;
+  } while (tok[0] != '\0' && pages < 20);
+  *page_token = "";
+  return total;
+}
+
 /*
  * List and Get replies carry the stored bytes of each record with its
  * read-time fields packed anew (server/xc_rawrec.h): every record must pack
@@ -1909,35 +1926,17 @@ static void test_handlers_list_bytes(void) {
     Xuncha__V1__ListTargetsRequest pt = XUNCHA__V1__LIST_TARGETS_REQUEST__INIT;
     Xuncha__V1__ListRoundsRequest pr = XUNCHA__V1__LIST_ROUNDS_REQUEST__INIT;
     char tok[XC_MAX_PAGE_TOKEN_BYTES + 1];
-    int total = 0, pages = 0, n;
+    int n;
     static const int32_t sizes[] = {1, 2, 3, 100};
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
       pf.page_size = sizes[k];
       pf.round_id = round->id;
-      pf.page_token = "";
-      total = 0;
-      pages = 0;
-      do {
-        n = packed_list_same(&city, "/xuncha.v1.Findings/ListFindings", &pf, tok);
-        CU_ASSERT_FATAL(n >= 0);
-        total += n;
-        pages++;
-        pf.page_token = tok;
-      } while (tok[0] != '\0' && pages < 20);
-      CU_ASSERT_EQUAL(total, (int)(sizeof deadlines / sizeof deadlines[0]));
+      CU_ASSERT_EQUAL(packed_walk(&city, "/xuncha.v1.Findings/ListFindings", &pf, &pf.page_token),
+                      (int)(sizeof deadlines / sizeof deadlines[0]));
       pl.page_size = sizes[k];
       pl.round_id = round->id;
-      pl.page_token = "";
-      total = 0;
-      pages = 0;
-      do {
-        n = packed_list_same(&county, "/xuncha.v1.Leads/ListLeads", &pl, tok);
-        CU_ASSERT_FATAL(n >= 0);
-        total += n;
-        pages++;
-        pl.page_token = tok;
-      } while (tok[0] != '\0' && pages < 20);
-      CU_ASSERT_EQUAL(total, (int)(sizeof transfers / sizeof transfers[0]));
+      CU_ASSERT_EQUAL(packed_walk(&county, "/xuncha.v1.Leads/ListLeads", &pl, &pl.page_token),
+                      (int)(sizeof transfers / sizeof transfers[0]));
     }
     pf.page_size = 0;
     pf.page_token = "";

@@ -19,33 +19,12 @@
 
 #include "xc_msg.h"
 #include "xc_store.h"
+#include "xc_test_fs.h"
 
 #define OWNER "office:310104"
 #define AUTHOR "office:310104#01"
 
 /* ------------------------------------------------------------- helpers */
-
-/* Removes path and everything under it (no symlinks followed). */
-static void rm_rf(const char *path, int depth) {
-  struct stat st;
-  if (depth > 8 || lstat(path, &st) != 0) return;
-  if (S_ISDIR(st.st_mode)) {
-    DIR *d = opendir(path);
-    struct dirent *e;
-    if (d != NULL) {
-      while ((e = readdir(d)) != NULL) {
-        char sub[1024];
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= (int)sizeof sub) continue;
-        rm_rf(sub, depth + 1);
-      }
-      closedir(d);
-    }
-    (void)rmdir(path);
-  } else {
-    (void)unlink(path);
-  }
-}
 
 typedef struct fixture {
   char dir[64];
@@ -81,19 +60,13 @@ static int fx_open(fixture *fx, size_t map_size, size_t map_max) {
 static void fx_done(fixture *fx) {
   xc_store_close(fx->store);
   fx->store = NULL;
-  rm_rf(fx->dir, 0);
+  xc_test_rm_rf(fx->dir);
 }
 
 static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
 }
 
 /* Creates rec through xc_store_create and copies its id into id (may be
@@ -514,7 +487,7 @@ static void test_update_keeps_owner(void) {
                                         NULL, NULL, &created, &err),
                         XC_OK);
   c = (Xuncha__V1__Target *)created;
-  sleep_ms(3); /* so the update time differs from the create time */
+  xc_test_sleep_ms(3); /* so the update time differs from the create time */
   u = *c;
   u.name = "B";
   u.owner = "office:9999";
@@ -1200,7 +1173,7 @@ static int batch_fn(xc_txn *txn, void *arg, xc_err *err) {
     xc_store_stats st;
     xc_store_get_stats(j->store, &st);
     if (st.queued >= j->hold_until) break;
-    sleep_ms(1);
+    xc_test_sleep_ms(1);
   }
   t.region_code = "310104";
   t.name = (char *)j->name;
@@ -1292,7 +1265,7 @@ static void test_failing_job_isolated(void) {
   jobs[1].fail = 1;
   CU_ASSERT_EQUAL_FATAL(pthread_create(&th[0], NULL, batch_thread, &jobs[0]), 0);
   while (!atomic_load(&started) && waited < 5000) {
-    sleep_ms(1);
+    xc_test_sleep_ms(1);
     waited++;
   }
   CU_ASSERT_TRUE_FATAL(atomic_load(&started));

@@ -32,6 +32,7 @@
 
 #include "xc_msg.h"
 #include "xc_store.h"
+#include "xc_test_fs.h"
 
 #define OWNER "office:3101"
 #define AUTHOR "office:3101#01"
@@ -41,33 +42,6 @@
 #define TARGET_2 "t_00000000000000000000000002"
 
 /* ------------------------------------------------------------- helpers */
-
-static void rm_rf(const char *path, int depth) {
-  struct stat st;
-  if (depth > 8 || lstat(path, &st) != 0) return;
-  if (S_ISDIR(st.st_mode)) {
-    DIR *d = opendir(path);
-    struct dirent *e;
-    if (d != NULL) {
-      while ((e = readdir(d)) != NULL) {
-        char sub[1024];
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= (int)sizeof sub) continue;
-        rm_rf(sub, depth + 1);
-      }
-      closedir(d);
-    }
-    (void)rmdir(path);
-  } else {
-    (void)unlink(path);
-  }
-}
-
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
 
 typedef struct fixture {
   char dir[64];
@@ -93,7 +67,7 @@ static int fx_open(fixture *fx, size_t map_size, size_t map_max) {
 static void fx_done(fixture *fx) {
   xc_store_close(fx->store);
   fx->store = NULL;
-  rm_rf(fx->dir, 0);
+  xc_test_rm_rf(fx->dir);
 }
 
 /* ------------------------------------------------------- the recount */
@@ -392,7 +366,7 @@ static int job_fn(xc_txn *txn, void *arg, xc_err *err) {
         xc_store_stats st;
         xc_store_get_stats(j->store, &st);
         if (st.queued >= j->hold_until) break;
-        sleep_ms(1);
+        xc_test_sleep_ms(1);
       }
       return XC_OK;
     case OP_CREATE:
@@ -470,7 +444,7 @@ static int run_batch(xc_store *s, job *jobs, size_t n) {
   jobs[0].started = &started;
   if (pthread_create(&th[0], NULL, job_thread, &jobs[0]) != 0) return -1;
   while (!atomic_load(&started) && waited < 5000) {
-    sleep_ms(1);
+    xc_test_sleep_ms(1);
     waited++;
   }
   for (size_t i = 1; i < n; i++) {
