@@ -42,7 +42,7 @@ s0=$(ticks "$SERVER_PID")
 t0=$(awk '{print $1}' /proc/uptime)
 "$BENCH" run --server "127.0.0.1:$(cat "$TMP/port")" --ca "$C/ca.pem" --cert "$C/city.pem" \
   --key "$C/city.key" --connections 4 --inflight "$INFLIGHT" --duration "$DURATION" \
-  --no-health --json "$TMP/r.json" "$WORKLOAD" >"$TMP/bench.txt" 2>&1 &
+  --no-health --rounds 1 --json "$TMP/r.json" "$WORKLOAD" >"$TMP/bench.txt" 2>&1 &
 BENCH_PID=$!
 # The bench's own CPU, read just before it exits (it is our child).
 b=0

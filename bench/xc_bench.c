@@ -53,6 +53,10 @@
 #define XB_MAX_RESULTS ((XC__BENCH_MAX_LIST + 1) * XB_MAX_LEVELS)
 /* Latency samples kept per workload and level (beyond: not recorded). */
 #define XB_MAX_SAMPLES ((size_t)16 * 1024 * 1024)
+/* Rounds a run may interleave its workloads in (--rounds). */
+#define XB_MAX_ROUNDS 100
+/* Warm-up of every round after the first: refills the calls in flight. */
+#define XB_ROUND_WARMUP_S 0.25
 #define XB_SEED_FINDINGS 1000
 #define XB_CREATE_VARIANTS 16
 #define XB_CALL_TIMEOUT_S 30
@@ -121,6 +125,12 @@ typedef struct xb_result {
   int64_t reply_bytes; /* transport: the reply size measured */
   double reply_bytes_avg; /* mean size of the replies received while measuring */
   char first_error[256];
+  /* Sums over the rounds, turned into the figures above by xb_result_finish. */
+  uint64_t recv_bytes;
+  double cpu_total_us, srv_total_us;
+  int cpu_measured, srv_measured;
+  uint32_t *samples; /* owned; freed by xb_result_finish */
+  size_t n_samples, cap_samples;
 } xb_result;
 
 typedef struct xb_bench {
@@ -132,6 +142,7 @@ typedef struct xb_bench {
   int levels[XB_MAX_LEVELS];
   int n_levels;
   double duration_s, warmup_s;
+  int rounds; /* each workload's duration is measured in this many interleaved slices */
   int workloads[XB_N_WORKLOADS];
   const char *json_path;
 
@@ -525,7 +536,54 @@ static int xb_cmp_u32(const void *a, const void *b) {
 
 /* Runs workload w with `inflight` calls in flight: warm-up, then measures
  * for the duration, then lets the calls in flight finish. */
-static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res) {
+/* Appends the slice's latency samples (b->samples) to res's, up to
+ * XB_MAX_SAMPLES in all; dies if memory runs out. */
+static void xb_result_add_samples(xb_result *res, const uint32_t *samples, size_t n) {
+  size_t room = XB_MAX_SAMPLES - res->n_samples;
+  if (n > room) n = room;
+  if (n == 0) return;
+  if (res->n_samples + n > res->cap_samples) {
+    size_t cap = res->cap_samples > 0 ? res->cap_samples : 4096;
+    uint32_t *grown;
+    while (cap < res->n_samples + n) cap *= 2;
+    if (cap > XB_MAX_SAMPLES) cap = XB_MAX_SAMPLES;
+    grown = realloc(res->samples, cap * sizeof *grown);
+    if (grown == NULL) xc__bench_die("out of memory");
+    res->samples = grown;
+    res->cap_samples = cap;
+  }
+  memcpy(res->samples + res->n_samples, samples, n * sizeof *samples);
+  res->n_samples += n;
+}
+
+/* Turns res's sums over its rounds into rates, means and percentiles, and
+ * frees its samples. */
+static void xb_result_finish(xb_result *res) {
+  res->rate = res->secs > 0 ? (double)res->calls / res->secs : 0;
+  res->reply_bytes_avg = res->calls > 0 ? (double)res->recv_bytes / (double)res->calls : 0;
+  res->cpu_us = res->calls > 0 && res->cpu_measured ? res->cpu_total_us / (double)res->calls : 0;
+  res->cpu_pct = res->secs > 0 && res->cpu_measured ? res->cpu_total_us / 1e4 / res->secs : 0;
+  res->srv_cpu_us =
+      res->calls > 0 && res->srv_measured ? res->srv_total_us / (double)res->calls : 0;
+  if (res->n_samples > 0) {
+    qsort(res->samples, res->n_samples, sizeof *res->samples, xb_cmp_u32);
+    res->p50_us = res->samples[res->n_samples / 2];
+    res->p99_us = res->samples[(size_t)((double)res->n_samples * 0.99)];
+    res->max_us = res->samples[res->n_samples - 1];
+  }
+  free(res->samples);
+  res->samples = NULL;
+  res->n_samples = res->cap_samples = 0;
+}
+
+/*
+ * Runs workload w at `inflight` calls in flight for warmup_s unmeasured
+ * seconds, then duration_s measured ones, and adds what it measured to res
+ * (whose w and inflight the caller set). Called once per round, so a
+ * result sums its slices; xb_result_finish computes the figures.
+ */
+static void xb_run_one(xb_bench *b, xb_workload w, int inflight, double warmup_s,
+                       double duration_s, xb_result *res) {
   xb_slot *slots = calloc((size_t)inflight, sizeof *slots);
   int64_t t_start, t_measure, t_end, t_stop_measure = 0;
   double cpu_start = 0, cpu_stop = 0, srv_start = 0, srv_stop = 0;
@@ -539,8 +597,8 @@ static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res)
   b->recv_bytes = 0;
   b->first_error[0] = '\0';
   t_start = xc__bench_now_ns();
-  t_measure = t_start + (int64_t)(b->warmup_s * 1e9);
-  t_end = t_measure + (int64_t)(b->duration_s * 1e9);
+  t_measure = t_start + (int64_t)(warmup_s * 1e9);
+  t_end = t_measure + (int64_t)(duration_s * 1e9);
   for (int i = 0; i < inflight; i++) {
     int m;
     grpc_slice req;
@@ -614,26 +672,23 @@ static void xb_run_one(xb_bench *b, xb_workload w, int inflight, xb_result *res)
     cpu_stop = xc__bench_cpu_us();
     srv_stop = xc__bench_tsrv_cpu_us(b->tsrv);
   }
-  memset(res, 0, sizeof *res);
-  res->w = w;
-  res->inflight = inflight;
-  res->calls = b->calls;
-  res->errors = b->errors;
-  res->secs = (double)(t_stop_measure - t_measure) / 1e9;
-  res->rate = res->secs > 0 ? (double)res->calls / res->secs : 0;
-  res->reply_bytes_avg = res->calls > 0 ? (double)b->recv_bytes / (double)res->calls : 0;
+  res->calls += b->calls;
+  res->errors += b->errors;
+  res->secs += (double)(t_stop_measure - t_measure) / 1e9;
+  res->recv_bytes += b->recv_bytes;
   /* Calls started before the measurement window but finished in it are not
    * counted, nor their CPU: at a steady rate the two offsets cancel out. */
-  res->cpu_us = res->calls > 0 && cpu_start > 0 ? (cpu_stop - cpu_start) / (double)res->calls : 0;
-  res->cpu_pct = res->secs > 0 && cpu_start > 0 ? (cpu_stop - cpu_start) / 1e4 / res->secs : 0;
-  res->srv_cpu_us = res->calls > 0 && srv_start > 0 ? (srv_stop - srv_start) / (double)res->calls : 0;
-  xc_strlcpy(res->first_error, b->first_error, sizeof res->first_error);
-  if (b->n_samples > 0) {
-    qsort(b->samples, b->n_samples, sizeof *b->samples, xb_cmp_u32);
-    res->p50_us = b->samples[b->n_samples / 2];
-    res->p99_us = b->samples[(size_t)((double)b->n_samples * 0.99)];
-    res->max_us = b->samples[b->n_samples - 1];
+  if (cpu_start > 0) {
+    res->cpu_total_us += cpu_stop - cpu_start;
+    res->cpu_measured = 1;
   }
+  if (srv_start > 0) {
+    res->srv_total_us += srv_stop - srv_start;
+    res->srv_measured = 1;
+  }
+  if (res->first_error[0] == '\0')
+    xc_strlcpy(res->first_error, b->first_error, sizeof res->first_error);
+  xb_result_add_samples(res, b->samples, b->n_samples);
   free(slots);
 }
 
@@ -681,6 +736,7 @@ static void xb_json_write(const xb_bench *b, json_t *root, json_t *arr) {
   json_object_set_new(root, "connections", json_integer(b->n_conns));
   json_object_set_new(root, "duration_s", json_real(b->duration_s));
   json_object_set_new(root, "warmup_s", json_real(b->warmup_s));
+  json_object_set_new(root, "rounds", json_integer(b->rounds));
   json_object_set_new(root, "results", arr);
   if (json_dump_file(root, b->json_path, JSON_INDENT(2)) != 0)
     fprintf(stderr, "xuncha-bench: cannot write %s\n", b->json_path);
@@ -698,8 +754,12 @@ static void xb_report(xb_bench *b) {
           b->results[k].rate > 0)
         r->ratio = r->rate / b->results[k].rate;
   }
-  printf("\nxuncha-bench: %s, %d connections, %.0f s per workload (after %.0f s warm-up)\n",
+  printf("\nxuncha-bench: %s, %d connections, %.0f s per workload (after %.0f s warm-up)",
          b->server, b->n_conns, b->duration_s, b->warmup_s);
+  if (b->rounds > 1)
+    printf(",\n  measured in %d rounds that interleave the workloads (%.2f s each)", b->rounds,
+           b->duration_s / b->rounds);
+  printf("\n");
   printf("machine: %s\n\n", machine);
   printf("%-8s %8s %10s %9s %9s %9s %8s %9s\n", "workload", "inflight", "calls/s", "p50 ms",
          "p99 ms", "max ms", "errors", "vs health");
@@ -761,6 +821,10 @@ static void xb_usage(void) {
       "  --inflight L         calls in flight, one level or a list: 1,64 [64]\n"
       "  --duration S         seconds measured per workload and level [10]\n"
       "  --warmup S           seconds run before measuring [1]\n"
+      "  --rounds R           measure each workload in R slices of S/R seconds, the\n"
+      "                       workloads taking turns, so that a change in the\n"
+      "                       machine's load during the run affects every workload\n"
+      "                       alike (each later slice re-warms for 0.25 s) [5]\n"
       "  --json FILE          also write the results as JSON\n"
       "  --no-health          skip the health baseline (no ratios; for soak runs)\n"
       "Without workloads, runs all: health get list create mix. health always runs\n"
@@ -807,6 +871,7 @@ static int xb_cmd_run(int argc, char **argv) {
   b->n_levels = 1;
   b->duration_s = 10;
   b->warmup_s = 1;
+  b->rounds = 5;
   b->rng = 0x9E3779B97F4A7C15u;
   b->expect_len = -1;
   for (int i = 0; i < argc; i++) {
@@ -837,6 +902,9 @@ static int xb_cmd_run(int argc, char **argv) {
       i++;
     } else if (strcmp(a, "--json") == 0 && v) {
       b->json_path = v;
+      i++;
+    } else if (strcmp(a, "--rounds") == 0) {
+      b->rounds = (int)xc__bench_num(a, v, 1, XB_MAX_ROUNDS);
       i++;
     } else if (strcmp(a, "--inflight") == 0 && v) {
       long long lv[XB_MAX_LEVELS];
@@ -872,17 +940,32 @@ static int xb_cmd_run(int argc, char **argv) {
   grpc_init();
   xb_connect(b);
   xb_setup(b);
-  for (int l = 0; l < b->n_levels; l++)
+  for (int l = 0; l < b->n_levels; l++) {
+    size_t first = b->n_results;
     for (int w = 0; w < XB_N_WORKLOADS; w++) {
-      xb_result *r;
       if (!b->workloads[w]) continue;
-      r = &b->results[b->n_results++];
-      xb_run_one(b, (xb_workload)w, b->levels[l], r);
+      b->results[b->n_results].w = (xb_workload)w;
+      b->results[b->n_results].inflight = b->levels[l];
+      b->n_results++;
+    }
+    /* Round by round, every workload in turn: a slow minute of the shared
+     * machine then costs each workload its share, not one of them all. */
+    for (int round = 0; round < b->rounds; round++)
+      for (size_t i = first; i < b->n_results; i++) {
+        double warmup = round == 0 || b->warmup_s < XB_ROUND_WARMUP_S ? b->warmup_s
+                                                                       : XB_ROUND_WARMUP_S;
+        xb_run_one(b, b->results[i].w, b->levels[l], warmup, b->duration_s / b->rounds,
+                   &b->results[i]);
+      }
+    for (size_t i = first; i < b->n_results; i++) {
+      xb_result *r = &b->results[i];
+      xb_result_finish(r);
       fprintf(stderr, "%-8s inflight %4d: %8.0f calls/s, p50 %.3f ms, p99 %.3f ms, %" PRIu64
                       " errors, replies of %.0f bytes on average\n",
-              xb_workload_names[w], b->levels[l], r->rate, r->p50_us / 1000, r->p99_us / 1000,
+              xb_workload_names[r->w], r->inflight, r->rate, r->p50_us / 1000, r->p99_us / 1000,
               r->errors, r->reply_bytes_avg);
     }
+  }
   xb_report(b);
   grpc_slice_unref(b->health_req);
   grpc_slice_unref(b->list_req);
@@ -1085,7 +1168,10 @@ static int xb_cmd_transport(int argc, char **argv) {
     xb_connect(b);
     for (int l = 0; l < b->n_levels; l++) {
       xb_result *r = &b->results[b->n_results++];
-      xb_run_one(b, XB_TRANSPORT, b->levels[l], r);
+      r->w = XB_TRANSPORT;
+      r->inflight = b->levels[l];
+      xb_run_one(b, XB_TRANSPORT, b->levels[l], b->warmup_s, b->duration_s, r);
+      xb_result_finish(r);
       r->reply_bytes = sizes[k];
       fprintf(stderr, "reply %7lld B inflight %4d: %8.0f calls/s, p50 %.3f ms, p99 %.3f ms, "
                       "%.1f us CPU/call, %" PRIu64 " errors\n",

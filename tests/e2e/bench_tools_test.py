@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""xuncha-bench's `transport` and `fsync` subcommands, and
-bench/cpu-per-call.sh, briefly (about 8 s).
+"""xuncha-bench's `transport` and `fsync` subcommands, `run` with
+interleaved rounds against a real xunchad, and bench/cpu-per-call.sh,
+briefly (about 12 s).
 
 Runs each with small sizes and one-second phases, and checks that the
 printed table and the JSON show the expected rows with plausible numbers
@@ -102,6 +103,52 @@ with tempfile.TemporaryDirectory(prefix="xc-bench-tools.") as tmp:
     usage_error(["fsync", "--data", data, "--rounds", "0"], "--rounds", "100000")
     usage_error(["fsync", "--data", data, "--pages", "1000", "--file-mb", "1"], "--file-mb")
     usage_error(["fsync", "--data", os.path.join(tmp, "nowhere")], "not a directory")
+
+# run --rounds: two workloads measured in three interleaved slices each.
+if len(sys.argv) > 4:
+    xunchad = os.path.join(sys.argv[4], "server", "xunchad")
+    with tempfile.TemporaryDirectory(prefix="xc-bench-run.") as tmp:
+        subprocess.run([CERTS, "dev", os.path.join(tmp, "certs")], check=True,
+                       stdout=subprocess.DEVNULL, timeout=TIMEOUT)
+        c = os.path.join(tmp, "certs")
+        port_file = os.path.join(tmp, "port")
+        srv = subprocess.Popen([xunchad, "--listen", "127.0.0.1:0", "--port-file", port_file,
+                                "--data", os.path.join(tmp, "data"), "--cert",
+                                c + "/server.pem", "--key", c + "/server.key", "--ca",
+                                c + "/ca.pem"], stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(1000):
+                if os.path.exists(port_file) and os.path.getsize(port_file) > 0:
+                    break
+                subprocess.run(["sleep", "0.01"])
+            port = open(port_file).read().strip()
+            rj = os.path.join(tmp, "r.json")
+            tls = ["--ca", c + "/ca.pem", "--cert", c + "/city.pem", "--key", c + "/city.key"]
+            rc, out, err = run(["run", "--server", "127.0.0.1:" + port] + tls +
+                               ["--connections", "2", "--inflight", "4", "--duration", "1",
+                                "--warmup", "0", "--rounds", "3", "--json", rj, "get"])
+            check(rc == 0, "run exit status %d: %s" % (rc, err))
+            if rc == 0:
+                j = json.load(open(rj))
+                check(j["rounds"] == 3, "rounds in the JSON: %r" % j.get("rounds"))
+                rows = j["results"]
+                check([r["workload"] for r in rows] == ["health", "get"],
+                      "run rows: %r" % [r["workload"] for r in rows])
+                for r in rows:
+                    check(r["calls"] > 0 and r["errors"] == 0, "run row: %r" % r)
+                    check(0 < r["p50_us"] <= r["p99_us"] <= r["max_us"],
+                          "latency order: %r" % r)
+                    # The three slices of 1/3 s add up to the measured second.
+                    check(abs(r["calls"] / r["calls_per_s"] - 1.0) < 0.2,
+                          "measured time of the slices: %r" % r)
+                check(abs(rows[0]["ratio_to_health"] - 1.0) < 1e-9, "health ratio: %r" % rows[0])
+                check(rows[1]["ratio_to_health"] > 0, "get ratio: %r" % rows[1])
+                check("measured in 3 rounds" in out, "no rounds line in:\n" + out)
+            usage_error(["run"] + tls + ["--rounds", "0"], "--rounds", "100")
+            usage_error(["run"] + tls + ["--rounds", "101"], "--rounds", "100")
+        finally:
+            srv.terminate()
+            srv.wait(timeout=TIMEOUT)
 
 # cpu-per-call.sh: a real xunchad, one workload, CPU per call of both sides.
 if len(sys.argv) > 4:
