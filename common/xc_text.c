@@ -210,3 +210,50 @@ int xc_parse_int64(const char *s, long long min, long long max, long long *out) 
   *out = v;
   return 0;
 }
+
+size_t xc_fmt_u64(char *out, uint64_t v) {
+  char rev[XC_FMT_INT_MAX];
+  size_t n = 0, len;
+  do {
+    rev[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  len = n;
+  for (size_t i = 0; i < len; i++) out[i] = rev[len - 1 - i];
+  out[len] = '\0';
+  return len;
+}
+
+size_t xc_fmt_i64(char *out, int64_t v) {
+  /* The magnitude of INT64_MIN does not fit an int64_t: negate unsigned. */
+  if (v >= 0) return xc_fmt_u64(out, (uint64_t)v);
+  out[0] = '-';
+  return 1 + xc_fmt_u64(out + 1, 0u - (uint64_t)v);
+}
+
+size_t xc_fmt_hex64(char *out, uint64_t v) {
+  static const char digits[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; i--) {
+    out[i] = digits[v & 0xf];
+    v >>= 4;
+  }
+  out[16] = '\0';
+  return 16;
+}
+
+size_t xc_fmt_date(char *out, int year, int month, int day) {
+  if (year < 0 || year > 9999 || month < 1 || month > 12 || day < 1 || day > 31)
+    year = month = day = 0;
+  out[0] = (char)('0' + year / 1000);
+  out[1] = (char)('0' + year / 100 % 10);
+  out[2] = (char)('0' + year / 10 % 10);
+  out[3] = (char)('0' + year % 10);
+  out[4] = '-';
+  out[5] = (char)('0' + month / 10);
+  out[6] = (char)('0' + month % 10);
+  out[7] = '-';
+  out[8] = (char)('0' + day / 10);
+  out[9] = (char)('0' + day % 10);
+  out[10] = '\0';
+  return 10;
+}

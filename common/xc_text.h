@@ -7,6 +7,7 @@
 #define XC_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Returns 1 if s[0..len) is valid UTF-8 (no overlongs, surrogates or NULs). */
 int xc_utf8_valid(const char *s, size_t len);
@@ -36,5 +37,29 @@ int xc_all_digits(const char *s, size_t max_len);
  * Returns 0 on success, -1 on junk, an empty string or a value out of range.
  */
 int xc_parse_int64(const char *s, long long min, long long max, long long *out);
+
+/*
+ * Number and date formatting for the storage writer's hot paths, where
+ * snprintf cost about a tenth of the writer's instructions per create.
+ * Each writes exactly the bytes snprintf would for the format named, plus a
+ * terminating NUL, and returns the length without the NUL.
+ */
+
+/* Longest decimal of a 64-bit integer, sign and NUL included. */
+#define XC_FMT_INT_MAX 21
+
+/* "%llu" of v into out, which holds XC_FMT_INT_MAX bytes (20 digits at most). */
+size_t xc_fmt_u64(char *out, uint64_t v);
+
+/* "%lld" of v into out, which holds XC_FMT_INT_MAX bytes (a sign and 19 digits at most). */
+size_t xc_fmt_i64(char *out, int64_t v);
+
+/* "%016llx" of v into out, which holds 17 bytes (16 lowercase hex digits). */
+size_t xc_fmt_hex64(char *out, uint64_t v);
+
+/* "%04d-%02d-%02d" of a date into out, which holds 11 bytes. The fields
+ * must be in range (year 0..9999, month 1..12, day 1..31); a date out of
+ * range gives "0000-00-00". */
+size_t xc_fmt_date(char *out, int year, int month, int day);
 
 #endif /* XC_TEXT_H */

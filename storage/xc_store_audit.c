@@ -109,10 +109,11 @@ static size_t xc__field(char *out, const char *s, size_t max) {
 /* Writes the canonical text of an entry; returns its length. out holds at
  * least XC__AUDIT_TEXT_MAX bytes. */
 static size_t xc__text(uint64_t seq, int64_t time_ms, const xc_audit_entry *e, char *out) {
-  size_t n = 0;
-  int k = snprintf(out, XC__AUDIT_TEXT_MAX, "%llu\n%lld\n", (unsigned long long)seq,
-                   (long long)time_ms);
-  n = (size_t)k;
+  /* "%llu\n%lld\n" of seq and time, without printf (writer hot path). */
+  size_t n = xc_fmt_u64(out, seq);
+  out[n++] = '\n';
+  n += xc_fmt_i64(out + n, time_ms);
+  out[n++] = '\n';
   n += xc__field(out + n, e->cn, XC_MAX_CN_BYTES);
   out[n++] = '\n';
   n += xc__field(out + n, e->serial, XC_MAX_SERIAL_BYTES);
@@ -121,8 +122,7 @@ static size_t xc__text(uint64_t seq, int64_t time_ms, const xc_audit_entry *e, c
   out[n++] = '\n';
   n += xc__field(out + n, e->ids, XC_AUDIT_IDS_MAX);
   out[n++] = '\n';
-  k = snprintf(out + n, XC__AUDIT_TEXT_MAX - n, "%d", e->status);
-  n += (size_t)k;
+  n += xc_fmt_i64(out + n, e->status);
   return n;
 }
 

@@ -37,7 +37,7 @@ void xc__date_of_ms(int64_t ms, char out[11]) {
   int64_t m = mp < 10 ? mp + 3 : mp - 9;
   if (m <= 2) y++;
   if (y < 0 || y > 9999) y = 0;
-  (void)snprintf(out, 11, "%04d-%02d-%02d", (int)y, (int)m, (int)d);
+  (void)xc_fmt_date(out, (int)y, (int)m, (int)d);
 }
 
 /* Calls visit with "<prefix><text>" and amount; text longer than a name is

@@ -17,6 +17,7 @@
 
 #include "xc_msg.h"
 #include "xc_store_int.h"
+#include "xc_text.h"
 #include "xc_wire.h"
 
 /* The administrative levels of a region code, in digits. */
@@ -192,9 +193,9 @@ static int xc__keyset_add_str(xc_store *s, xc__keyset *ks, xc_kind kind, xc_inde
 static int xc__keyset_add_int(xc_store *s, xc__keyset *ks, xc_kind kind, xc_index index,
                               long long value, const char *id, const char *field,
                               xc_err *err) {
-  char text[24];
-  int n = snprintf(text, sizeof text, "%lld", value);
-  return xc__keyset_add(s, ks, kind, index, text, (size_t)n, id, field, err);
+  char text[XC_FMT_INT_MAX];
+  size_t n = xc_fmt_i64(text, (int64_t)value);
+  return xc__keyset_add(s, ks, kind, index, text, n, id, field, err);
 }
 
 /*
@@ -205,18 +206,27 @@ static int xc__keyset_add_int(xc_store *s, xc__keyset *ks, xc_kind kind, xc_inde
 static int xc__keyset_add_dated(xc_store *s, xc__keyset *ks, xc_kind kind, xc_index index,
                                 const char *region, const char *round_id, const char *date,
                                 const char *id, const char *field, xc_err *err) {
+  /* At most 12 region digits, '|', a round id of 30, '|', a date of 10. */
   char text[64];
   size_t rlen = region != NULL ? strlen(region) : 0;
+  size_t idlen = round_id != NULL ? strlen(round_id) : 0;
   int rc = XC_OK;
-  if (round_id == NULL || round_id[0] == '\0' || strlen(round_id) > 30 || date == NULL ||
-      strlen(date) != 10 || rlen > 12)
+  if (idlen == 0 || idlen > 30 || date == NULL || strlen(date) != 10 || rlen > 12)
     return XC_OK;
   for (size_t i = 0; i < XC__NLEVELS && rc == XC_OK; i++) {
-    int n;
-    if (xc__levels[i] > rlen) break;
-    n = snprintf(text, sizeof text, "%.*s|%s|%s", (int)xc__levels[i], region, round_id, date);
-    if (n < 0 || (size_t)n >= sizeof text) return XC_OK;
-    rc = xc__keyset_add(s, ks, kind, index, text, (size_t)n, id, field, err);
+    size_t lv = xc__levels[i], n = 0;
+    if (lv > rlen) break;
+    /* "%.*s|%s|%s" of the level's prefix, the round id and the date, built
+     * by hand: snprintf here was a tenth of the writer's time per create. */
+    memcpy(text, region, lv);
+    n = lv;
+    text[n++] = '|';
+    memcpy(text + n, round_id, idlen);
+    n += idlen;
+    text[n++] = '|';
+    memcpy(text + n, date, 10);
+    n += 10;
+    rc = xc__keyset_add(s, ks, kind, index, text, n, id, field, err);
   }
   return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "xc_msg.h"
 #include "xc_store_int.h"
+#include "xc_text.h"
 
 /* Length of a request-table value: id, NUL, 32-byte fingerprint. */
 #define XC__FP_LEN 32
@@ -31,7 +32,7 @@ static uint64_t xc__from_be(const uint8_t *p, size_t n) {
 
 /* Writes the etag of change-log seq: 16 lowercase hex digits. */
 void xc__etag(uint64_t seq, char out[XC__ETAG_LEN + 1]) {
-  (void)snprintf(out, XC__ETAG_LEN + 1, "%016llx", (unsigned long long)seq);
+  (void)xc_fmt_hex64(out, seq);
 }
 
 /*

@@ -205,6 +205,57 @@ static void test_strlcpy(void) {
   CU_ASSERT_STRING_EQUAL(buf, "ab");
 }
 
+/* The formatters write exactly what snprintf writes for their formats. */
+static void test_fmt(void) {
+  static const uint64_t u[] = {0, 1, 9, 10, 99, 100, 12345, 4294967295u, 4294967296u,
+                               999999999999999999u, 18446744073709551615u};
+  static const int64_t i[] = {0, 1, -1, 9, -10, 2147483647, -2147483648LL,
+                              INT64_MAX, INT64_MIN, 1700000000000LL};
+  char got[XC_FMT_INT_MAX], want[64];
+  uint64_t rng = 0x2545F4914F6CDD1Du;
+  for (size_t k = 0; k < sizeof u / sizeof u[0]; k++) {
+    (void)snprintf(want, sizeof want, "%llu", (unsigned long long)u[k]);
+    CU_ASSERT_EQUAL(xc_fmt_u64(got, u[k]), strlen(want));
+    CU_ASSERT_STRING_EQUAL(got, want);
+  }
+  for (size_t k = 0; k < sizeof i / sizeof i[0]; k++) {
+    (void)snprintf(want, sizeof want, "%lld", (long long)i[k]);
+    CU_ASSERT_EQUAL(xc_fmt_i64(got, i[k]), strlen(want));
+    CU_ASSERT_STRING_EQUAL(got, want);
+  }
+  /* Random values of every magnitude, seeded so a failure reproduces. */
+  for (int k = 0; k < 2000; k++) {
+    char hex[17];
+    uint64_t v;
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    v = rng >> (k % 64);
+    (void)snprintf(want, sizeof want, "%llu", (unsigned long long)v);
+    CU_ASSERT_EQUAL(xc_fmt_u64(got, v), strlen(want));
+    CU_ASSERT_STRING_EQUAL(got, want);
+    (void)snprintf(want, sizeof want, "%lld", (long long)(int64_t)v);
+    CU_ASSERT_EQUAL(xc_fmt_i64(got, (int64_t)v), strlen(want));
+    CU_ASSERT_STRING_EQUAL(got, want);
+    (void)snprintf(want, sizeof want, "%016llx", (unsigned long long)v);
+    CU_ASSERT_EQUAL(xc_fmt_hex64(hex, v), 16);
+    CU_ASSERT_STRING_EQUAL(hex, want);
+  }
+  {
+    char d[11];
+    CU_ASSERT_EQUAL(xc_fmt_date(d, 2026, 11, 27), 10);
+    CU_ASSERT_STRING_EQUAL(d, "2026-11-27");
+    (void)xc_fmt_date(d, 987, 1, 5);
+    CU_ASSERT_STRING_EQUAL(d, "0987-01-05");
+    (void)xc_fmt_date(d, 9999, 12, 31);
+    CU_ASSERT_STRING_EQUAL(d, "9999-12-31");
+    (void)xc_fmt_date(d, 10000, 1, 1);
+    CU_ASSERT_STRING_EQUAL(d, "0000-00-00");
+    (void)xc_fmt_date(d, 2026, 13, 1);
+    CU_ASSERT_STRING_EQUAL(d, "0000-00-00");
+  }
+}
+
 static void test_dates_and_numbers(void) {
   long long v = 0;
   CU_ASSERT_TRUE(xc_date_valid("2024-02-29"));
@@ -488,6 +539,7 @@ int main(void) {
   CU_add_test(s, "display width", test_display_width);
   CU_add_test(s, "strlcpy", test_strlcpy);
   CU_add_test(s, "dates and numbers", test_dates_and_numbers);
+  CU_add_test(s, "number and date formatting", test_fmt);
   s = CU_add_suite("identity", NULL, NULL);
   CU_add_test(s, "parse", test_identity_parse);
   CU_add_test(s, "access rules", test_access_rules);

@@ -19,6 +19,7 @@
 
 #include "xc_msg.h"
 #include "xc_store.h"
+#include "xc_store_int.h"
 #include "xc_test_fs.h"
 
 #define OWNER "office:310104"
@@ -683,6 +684,27 @@ static void test_ids_increasing(void) {
   CU_ASSERT_TRUE(strcmp(ids[TOTAL - 1], ids[TOTAL]) < 0);
   fx_done(&fx);
   free(ids);
+}
+
+/* Ids encode their time exactly: a known id, and fresh ids round trip. */
+static void test_id_encoding(void) {
+  xc__idgen g;
+  char id[XC_ID_MAX], prev[XC_ID_MAX] = "";
+  int64_t now = 1717889740173;
+  /* 0x018ffa352d8d73e1194e95b5f19d6f9d: its first 48 bits are the time. */
+  CU_ASSERT_EQUAL(xc__id_time_ms("t_01HZX3ABCDEFGHJKMNPQRSTVWX", 28), 1717889740173u);
+  CU_ASSERT_EQUAL(xc__id_time_ms("l_7ZZZZZZZZZZZZZZZZZZZZZZZZZ", 28), 281474976710655u);
+  CU_ASSERT_EQUAL(xc__id_time_ms("l_8ZZZZZZZZZZZZZZZZZZZZZZZZZ", 28), 0u);
+  CU_ASSERT_EQUAL_FATAL(xc__idgen_init(&g, 0), 0);
+  for (int i = 0; i < 5000; i++) {
+    /* Every time from 0 to past 2^40 ms, several ids per millisecond. */
+    int64_t t = i < 10 ? i : now + (int64_t)(i / 4) * 7919;
+    xc__id_next(&g, XC_KIND_FINDING, t, id);
+    CU_ASSERT_TRUE(xc_id_valid(XC_KIND_FINDING, id));
+    CU_ASSERT_EQUAL(xc__id_time_ms(id, strlen(id)), (uint64_t)t);
+    CU_ASSERT_TRUE(strcmp(prev, id) < 0);
+    memcpy(prev, id, sizeof prev);
+  }
 }
 
 static void test_id_valid(void) {
@@ -1610,6 +1632,7 @@ int main(void) {
   s = CU_add_suite("ids", NULL, NULL);
   CU_add_test(s, "10k ids strictly increasing", test_ids_increasing);
   CU_add_test(s, "id syntax", test_id_valid);
+  CU_add_test(s, "id encoding", test_id_encoding);
   s = CU_add_suite("index", NULL, NULL);
   CU_add_test(s, "region and owner prefixes", test_index_region_owner);
   CU_add_test(s, "round, target, status, recipient", test_index_links_and_status);
