@@ -84,15 +84,31 @@ int64_t xc__now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The value of each byte as a base-32 character, -1 for the bytes that are
+ * not one: digits, then the capital letters but I, L, O and U. A table,
+ * because ids are checked twice on every call that names one. */
+static const signed char xc__b32_values[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+     0,  1,  2,  3,  4,  5,  6,  7,  8,  9, -1, -1, -1, -1, -1, -1,
+    -1, 10, 11, 12, 13, 14, 15, 16, 17, -1, 18, 19, -1, 20, 21, -1,
+    22, 23, 24, 25, 26, -1, 27, 28, 29, 30, 31, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
 /* Returns the value of a base-32 character, or -1 if it is not one. */
 static int xc__b32_value(char c) {
-  int k;
-  /* By arithmetic rather than a search of xc__b32 (ids are checked on
-   * every call that names one): digits, then the letters but I, L, O, U. */
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c < 'A' || c > 'Z' || c == 'I' || c == 'L' || c == 'O' || c == 'U') return -1;
-  k = c - 'A';
-  return 10 + k - (k > 8) - (k > 11) - (k > 14) - (k > 20);
+  return xc__b32_values[(unsigned char)c];
 }
 
 /* Encodes 16 bytes as 26 characters: 130 bits, of which the first 2 are 0.

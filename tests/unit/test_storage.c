@@ -695,6 +695,13 @@ static void test_id_encoding(void) {
   CU_ASSERT_EQUAL(xc__id_time_ms("t_01HZX3ABCDEFGHJKMNPQRSTVWX", 28), 1717889740173u);
   CU_ASSERT_EQUAL(xc__id_time_ms("l_7ZZZZZZZZZZZZZZZZZZZZZZZZZ", 28), 281474976710655u);
   CU_ASSERT_EQUAL(xc__id_time_ms("l_8ZZZZZZZZZZZZZZZZZZZZZZZZZ", 28), 0u);
+  /* Every byte in the last place: valid exactly for the 32 characters. */
+  for (int c = 1; c < 256; c++) {
+    char probe[] = "t_0000000000000000000000000X";
+    probe[27] = (char)c;
+    CU_ASSERT_EQUAL(xc_id_valid(XC_KIND_TARGET, probe),
+                    strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", c) != NULL);
+  }
   CU_ASSERT_EQUAL_FATAL(xc__idgen_init(&g, 0), 0);
   for (int i = 0; i < 5000; i++) {
     /* Every time from 0 to past 2^40 ms, several ids per millisecond. */
