@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """xuncha-bench's `transport` and `fsync` subcommands, `run` with
-interleaved rounds against a real xunchad, and bench/cpu-per-call.sh,
+interleaved rounds against a real xunchad, bench/cpu-per-call.sh, and
+bench/commit_pages.py's reading of LMDB's file and of a writer's trace,
 briefly (about 12 s).
 
 Runs each with small sizes and one-second phases, and checks that the
@@ -149,6 +150,51 @@ if len(sys.argv) > 4:
         finally:
             srv.terminate()
             srv.wait(timeout=TIMEOUT)
+
+# commit_pages.py: its walk of data.mdb finds as many pages per database as
+# LMDB's own statistics (`xuncha-bench disk`), and it splits a writer's trace
+# into commits, pages and runs.
+if len(sys.argv) > 4:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[3])))
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+    import commit_pages
+    with tempfile.TemporaryDirectory(prefix="xc-bench-pages.") as tmp:
+        store = os.path.join(tmp, "s")
+        rc, out, err = run(["fill", "--data", store, "--count", "3000"])
+        check(rc == 0, "fill exit status %d: %s" % (rc, err))
+        rc, out, err = run(["disk", "--data", store])
+        check(rc == 0, "disk exit status %d: %s" % (rc, err))
+        lmdb_pages = {}
+        for line in out.splitlines():
+            f = line.split()
+            if len(f) == 4 and f[1].isdigit() and f[3].isdigit():
+                lmdb_pages[f[0]] = int(f[3])
+        owners = commit_pages.page_owners(open(os.path.join(store, "data.mdb"), "rb").read())
+        walked = {}
+        for name in owners.values():
+            walked[name] = walked.get(name, 0) + 1
+        check(lmdb_pages.get("finding", 0) > 100 and lmdb_pages.get("index", 0) > 100,
+              "disk's page counts: %r" % lmdb_pages)
+        for name, n in lmdb_pages.items():
+            check(walked.get(name, 0) == n,
+                  "%s: %d pages walked, LMDB counts %d" % (name, walked.get(name, 0), n))
+    trace = """\
+pwrite64(4, "x"..., 4096, 40960) = 4096 <0.000005>
+lseek(4, 45056, SEEK_SET) = 45056 <0.000002>
+writev(4, [{iov_base="x"..., iov_len=4096}, {iov_base="y"..., iov_len=4096}], 2) = 8192 <0.000006>
+pwrite64(4, "x"..., 4096, 81920) = 4096 <0.000005>
+fdatasync(4) = 0 <0.000500>
+pwrite64(5, "m"..., 120, 32) = 120 <0.000200>
+pwrite64(4, "x"..., 4096, 4096000) = 4096 <0.000005>
+fdatasync(4) = 0 <0.000300>
+""".splitlines()
+    done = commit_pages.commits(trace)
+    check(len(done) == 1, "one complete commit in the trace: %r" % done)
+    if done:
+        check(sorted(done[0][0]) == [10, 11, 12, 20], "its pages: %r" % sorted(done[0][0]))
+        check(commit_pages.runs(done[0][0]) == 2, "its runs: %r" % done[0][0])
+        check(abs(done[0][1] - 0.0005) < 1e-9 and abs(done[0][2] - 0.0002) < 1e-9,
+              "its fdatasync and meta times: %r" % (done[0][1:],))
 
 # cpu-per-call.sh: a real xunchad, one workload, CPU per call of both sides.
 if len(sys.argv) > 4:
