@@ -20,28 +20,11 @@ BENCH=$BUILD/bench/xuncha-bench
 [ -x "$XUNCHAD" ] && [ -x "$BENCH" ] || { echo "build first: $XUNCHAD, $BENCH" >&2; exit 2; }
 command -v strace >/dev/null || { echo "strace is not installed" >&2; exit 2; }
 
-TMP=$(mktemp -d /tmp/xuncha-pages.XXXXXX)
-SERVER_PID=
-STRACE_PID=
-cleanup() {
-  [ -n "$STRACE_PID" ] && kill "$STRACE_PID" 2>/dev/null || true
-  [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-
-"$SRC/certs/xuncha-certs" dev "$TMP/certs" >/dev/null
-C=$TMP/certs
-"$XUNCHAD" --listen 127.0.0.1:0 --port-file "$TMP/port" --data "$TMP/data" \
-  --cert "$C/server.pem" --key "$C/server.key" --ca "$C/ca.pem" 2>"$TMP/server.log" &
-SERVER_PID=$!
-i=0
-while [ ! -s "$TMP/port" ]; do
-  i=$((i + 1)); [ $i -lt 2000 ] || { echo "xunchad did not start" >&2; exit 1; }
-  sleep 0.005
-done
+. "$SRC/bench/bench-lib.sh"
+bench_scratch pages
+start_server "$TMP/data"
 bench() {
-  "$BENCH" run --server "127.0.0.1:$(cat "$TMP/port")" --ca "$C/ca.pem" --cert "$C/city.pem" \
+  "$BENCH" run --server "127.0.0.1:$PORT" --ca "$C/ca.pem" --cert "$C/city.pem" \
     --key "$C/city.key" --connections 4 --inflight "$INFLIGHT" --rounds 1 --no-health \
     --duration "$1" create >"$TMP/bench.txt" 2>&1
 }

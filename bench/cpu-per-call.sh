@@ -19,28 +19,13 @@ XUNCHAD=$BUILD/server/xunchad
 BENCH=$BUILD/bench/xuncha-bench
 [ -x "$XUNCHAD" ] && [ -x "$BENCH" ] || { echo "build first: $XUNCHAD, $BENCH" >&2; exit 2; }
 
-TMP=$(mktemp -d /tmp/xuncha-cpu.XXXXXX)
-SERVER_PID=
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-
-"$SRC/certs/xuncha-certs" dev "$TMP/certs" >/dev/null
-C=$TMP/certs
-"$XUNCHAD" --listen 127.0.0.1:0 --port-file "$TMP/port" --data "$TMP/data" \
-  --cert "$C/server.pem" --key "$C/server.key" --ca "$C/ca.pem" "$@" 2>"$TMP/server.log" &
-SERVER_PID=$!
-i=0
-while [ ! -s "$TMP/port" ]; do
-  i=$((i + 1)); [ $i -lt 2000 ] || { echo "xunchad did not start" >&2; exit 1; }
-  sleep 0.005
-done
+. "$SRC/bench/bench-lib.sh"
+bench_scratch cpu
+start_server "$TMP/data" "$@"
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 s0=$(ticks "$SERVER_PID")
 t0=$(awk '{print $1}' /proc/uptime)
-"$BENCH" run --server "127.0.0.1:$(cat "$TMP/port")" --ca "$C/ca.pem" --cert "$C/city.pem" \
+"$BENCH" run --server "127.0.0.1:$PORT" --ca "$C/ca.pem" --cert "$C/city.pem" \
   --key "$C/city.key" --connections 4 --inflight "$INFLIGHT" --duration "$DURATION" \
   --no-health --rounds 1 --json "$TMP/r.json" "$WORKLOAD" >"$TMP/bench.txt" 2>&1 &
 BENCH_PID=$!

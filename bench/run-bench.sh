@@ -18,30 +18,8 @@ XUNCHAD=$BUILD/server/xunchad
 BENCH=$BUILD/bench/xuncha-bench
 [ -x "$XUNCHAD" ] && [ -x "$BENCH" ] || { echo "build first: $XUNCHAD, $BENCH" >&2; exit 2; }
 
-TMP=$(mktemp -d /tmp/xuncha-bench.XXXXXX)
-SERVER_PID=
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-
-"$SRC/certs/xuncha-certs" dev "$TMP/certs" >/dev/null
-C=$TMP/certs
-
-# Starts xunchad on DIR; sets SERVER_PID and PORT.
-start_server() {
-  rm -f "$TMP/port"
-  "$XUNCHAD" --listen 127.0.0.1:0 --port-file "$TMP/port" --data "$1" \
-    --cert "$C/server.pem" --key "$C/server.key" --ca "$C/ca.pem" 2>"$TMP/server.log" &
-  SERVER_PID=$!
-  i=0
-  while [ ! -s "$TMP/port" ]; do
-    i=$((i + 1)); [ $i -lt 2000 ] || { echo "xunchad did not start" >&2; exit 1; }
-    sleep 0.005
-  done
-  PORT=$(cat "$TMP/port")
-}
+. "$SRC/bench/bench-lib.sh"
+bench_scratch bench
 
 stop_server() {
   kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=

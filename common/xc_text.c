@@ -241,6 +241,20 @@ size_t xc_fmt_hex64(char *out, uint64_t v) {
   return 16;
 }
 
+void xc_civil_cst_of_ms(int64_t ms, int64_t *year, int *month, int *day) {
+  int64_t secs = ms / 1000 + 8 * 3600;
+  int64_t z = (secs >= 0 ? secs : secs - 86399) / 86400 + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  *day = (int)(doy - (153 * mp + 2) / 5 + 1);
+  *month = (int)m;
+  *year = yoe + era * 400 + (m <= 2);
+}
+
 size_t xc_fmt_date(char *out, int year, int month, int day) {
   if (year < 0 || year > 9999 || month < 1 || month > 12 || day < 1 || day > 31)
     year = month = day = 0;

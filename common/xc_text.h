@@ -57,6 +57,15 @@ size_t xc_fmt_i64(char *out, int64_t v);
 /* "%016llx" of v into out, which holds 17 bytes (16 lowercase hex digits). */
 size_t xc_fmt_hex64(char *out, uint64_t v);
 
+/*
+ * The calendar date in China Standard Time (UTC+8 all year) of ms, a time
+ * in milliseconds since 1970, proleptic Gregorian like gmtime: by
+ * arithmetic (H. Hinnant's days-to-civil), as lists and the storage writer
+ * call it for every record. The year is whatever the arithmetic gives;
+ * callers decide what a year outside 0..9999 means.
+ */
+void xc_civil_cst_of_ms(int64_t ms, int64_t *year, int *month, int *day);
+
 /* "%04d-%02d-%02d" of a date into out, which holds 11 bytes. The fields
  * must be in range (year 0..9999, month 1..12, day 1..31); a date out of
  * range gives "0000-00-00". */

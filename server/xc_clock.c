@@ -71,31 +71,14 @@ void xc_clock_date_of_ms(int64_t ms, char out[11]) {
    * every record they decorate. Days to civil date: H. Hinnant's algorithm
    * (proleptic Gregorian, as gmtime). Years outside 1000..9999 do not make
    * a YYYY-MM-DD date and give 1970-01-01, as before. */
-  int64_t t = ms / 1000 + 8 * 3600;
-  int64_t z = (t >= 0 ? t / 86400 : (t - 86399) / 86400) + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  int64_t y = yoe + era * 400 + (m <= 2);
-  if (ms < -(INT64_C(1) << 52) || ms > (INT64_C(1) << 52) || y < 1000 || y > 9999) {
+  int64_t y = 0;
+  int m = 1, d = 1;
+  if (ms >= -(INT64_C(1) << 52) && ms <= (INT64_C(1) << 52)) xc_civil_cst_of_ms(ms, &y, &m, &d);
+  if (y < 1000 || y > 9999) {
     memcpy(out, "1970-01-01", 11);
     return;
   }
-  out[0] = (char)('0' + y / 1000);
-  out[1] = (char)('0' + y / 100 % 10);
-  out[2] = (char)('0' + y / 10 % 10);
-  out[3] = (char)('0' + y % 10);
-  out[4] = '-';
-  out[5] = (char)('0' + m / 10);
-  out[6] = (char)('0' + m % 10);
-  out[7] = '-';
-  out[8] = (char)('0' + d / 10);
-  out[9] = (char)('0' + d % 10);
-  out[10] = '\0';
+  (void)xc_fmt_date(out, (int)y, m, d);
 }
 
 void xc_clock_today_cst(char out[11]) { xc_clock_date_of_ms(xc_clock_now_ms(), out); }

@@ -24,20 +24,13 @@ static const size_t xc__clevels[] = {2, 4, 6, 9, 12};
 #define XC__METRIC_MAX (XC_MAX_NAME_BYTES + 8)
 
 void xc__date_of_ms(int64_t ms, char out[11]) {
-  /* China Standard Time is UTC+8 all year. Civil-from-days (H. Hinnant). */
-  int64_t secs = ms / 1000 + 8 * 3600;
-  int64_t z = (secs >= 0 ? secs : secs - 86399) / 86400 + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) y++;
+  int64_t y;
+  int m, d;
+  xc_civil_cst_of_ms(ms, &y, &m, &d);
+  /* A year outside 0..9999 is written 0000 (the counters' key stays a date
+   * of ten characters). */
   if (y < 0 || y > 9999) y = 0;
-  (void)xc_fmt_date(out, (int)y, (int)m, (int)d);
+  (void)xc_fmt_date(out, (int)y, m, d);
 }
 
 /* Calls visit with "<prefix><text>" and amount; text longer than a name is

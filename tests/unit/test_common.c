@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "xc_identity.h"
 #include "xc_msg.h"
@@ -205,7 +206,8 @@ static void test_strlcpy(void) {
   CU_ASSERT_STRING_EQUAL(buf, "ab");
 }
 
-/* The formatters write exactly what snprintf writes for their formats. */
+/* The formatters write exactly what snprintf writes for their formats, and
+ * the civil date of a time is gmtime's. */
 static void test_fmt(void) {
   static const uint64_t u[] = {0, 1, 9, 10, 99, 100, 12345, 4294967295u, 4294967296u,
                                999999999999999999u, 18446744073709551615u};
@@ -240,6 +242,26 @@ static void test_fmt(void) {
     (void)snprintf(want, sizeof want, "%016llx", (unsigned long long)v);
     CU_ASSERT_EQUAL(xc_fmt_hex64(hex, v), 16);
     CU_ASSERT_STRING_EQUAL(hex, want);
+  }
+  /* Civil dates in UTC+8 agree with gmtime_r eight hours later, across
+   * 1900..2400 (leap centuries included) and before 1970, at seeded times. */
+  for (int k = 0; k < 3000; k++) {
+    int64_t ms, y;
+    int m, d;
+    time_t t;
+    struct tm tm;
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    ms = (int64_t)(rng % UINT64_C(15778800000000)) - INT64_C(2208988800000); /* 1900..2400 */
+    if (k < 4) ms = (int64_t[]){0, -1, 951782400000, 4107456000000}[k]; /* edges, 2000-02-29 */
+    xc_civil_cst_of_ms(ms, &y, &m, &d);
+    /* ms / 1000 rounds toward zero, as xc_civil_cst_of_ms does. */
+    t = (time_t)(ms / 1000 + 8 * 3600);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gmtime_r(&t, &tm));
+    CU_ASSERT_EQUAL(y, (int64_t)tm.tm_year + 1900);
+    CU_ASSERT_EQUAL(m, tm.tm_mon + 1);
+    CU_ASSERT_EQUAL(d, tm.tm_mday);
   }
   {
     char d[11];
