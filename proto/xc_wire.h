@@ -32,9 +32,8 @@ typedef struct xc_wire_field {
   uint64_t varint;      /* the value of an XC_WIRE_VARINT field */
 } xc_wire_field;
 
-/* Reads a varint at *p (before end) into *v and moves *p past it. Returns 0,
- * or -1 when it is cut off or longer than 10 bytes. */
-static inline int xc_wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+/* xc_wire_varint for varints of two bytes or more. */
+static inline int xc__wire_varint_long(const uint8_t **p, const uint8_t *end, uint64_t *v) {
   uint64_t x = 0;
   for (unsigned shift = 0; shift < 70; shift += 7) {
     uint8_t b;
@@ -47,6 +46,20 @@ static inline int xc_wire_varint(const uint8_t **p, const uint8_t *end, uint64_t
     }
   }
   return -1;
+}
+
+/* Reads a varint at *p (before end) into *v and moves *p past it. Returns 0,
+ * or -1 when it is cut off or longer than 10 bytes. Most tags and lengths
+ * in a record are one byte: that case is the short path every field of a
+ * list takes several times. */
+static inline int xc_wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+  const uint8_t *q = *p;
+  if (q < end && *q < 0x80) {
+    *v = *q;
+    *p = q + 1;
+    return 0;
+  }
+  return xc__wire_varint_long(p, end, v);
 }
 
 /*
