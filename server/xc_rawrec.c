@@ -328,9 +328,11 @@ ProtobufCMessage *xc_rawrec_unpack_some(xc_rawrec *r, const xc_rawrec_plan *plan
   while ((more = xc_wire_next(&p, end, &f)) == 1) {
     const ProtobufCFieldDescriptor *fd;
     int k = -1;
+    unsigned want;
     if (f.number < XC_RAWREC_FIELD_TABLE) {
       fd = plan->by_number[f.number];
       k = plan->pick_of[f.number];
+      want = plan->wire[f.number];
       /* The common case, a field no check reads: its wire type is all
        * protobuf-c would look at. */
       if (fd != NULL && k < 0 && !plan->deep[f.number]) {
@@ -341,6 +343,7 @@ ProtobufCMessage *xc_rawrec_unpack_some(xc_rawrec *r, const xc_rawrec_plan *plan
       fd = protobuf_c_message_descriptor_get_field(desc, f.number);
       for (size_t i = 0; fd != NULL && i < plan->n_pick; i++)
         if (plan->pick[i] == fd) k = (int)i;
+      want = fd != NULL ? xc__wire_of(fd->type) : 0;
     }
     if (fd == NULL) continue; /* unknown: read by no check */
     if (k < 0) {
@@ -353,7 +356,7 @@ ProtobufCMessage *xc_rawrec_unpack_some(xc_rawrec *r, const xc_rawrec_plan *plan
      * A bool sent other than as a varint is read by protobuf-c from its
      * raw bytes: the whole unpack has the last word on those. */
     if (fd->type == PROTOBUF_C_TYPE_BOOL && f.wire_type != XC_WIRE_VARINT) goto whole;
-    if (f.wire_type != xc__wire_of(fd->type)) return NULL;
+    if (f.wire_type != want) return NULL;
     /* protobuf-c merges a sub-message sent twice; that is the full unpack's. */
     if (n_picked == XC_RAWREC_MAX_PICKED ||
         (fd->type == PROTOBUF_C_TYPE_MESSAGE && counts[k] > 0))
@@ -469,7 +472,7 @@ static int xc__merge(uint8_t *out, const uint8_t *rec, size_t len, const uint8_t
   const uint8_t *p = rec, *end = rec + len;
   const uint8_t *dp = deco, *dend = deco + deco_len;
   const uint8_t *run = NULL, *run_end = NULL; /* stored bytes kept, not yet copied */
-  xc_wire_field f, d;
+  xc_wire_field f, d = {0};
   size_t o = 0;
   int have_d, more;
 
@@ -555,9 +558,16 @@ int xc_rawrec_reply(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const 
     goto done;
   }
   desc->message_init(msg);
-  if (xc_msg_set_str(msg, "id", id) != XC_OK) {
-    rc = XC_ERESOURCE_EXHAUSTED;
-    goto done;
+  {
+    /* Set by the offset found once per type, not looked up by name. */
+    size_t id_len = strlen(id);
+    char *copy = malloc(id_len + 1);
+    if (copy == NULL) {
+      rc = XC_ERESOURCE_EXHAUSTED;
+      goto done;
+    }
+    memcpy(copy, id, id_len + 1);
+    *(char **)(void *)((char *)msg + r->id_offset) = copy;
   }
   if (n > 0) {
     /* One unknown field: its tag is the first field's, its data everything
