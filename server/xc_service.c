@@ -372,13 +372,19 @@ int xc_service_get_reply(xc_ctx *ctx, xc_kind kind, const char *id, ProtobufCMes
   g.kind = kind;
   g.err = err;
   rc = xc__need_identity(ctx, err);
-  if (rc == XC_OK) rc = xc_validate_id(kind, id, "id", 1, err);
   if (rc == XC_OK) rc = xc_snapshot_begin(ctx->store, &g.snap, err);
   if (rc == XC_OK) {
     g.raw = xc_rawrec_acquire();
     if (g.raw == NULL) rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
   }
   if (rc == XC_OK) rc = xc_snapshot_get_raw(g.snap, kind, id, xc__get_visit, &g, err);
+  /* The store finds no record under an id that is not well formed, so the
+   * id is checked for the caller's error only when nothing was found: a
+   * Get of a real record checks its id once (in the store), not twice. */
+  if (rc == XC_ENOT_FOUND) {
+    int vrc = xc_validate_id(kind, id, "id", 1, err);
+    if (vrc != XC_OK) rc = vrc;
+  }
   if (rc == XC_OK) {
     *out = g.out;
     g.out = NULL;

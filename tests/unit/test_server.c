@@ -1367,6 +1367,20 @@ static void test_handlers_target_crud(void) {
   greq.id = "t_00000000000000000000000000";
   CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/GetTarget", &greq, &got, &err),
                   XC_ENOT_FOUND);
+  /* A malformed or missing id is the caller's error, not a record missing
+   * (the store checks the id; the handler names the fault when it finds
+   * nothing). */
+  greq.id = "t_0000000000000000000000000I";
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/GetTarget", &greq, &got, &err),
+                  XC_EINVALID_ARGUMENT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "id 't_0000000000000000000000000I' is not a target id"));
+  greq.id = "f_00000000000000000000000000";
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/GetTarget", &greq, &got, &err),
+                  XC_EINVALID_ARGUMENT);
+  greq.id = "";
+  CU_ASSERT_EQUAL(xc_test_call(&county, "/xuncha.v1.Targets/GetTarget", &greq, &got, &err),
+                  XC_EINVALID_ARGUMENT);
+  CU_ASSERT_STRING_EQUAL(err.msg, "id is required");
 
   /* Update with a mask, by the owner. */
   ureq.target = new_target(t->id, "", "");
