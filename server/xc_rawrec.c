@@ -317,12 +317,16 @@ ProtobufCMessage *xc_rawrec_unpack_some(xc_rawrec *r, const xc_rawrec_plan *plan
   const uint8_t *p = rec, *end = rec + len;
   size_t counts[XC_RAWREC_MAX_PICK_FIELDS];
   size_t n_picked = 0;
-  ProtobufCMessage *msg;
+  ProtobufCMessage *msg = NULL; /* the result; NULL: the bytes do not decode */
+  int whole = 0;                /* 1: unpack the whole record instead */
   xc_wire_field f;
   int more;
 
   *no_room = 0;
-  if (!plan->usable) goto whole;
+  if (!plan->usable) {
+    whole = 1;
+    goto done;
+  }
   memset(counts, 0, sizeof counts);
   /* One walk over the record: check every field, note the ones to decode. */
   while ((more = xc_wire_next(&p, end, &f)) == 1) {
@@ -336,7 +340,7 @@ ProtobufCMessage *xc_rawrec_unpack_some(xc_rawrec *r, const xc_rawrec_plan *plan
       /* The common case, a field no check reads: its wire type is all
        * protobuf-c would look at. */
       if (fd != NULL && k < 0 && !plan->deep[f.number]) {
-        if (f.wire_type != plan->wire[f.number]) return NULL;
+        if (f.wire_type != want) goto done;
         continue;
       }
     } else {
@@ -348,19 +352,27 @@ ProtobufCMessage *xc_rawrec_unpack_some(xc_rawrec *r, const xc_rawrec_plan *plan
     if (fd == NULL) continue; /* unknown: read by no check */
     if (k < 0) {
       int rc = xc__check_field(fd, &f, 0);
-      if (rc == -1) return NULL;
-      if (rc != 0) goto whole;
+      if (rc == -1) goto done;
+      if (rc != 0) {
+        whole = 1;
+        goto done;
+      }
       continue;
     }
     /* Only repeated strings are picked among repeated fields: never packed.
-     * A bool sent other than as a varint is read by protobuf-c from its
-     * raw bytes: the whole unpack has the last word on those. */
-    if (fd->type == PROTOBUF_C_TYPE_BOOL && f.wire_type != XC_WIRE_VARINT) goto whole;
-    if (f.wire_type != want) return NULL;
-    /* protobuf-c merges a sub-message sent twice; that is the full unpack's. */
+     * A bool sent other than as a varint is read by protobuf-c from its raw
+     * bytes, and a sub-message sent twice is merged: the whole unpack has
+     * the last word on those, and on records past XC_RAWREC_MAX_PICKED. */
+    if (fd->type == PROTOBUF_C_TYPE_BOOL && f.wire_type != XC_WIRE_VARINT) {
+      whole = 1;
+      goto done;
+    }
+    if (f.wire_type != want) goto done;
     if (n_picked == XC_RAWREC_MAX_PICKED ||
-        (fd->type == PROTOBUF_C_TYPE_MESSAGE && counts[k] > 0))
-      goto whole;
+        (fd->type == PROTOBUF_C_TYPE_MESSAGE && counts[k] > 0)) {
+      whole = 1;
+      goto done;
+    }
     counts[k]++;
     r->picked[n_picked].value = f.value;
     r->picked[n_picked].len = f.value_len;
@@ -368,12 +380,15 @@ ProtobufCMessage *xc_rawrec_unpack_some(xc_rawrec *r, const xc_rawrec_plan *plan
     r->picked[n_picked].pick = (unsigned)k;
     n_picked++;
   }
-  if (more < 0) return NULL;
+  if (more < 0) goto done;
 
+  /* Decode what was noted into the arena; a full arena unpacks whole (the
+   * whole unpack grows it). */
+  whole = 1;
   r->used = 0;
   r->exhausted = 0;
   msg = xc__arena_alloc(r, desc->sizeof_message);
-  if (msg == NULL) goto whole;
+  if (msg == NULL) goto done;
   desc->message_init(msg);
   /* Arrays for the repeated strings, filled below in the order sent. */
   for (size_t k = 0; k < plan->n_pick; k++) {
@@ -381,9 +396,9 @@ ProtobufCMessage *xc_rawrec_unpack_some(xc_rawrec *r, const xc_rawrec_plan *plan
     char **arr;
     if (fd->label != PROTOBUF_C_LABEL_REPEATED || counts[k] == 0) continue;
     arr = xc__arena_alloc(r, counts[k] * sizeof *arr);
-    if (arr == NULL) goto whole;
+    if (arr == NULL) goto done;
     *(char ***)xc__member(msg, fd) = arr;
-    *(size_t *)((char *)msg + fd->quantifier_offset) = 0;
+    *(size_t *)(void *)((char *)msg + fd->quantifier_offset) = 0;
   }
   for (size_t i = 0; i < n_picked; i++) {
     const struct xc__picked *e = &r->picked[i];
@@ -392,11 +407,11 @@ ProtobufCMessage *xc_rawrec_unpack_some(xc_rawrec *r, const xc_rawrec_plan *plan
     switch (fd->type) {
       case PROTOBUF_C_TYPE_STRING: {
         char *str = e->len < SIZE_MAX ? xc__arena_alloc(r, e->len + 1) : NULL;
-        if (str == NULL) goto whole;
+        if (str == NULL) goto done;
         memcpy(str, e->value, e->len);
         str[e->len] = '\0';
         if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
-          size_t *q = (size_t *)((char *)msg + fd->quantifier_offset);
+          size_t *q = (size_t *)(void *)((char *)msg + fd->quantifier_offset);
           (*(char ***)m)[(*q)++] = str;
         } else {
           *(char **)m = str; /* the last one sent wins, as in protobuf-c */
@@ -404,9 +419,13 @@ ProtobufCMessage *xc_rawrec_unpack_some(xc_rawrec *r, const xc_rawrec_plan *plan
         break;
       }
       case PROTOBUF_C_TYPE_MESSAGE: {
-        ProtobufCMessage *sub = protobuf_c_message_unpack(fd->descriptor, &r->alloc, e->len, e->value);
-        if (sub == NULL && r->exhausted) goto whole;
-        if (sub == NULL) return NULL;
+        ProtobufCMessage *sub =
+            protobuf_c_message_unpack(fd->descriptor, &r->alloc, e->len, e->value);
+        if (sub == NULL && !r->exhausted) {
+          whole = 0; /* malformed, as the whole unpack would find */
+          msg = NULL;
+        }
+        if (sub == NULL) goto done;
         *(ProtobufCMessage **)m = sub;
         break;
       }
@@ -431,9 +450,10 @@ ProtobufCMessage *xc_rawrec_unpack_some(xc_rawrec *r, const xc_rawrec_plan *plan
       }
     }
   }
+  whole = 0;
+done:
+  if (whole) msg = xc_rawrec_unpack(r, desc, rec, len, no_room);
   return msg;
-whole:
-  return xc_rawrec_unpack(r, desc, rec, len, no_room);
 }
 
 /* Looks up (once per type, cached in r) the number of desc's string id
@@ -474,13 +494,13 @@ static int xc__merge(uint8_t *out, const uint8_t *rec, size_t len, const uint8_t
   const uint8_t *run = NULL, *run_end = NULL; /* stored bytes kept, not yet copied */
   xc_wire_field f, d = {0};
   size_t o = 0;
-  int have_d, more;
+  int have_d, more = 0, rc = XC_OK;
 
   *n = 0;
   have_d = xc_wire_next(&dp, dend, &d);
-  if (have_d < 0) return XC_EINTERNAL;
-  while ((more = xc_wire_next(&p, end, &f)) == 1) {
+  while (have_d >= 0 && (more = xc_wire_next(&p, end, &f)) == 1) {
     if (have_d == 1 && d.number < f.number) {
+      /* The decoration's fields that come before this one, at once. */
       const uint8_t *ds = d.start;
       if (run != NULL) {
         memcpy(out + o, run, (size_t)(run_end - run));
@@ -493,7 +513,6 @@ static int xc__merge(uint8_t *out, const uint8_t *rec, size_t len, const uint8_t
       }
       memcpy(out + o, ds, (size_t)(run_end - ds));
       o += (size_t)(run_end - ds);
-      if (have_d < 0) return XC_EINTERNAL;
     }
     if (f.number == id_number || xc__in(drop, n_drop, f.number)) {
       if (run != NULL) {
@@ -506,7 +525,14 @@ static int xc__merge(uint8_t *out, const uint8_t *rec, size_t len, const uint8_t
     if (run == NULL) run = f.start;
     run_end = f.end;
   }
-  if (more < 0) return XC_EDATA_LOSS;
+  if (have_d < 0) {
+    rc = XC_EINTERNAL;
+    goto done;
+  }
+  if (more < 0) {
+    rc = XC_EDATA_LOSS;
+    goto done;
+  }
   if (run != NULL) {
     memcpy(out + o, run, (size_t)(run_end - run));
     o += (size_t)(run_end - run);
@@ -517,10 +543,14 @@ static int xc__merge(uint8_t *out, const uint8_t *rec, size_t len, const uint8_t
     o += (size_t)(dend - d.start);
     while ((have_d = xc_wire_next(&dp, dend, &d)) == 1) {
     }
-    if (have_d < 0) return XC_EINTERNAL;
+    if (have_d < 0) {
+      rc = XC_EINTERNAL;
+      goto done;
+    }
   }
   *n = o;
-  return XC_OK;
+done:
+  return rc;
 }
 
 int xc_rawrec_reply(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const char *id,
