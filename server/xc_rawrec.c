@@ -292,7 +292,8 @@ void xc_rawrec_plan_make(const ProtobufCMessageDescriptor *desc, const char *con
                          (fd->label == PROTOBUF_C_LABEL_REPEATED && w != XC_WIRE_LEN);
   }
   for (size_t i = 0; plan->usable && i < n; i++) {
-    const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(desc, names[i]);
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field_by_name(desc, names[i]);
     int seen = 0;
     if (fd == NULL) continue;
     for (size_t k = 0; k < plan->n_pick; k++) seen |= plan->pick[k] == fd;

@@ -5,9 +5,10 @@
  * malloc per string and sub-message), decorate it, check it, and pack it
  * again into the reply: most of a list call's CPU. This module lets the
  * list path (xc_service_list) do the checks on a record unpacked into an
- * arena (no malloc; thrown away after each record) and put into the reply
- * the stored bytes themselves, with only the read-time fields (finding
- * flags, a lead's report due date) written fresh.
+ * arena (no malloc; thrown away after each record), and only the fields the
+ * checks read (xc_rawrec_unpack_some), and put into the reply the stored
+ * bytes themselves, with only the read-time fields (finding flags, a lead's
+ * report due date) written fresh.
  *
  * The record in the reply is a message of the kind's type holding only its
  * id as a field (so the audit and the tests see which records went out)

@@ -241,7 +241,8 @@ static void xc__plans_make(void) {
   for (int k = 0; k < XC_KIND_COUNT; k++) {
     const char *const *names = NULL;
     size_t n = xc_list_check_fields((xc_kind)k, &names);
-    const ProtobufCMessageDescriptor *desc = xc_kind_used((xc_kind)k) ? xc_kind_descriptor((xc_kind)k) : NULL;
+    const ProtobufCMessageDescriptor *desc =
+        xc_kind_used((xc_kind)k) ? xc_kind_descriptor((xc_kind)k) : NULL;
     /* No names: an empty, unusable plan, so such records unpack whole. */
     xc_rawrec_plan_make(desc, names, n, &xc__plans[k]);
     if (n == 0) xc__plans[k].usable = 0;

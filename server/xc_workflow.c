@@ -245,7 +245,8 @@ static int xc__flags_shape_ok(void) {
   const ProtobufCMessageDescriptor *d = &xuncha__v1__finding_flags__descriptor;
   if (d->n_fields != 5) return 0;
   for (unsigned i = 0; i < 5; i++) {
-    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, names[i]);
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(d, names[i]);
     if (f == NULL || f->id != i + 1 || f->label != PROTOBUF_C_LABEL_NONE ||
         f->type != (i < 4 ? PROTOBUF_C_TYPE_BOOL : PROTOBUF_C_TYPE_INT32))
       return 0;
@@ -260,7 +261,8 @@ static void xc__deco_fields_make(void) {
   for (size_t k = 0; k < 2; k++) {
     for (size_t i = 0; names[k][i] != NULL && xc__deco_n[k] < XC_DECORATION_MAX_FIELDS; i++) {
       const ProtobufCFieldDescriptor *fd =
-          protobuf_c_message_descriptor_get_field_by_name(xc_kind_descriptor(kinds[k]), names[k][i]);
+          protobuf_c_message_descriptor_get_field_by_name(xc_kind_descriptor(kinds[k]),
+                                                          names[k][i]);
       if (fd != NULL) xc__deco_fields[k][xc__deco_n[k]++] = fd->id;
     }
   }

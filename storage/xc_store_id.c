@@ -86,7 +86,7 @@ int64_t xc__now_ms(void) {
 
 /* Each base-32 character's value plus one; 0 for every other byte. A table
  * because every Get and every page token checks an id: by arithmetic per
- * character the check cost about 900 instructions, by table about a fifth. */
+ * character the whole check cost about 900 instructions, by table under 300. */
 static const uint8_t xc__b32_plus1[256] = {
     ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
     ['8'] = 9, ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15,
