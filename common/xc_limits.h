@@ -47,4 +47,14 @@
 /* Largest document accepted: 64 GiB. */
 #define XC_ARCHIVE_MAX_BYTES (64LL * 1024 * 1024 * 1024)
 
+/* Partial unpacks of stored records for the read checks (server/xc_rawrec.h):
+ * the most fields one record type has decoded, the most occurrences of them
+ * one record may hold, the field numbers looked up in a table rather than
+ * by search, and the deepest sub-message checked. A record past any of these
+ * is unpacked whole instead, never refused for it. */
+#define XC_RAWREC_MAX_PICK_FIELDS 24
+#define XC_RAWREC_MAX_PICKED (XC_MAX_REPEATED + 64)
+#define XC_RAWREC_FIELD_TABLE 64
+#define XC_RAWREC_MAX_DEPTH 16
+
 #endif /* XC_LIMITS_H */

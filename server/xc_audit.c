@@ -70,7 +70,19 @@ static void xc__add_id(char *buf, const char *id) {
   size_t n = strlen(buf), k = strlen(id);
   const char *p = buf;
   if (k == 0 || (n > 0 && buf[n - 1] == '+')) return;
-  if (n + k + 2 <= XC_AUDIT_IDS_MAX) {
+  if (n + k + 2 <= XC_AUDIT_IDS_MAX && memchr(id, ',', k) == NULL) {
+    /* An id without a comma is there when one of the comma-separated
+     * entries is it: compare entry by entry (a list adds a hundred ids, and
+     * a search of the whole text for each was most of the audit's time). */
+    const char *end = buf + n;
+    while (p < end) {
+      const char *c = memchr(p, ',', (size_t)(end - p));
+      size_t len = c != NULL ? (size_t)(c - p) : (size_t)(end - p);
+      if (len == k && memcmp(p, id, k) == 0) return;
+      if (c == NULL) break;
+      p = c + 1;
+    }
+  } else if (n + k + 2 <= XC_AUDIT_IDS_MAX) {
     while ((p = strstr(p, id)) != NULL) {
       if ((p == buf || p[-1] == ',') && (p[k] == ',' || p[k] == '\0')) return;
       p += k;
@@ -98,7 +110,15 @@ static void xc__ids_of(const ProtobufCMessage *m, int depth, char *buf) {
   if (depth > 0) {
     /* Below the top only the "id" is collected: one lookup rather than a
      * walk of every field (a list reply has a hundred records). */
-    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, "id");
+    static _Thread_local const ProtobufCMessageDescriptor *type; /* of the last lookup */
+    static _Thread_local const ProtobufCFieldDescriptor *idf;
+    const ProtobufCFieldDescriptor *f;
+    if (type != d) {
+      /* Looked up when the type changes, not for each record of a list. */
+      idf = protobuf_c_message_descriptor_get_field_by_name(d, "id");
+      type = d;
+    }
+    f = idf;
     if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED) {
       const char *s = *(char *const *)((const char *)m + f->offset);
       if (s != NULL) xc__add_id(buf, s);

@@ -308,3 +308,67 @@ int xc_list_match(xc_kind kind, const xc_identity *who, const xc_list_filter *f,
       return 0;
   }
 }
+
+size_t xc_list_check_fields(xc_kind kind, const char *const **names) {
+  /* Every kind: the id, the region the access rule reads, voided. */
+#define XC__BASE "id", "region_code", "voided"
+  static const char *const target[] = {XC__BASE, "kind", "name"};
+  static const char *const round[] = {XC__BASE, "term", "kind", "stage", "target_ids", "title"};
+  static const char *const group[] = {XC__BASE, "round_id", "target_ids"};
+  /* Findings: the flags read the rectification, the track and the creation
+   * time (xc_wf_finding_flags). */
+  static const char *const finding[] = {XC__BASE,        "create_time_ms", "rectification",
+                                        "track",         "round_id",       "target_id",
+                                        "area"};
+  /* Leads: the access rule reads owner and recipient; the report due date
+   * the transfer date, creation time and disposal. */
+  static const char *const lead[] = {XC__BASE,         "owner",          "recipient",
+                                     "transfer_date",  "create_time_ms", "disposal",
+                                     "round_id",       "target_id"};
+  static const char *const directory[] = {XC__BASE, "kind", "name"};
+  static const char *const progress[] = {XC__BASE, "finding_id"};
+  static const char *const disposition[] = {XC__BASE, "lead_owner", "recipient", "lead_id"};
+  /* Documents follow the record they are attached to (xc_archive_may_read). */
+  static const char *const document[] = {XC__BASE,  "lead_owner", "recipient", "round_id",
+                                         "attached_id", "stage"};
+  static const char *const inspector[] = {XC__BASE, "specialties"};
+#undef XC__BASE
+#define XC__N(a) (sizeof(a) / sizeof((a)[0]))
+  switch (kind) {
+    case XC_KIND_TARGET:
+      *names = target;
+      return XC__N(target);
+    case XC_KIND_ROUND:
+      *names = round;
+      return XC__N(round);
+    case XC_KIND_GROUP:
+      *names = group;
+      return XC__N(group);
+    case XC_KIND_FINDING:
+      *names = finding;
+      return XC__N(finding);
+    case XC_KIND_LEAD:
+      *names = lead;
+      return XC__N(lead);
+    case XC_KIND_DIRECTORY:
+      *names = directory;
+      return XC__N(directory);
+    case XC_KIND_PROGRESS:
+    case XC_KIND_VERIFICATION:
+      *names = progress;
+      return XC__N(progress);
+    case XC_KIND_DISPOSITION:
+      *names = disposition;
+      return XC__N(disposition);
+    case XC_KIND_DOCUMENT:
+      *names = document;
+      return XC__N(document);
+    case XC_KIND_INSPECTOR:
+      *names = inspector;
+      return XC__N(inspector);
+    default:
+      *names = NULL;
+      return 0;
+  }
+#undef XC__N
+}

@@ -93,4 +93,16 @@ void xc_list_plan_make(xc_kind kind, const xc_identity *who, const xc_list_filte
 int xc_list_match(xc_kind kind, const xc_identity *who, const xc_list_filter *f,
                   const ProtobufCMessage *rec);
 
+/*
+ * Sets *names to the fields of a record of `kind` that the read checks look
+ * at, and returns how many (0: unknown, the record is unpacked whole). The
+ * list and get paths decode only these from the stored bytes
+ * (xc_rawrec_unpack_some), so this must name every field read by
+ * xc_validate_may_read, xc_validate_read_denied, xc_workflow_voided,
+ * xc_workflow_decoration and xc_list_match for the kind, and the id: a
+ * field missing here reads as empty (the test "partial unpacks decide as
+ * whole ones" compares both on every kind a List serves).
+ */
+size_t xc_list_check_fields(xc_kind kind, const char *const **names);
+
 #endif /* XC_LIST_H */

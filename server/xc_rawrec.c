@@ -23,6 +23,13 @@ struct xc_rawrec {
   ProtobufCAllocator alloc;
   int cached;                                /* 1: a thread's (xc_rawrec_acquire) */
   int busy;                                  /* the thread's is taken */
+  /* The fields a partial unpack found, before they are decoded. */
+  struct xc__picked {
+    const uint8_t *value; /* the value's bytes (a varint's own bytes too) */
+    size_t len;
+    uint64_t varint;
+    unsigned pick; /* index in the plan's pick */
+  } picked[XC_RAWREC_MAX_PICKED];
   const ProtobufCMessageDescriptor *id_desc; /* the type id_number is of */
   uint32_t id_number;                        /* its id field's number (0: none) */
   size_t id_offset;                          /* where that field is in the message */
@@ -160,6 +167,296 @@ ProtobufCMessage *xc_rawrec_unpack(xc_rawrec *r, const ProtobufCMessageDescripto
   }
 }
 
+/* ------------------------------------------------------- partial unpack */
+
+/* The wire type a field of type t is sent with when not packed. */
+static unsigned xc__wire_of(ProtobufCType t) {
+  switch (t) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_BOOL:
+    case PROTOBUF_C_TYPE_ENUM:
+      return XC_WIRE_VARINT;
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_FLOAT:
+      return XC_WIRE_FIXED32;
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+      return XC_WIRE_FIXED64;
+    default:
+      return XC_WIRE_LEN;
+  }
+}
+
+static int xc__check_msg(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
+                         unsigned depth);
+
+/* Returns 1 if the packed run of n varints' bytes at p would unpack: every
+ * varint ends within 10 bytes, the last one too (protobuf-c's scan_varint). */
+static int xc__packed_varints_ok(const uint8_t *p, size_t n) {
+  size_t run = 0;
+  for (size_t i = 0; i < n; i++) {
+    if ((p[i] & 0x80) == 0)
+      run = 0;
+    else if (++run >= 10)
+      return 0;
+  }
+  return run == 0;
+}
+
+/*
+ * Checks a field of known type fd as protobuf-c's unpack would: the wire
+ * type of its type (any for a bool, which protobuf-c reads from whatever
+ * bytes came), a packed run of a repeated number that splits into whole
+ * elements, and a sub-message all the way down. Returns 0, -1 when a full
+ * unpack would refuse it, or -2 when it is deeper than XC_RAWREC_MAX_DEPTH
+ * (the caller unpacks whole).
+ */
+static int xc__check_field(const ProtobufCFieldDescriptor *fd, const xc_wire_field *f,
+                           unsigned depth) {
+  unsigned w = xc__wire_of(fd->type);
+  if (fd->label == PROTOBUF_C_LABEL_REPEATED && w != XC_WIRE_LEN && f->wire_type == XC_WIRE_LEN) {
+    if (fd->type == PROTOBUF_C_TYPE_BOOL) {
+      for (size_t i = 0; i < f->value_len; i++)
+        if (f->value[i] > 1) return -1;
+      return 0;
+    }
+    if (w == XC_WIRE_FIXED32) return f->value_len % 4 == 0 ? 0 : -1;
+    if (w == XC_WIRE_FIXED64) return f->value_len % 8 == 0 ? 0 : -1;
+    return xc__packed_varints_ok(f->value, f->value_len) ? 0 : -1;
+  }
+  if (fd->type == PROTOBUF_C_TYPE_BOOL) return 0;
+  if (f->wire_type != w) return -1;
+  if (fd->type == PROTOBUF_C_TYPE_MESSAGE)
+    return xc__check_msg(fd->descriptor, f->value, f->value_len, depth + 1);
+  return 0;
+}
+
+/* Checks every known field of a message of type desc (len bytes at p); the
+ * results are xc__check_field's. */
+static int xc__check_msg(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
+                         unsigned depth) {
+  const uint8_t *end = p + len;
+  xc_wire_field f;
+  int more, rc;
+  if (depth > XC_RAWREC_MAX_DEPTH) return -2;
+  while ((more = xc_wire_next(&p, end, &f)) == 1) {
+    const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field(desc, f.number);
+    if (fd == NULL) continue; /* unknown: protobuf-c keeps it as bytes */
+    rc = xc__check_field(fd, &f, depth);
+    if (rc != 0) return rc;
+  }
+  return more;
+}
+
+/* Returns 1 if the partial unpack decodes fields shaped as fd. */
+static int xc__pickable(const ProtobufCFieldDescriptor *fd) {
+  if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0) return 0;
+  if (fd->label == PROTOBUF_C_LABEL_REPEATED) return fd->type == PROTOBUF_C_TYPE_STRING;
+  if (fd->label != PROTOBUF_C_LABEL_NONE) return 0;
+  switch (fd->type) {
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_MESSAGE:
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_ENUM:
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_BOOL:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+void xc_rawrec_plan_make(const ProtobufCMessageDescriptor *desc, const char *const *names,
+                         size_t n, xc_rawrec_plan *plan) {
+  memset(plan, 0, sizeof *plan);
+  memset(plan->pick_of, -1, sizeof plan->pick_of);
+  plan->desc = desc;
+  plan->usable = desc != NULL;
+  for (unsigned i = 0; desc != NULL && i < desc->n_fields; i++) {
+    const ProtobufCFieldDescriptor *fd = &desc->fields[i];
+    unsigned w = xc__wire_of(fd->type);
+    if (fd->id >= XC_RAWREC_FIELD_TABLE) continue;
+    plan->by_number[fd->id] = fd;
+    plan->wire[fd->id] = (uint8_t)w;
+    /* Bools take any wire type (xc__check_field): xc__check_field decides. */
+    plan->deep[fd->id] = fd->type == PROTOBUF_C_TYPE_MESSAGE || fd->type == PROTOBUF_C_TYPE_BOOL ||
+                         (fd->label == PROTOBUF_C_LABEL_REPEATED && w != XC_WIRE_LEN);
+  }
+  for (size_t i = 0; plan->usable && i < n; i++) {
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field_by_name(desc, names[i]);
+    int seen = 0;
+    if (fd == NULL) continue;
+    for (size_t k = 0; k < plan->n_pick; k++) seen |= plan->pick[k] == fd;
+    if (seen) continue;
+    if (!xc__pickable(fd) || plan->n_pick == XC_RAWREC_MAX_PICK_FIELDS) {
+      plan->usable = 0;
+      break;
+    }
+    if (fd->id < XC_RAWREC_FIELD_TABLE) plan->pick_of[fd->id] = (int8_t)plan->n_pick;
+    plan->pick[plan->n_pick++] = fd;
+  }
+}
+
+/* Where field fd of msg is. */
+static void *xc__member(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd) {
+  return (char *)msg + fd->offset;
+}
+
+ProtobufCMessage *xc_rawrec_unpack_some(xc_rawrec *r, const xc_rawrec_plan *plan,
+                                        const uint8_t *rec, size_t len, int *no_room) {
+  const ProtobufCMessageDescriptor *desc = plan->desc;
+  const uint8_t *p = rec, *end = rec + len;
+  size_t counts[XC_RAWREC_MAX_PICK_FIELDS];
+  size_t n_picked = 0;
+  ProtobufCMessage *msg = NULL; /* the result; NULL: the bytes do not decode */
+  int whole = 0;                /* 1: unpack the whole record instead */
+  xc_wire_field f;
+  int more;
+
+  *no_room = 0;
+  if (!plan->usable) {
+    whole = 1;
+    goto done;
+  }
+  memset(counts, 0, sizeof counts);
+  /* One walk over the record: check every field, note the ones to decode. */
+  while ((more = xc_wire_next(&p, end, &f)) == 1) {
+    const ProtobufCFieldDescriptor *fd;
+    int k = -1;
+    unsigned want;
+    if (f.number < XC_RAWREC_FIELD_TABLE) {
+      fd = plan->by_number[f.number];
+      k = plan->pick_of[f.number];
+      want = plan->wire[f.number];
+      /* The common case, a field no check reads: its wire type is all
+       * protobuf-c would look at. */
+      if (fd != NULL && k < 0 && !plan->deep[f.number]) {
+        if (f.wire_type != want) goto done;
+        continue;
+      }
+    } else {
+      fd = protobuf_c_message_descriptor_get_field(desc, f.number);
+      for (size_t i = 0; fd != NULL && i < plan->n_pick; i++)
+        if (plan->pick[i] == fd) k = (int)i;
+      want = fd != NULL ? xc__wire_of(fd->type) : 0;
+    }
+    if (fd == NULL) continue; /* unknown: read by no check */
+    if (k < 0) {
+      int rc = xc__check_field(fd, &f, 0);
+      if (rc == -1) goto done;
+      if (rc != 0) {
+        whole = 1;
+        goto done;
+      }
+      continue;
+    }
+    /* Only repeated strings are picked among repeated fields: never packed.
+     * A bool sent other than as a varint is read by protobuf-c from its raw
+     * bytes, and a sub-message sent twice is merged: the whole unpack has
+     * the last word on those, and on records past XC_RAWREC_MAX_PICKED. */
+    if (fd->type == PROTOBUF_C_TYPE_BOOL && f.wire_type != XC_WIRE_VARINT) {
+      whole = 1;
+      goto done;
+    }
+    if (f.wire_type != want) goto done;
+    if (n_picked == XC_RAWREC_MAX_PICKED ||
+        (fd->type == PROTOBUF_C_TYPE_MESSAGE && counts[k] > 0)) {
+      whole = 1;
+      goto done;
+    }
+    counts[k]++;
+    r->picked[n_picked].value = f.value;
+    r->picked[n_picked].len = f.value_len;
+    r->picked[n_picked].varint = f.varint;
+    r->picked[n_picked].pick = (unsigned)k;
+    n_picked++;
+  }
+  if (more < 0) goto done;
+
+  /* Decode what was noted into the arena; a full arena unpacks whole (the
+   * whole unpack grows it). */
+  whole = 1;
+  r->used = 0;
+  r->exhausted = 0;
+  msg = xc__arena_alloc(r, desc->sizeof_message);
+  if (msg == NULL) goto done;
+  desc->message_init(msg);
+  /* Arrays for the repeated strings, filled below in the order sent. */
+  for (size_t k = 0; k < plan->n_pick; k++) {
+    const ProtobufCFieldDescriptor *fd = plan->pick[k];
+    char **arr;
+    if (fd->label != PROTOBUF_C_LABEL_REPEATED || counts[k] == 0) continue;
+    arr = xc__arena_alloc(r, counts[k] * sizeof *arr);
+    if (arr == NULL) goto done;
+    *(char ***)xc__member(msg, fd) = arr;
+    *(size_t *)(void *)((char *)msg + fd->quantifier_offset) = 0;
+  }
+  for (size_t i = 0; i < n_picked; i++) {
+    const struct xc__picked *e = &r->picked[i];
+    const ProtobufCFieldDescriptor *fd = plan->pick[e->pick];
+    void *m = xc__member(msg, fd);
+    switch (fd->type) {
+      case PROTOBUF_C_TYPE_STRING: {
+        char *str = e->len < SIZE_MAX ? xc__arena_alloc(r, e->len + 1) : NULL;
+        if (str == NULL) goto done;
+        memcpy(str, e->value, e->len);
+        str[e->len] = '\0';
+        if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+          size_t *q = (size_t *)(void *)((char *)msg + fd->quantifier_offset);
+          (*(char ***)m)[(*q)++] = str;
+        } else {
+          *(char **)m = str; /* the last one sent wins, as in protobuf-c */
+        }
+        break;
+      }
+      case PROTOBUF_C_TYPE_MESSAGE: {
+        ProtobufCMessage *sub =
+            protobuf_c_message_unpack(fd->descriptor, &r->alloc, e->len, e->value);
+        if (sub == NULL && !r->exhausted) {
+          whole = 0; /* malformed, as the whole unpack would find */
+          msg = NULL;
+        }
+        if (sub == NULL) goto done;
+        *(ProtobufCMessage **)m = sub;
+        break;
+      }
+      case PROTOBUF_C_TYPE_INT64:
+      case PROTOBUF_C_TYPE_UINT64: {
+        uint64_t v = e->varint;
+        memcpy(m, &v, sizeof v);
+        break;
+      }
+      case PROTOBUF_C_TYPE_BOOL: {
+        /* protobuf-c: true when any bit of the varint is set. */
+        protobuf_c_boolean b = 0;
+        for (size_t j = 0; j < e->len; j++) b |= (e->value[j] & 0x7f) != 0;
+        memcpy(m, &b, sizeof b);
+        break;
+      }
+      default: {
+        /* int32, uint32 and enums: the low 32 bits, as protobuf-c keeps. */
+        uint32_t v = (uint32_t)e->varint;
+        memcpy(m, &v, sizeof v);
+        break;
+      }
+    }
+  }
+  whole = 0;
+done:
+  if (whole) msg = xc_rawrec_unpack(r, desc, rec, len, no_room);
+  return msg;
+}
+
 /* Looks up (once per type, cached in r) the number of desc's string id
  * field; 0 when it has none. */
 static uint32_t xc__id_number(xc_rawrec *r, const ProtobufCMessageDescriptor *desc) {
@@ -181,17 +478,90 @@ static int xc__in(const uint32_t *v, size_t count, uint32_t n) {
   return 0;
 }
 
+/*
+ * Writes at out the fields of rec (len bytes) less the id (number
+ * id_number) and drop[0..n_drop), with the fields of deco (deco_len bytes)
+ * merged in by field number: both are in field order, as protobuf-c writes
+ * them, so the result is too. out has room for len + deco_len bytes. Runs
+ * of fields kept side by side are copied at once, not field by field.
+ * Sets *n to the bytes written. Returns XC_OK, XC_EDATA_LOSS when rec is
+ * malformed or XC_EINTERNAL when deco is.
+ */
+static int xc__merge(uint8_t *out, const uint8_t *rec, size_t len, const uint8_t *deco,
+                     size_t deco_len, uint32_t id_number, const uint32_t *drop, size_t n_drop,
+                     size_t *n) {
+  const uint8_t *p = rec, *end = rec + len;
+  const uint8_t *dp = deco, *dend = deco + deco_len;
+  const uint8_t *run = NULL, *run_end = NULL; /* stored bytes kept, not yet copied */
+  xc_wire_field f, d = {0};
+  size_t o = 0;
+  int have_d, more = 0, rc = XC_OK;
+
+  *n = 0;
+  have_d = xc_wire_next(&dp, dend, &d);
+  while (have_d >= 0 && (more = xc_wire_next(&p, end, &f)) == 1) {
+    if (have_d == 1 && d.number < f.number) {
+      /* The decoration's fields that come before this one, at once. */
+      const uint8_t *ds = d.start;
+      if (run != NULL) {
+        memcpy(out + o, run, (size_t)(run_end - run));
+        o += (size_t)(run_end - run);
+        run = NULL;
+      }
+      while (have_d == 1 && d.number < f.number) {
+        run_end = d.end;
+        have_d = xc_wire_next(&dp, dend, &d);
+      }
+      memcpy(out + o, ds, (size_t)(run_end - ds));
+      o += (size_t)(run_end - ds);
+    }
+    if (f.number == id_number || xc__in(drop, n_drop, f.number)) {
+      if (run != NULL) {
+        memcpy(out + o, run, (size_t)(run_end - run));
+        o += (size_t)(run_end - run);
+        run = NULL;
+      }
+      continue;
+    }
+    if (run == NULL) run = f.start;
+    run_end = f.end;
+  }
+  if (have_d < 0) {
+    rc = XC_EINTERNAL;
+    goto done;
+  }
+  if (more < 0) {
+    rc = XC_EDATA_LOSS;
+    goto done;
+  }
+  if (run != NULL) {
+    memcpy(out + o, run, (size_t)(run_end - run));
+    o += (size_t)(run_end - run);
+  }
+  if (have_d == 1) {
+    /* The rest of the decoration follows the last stored field. */
+    memcpy(out + o, d.start, (size_t)(dend - d.start));
+    o += (size_t)(dend - d.start);
+    while ((have_d = xc_wire_next(&dp, dend, &d)) == 1) {
+    }
+    if (have_d < 0) {
+      rc = XC_EINTERNAL;
+      goto done;
+    }
+  }
+  *n = o;
+done:
+  return rc;
+}
+
 int xc_rawrec_reply(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const char *id,
                     const uint8_t *rec, size_t len, const uint8_t *deco, size_t deco_len,
                     const uint32_t *drop, size_t n_drop, ProtobufCMessage **out,
                     size_t *packed) {
-  const uint8_t *p = rec, *end = rec + len;
-  const uint8_t *dp = deco, *dend = deco + deco_len;
   ProtobufCMessage *msg = NULL;
   ProtobufCMessageUnknownField *uf = NULL;
-  xc_wire_field f, d;
   size_t n = 0;
-  int have_d, more, rc = XC_OK;
+  int rc = XC_OK;
 
   *out = NULL;
   *packed = 0;
@@ -210,33 +580,8 @@ int xc_rawrec_reply(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const 
     r->scratch = s;
     r->scratch_cap = cap;
   }
-  /* Merge the stored fields (less the id and the fields the decoration
-   * replaces) with the decoration's, by field number: both are in field
-   * order, as protobuf-c writes them, so the result is too. */
-  have_d = xc_wire_next(&dp, dend, &d);
-  if (have_d < 0) {
-    rc = XC_EINTERNAL;
-    goto done;
-  }
-  while ((more = xc_wire_next(&p, end, &f)) == 1) {
-    while (have_d == 1 && d.number < f.number) {
-      memcpy(r->scratch + n, d.start, (size_t)(d.end - d.start));
-      n += (size_t)(d.end - d.start);
-      have_d = xc_wire_next(&dp, dend, &d);
-    }
-    if (f.number == r->id_number || xc__in(drop, n_drop, f.number)) continue;
-    memcpy(r->scratch + n, f.start, (size_t)(f.end - f.start));
-    n += (size_t)(f.end - f.start);
-  }
-  if (more < 0 || have_d < 0) {
-    rc = more < 0 ? XC_EDATA_LOSS : XC_EINTERNAL;
-    goto done;
-  }
-  while (have_d == 1) {
-    memcpy(r->scratch + n, d.start, (size_t)(d.end - d.start));
-    n += (size_t)(d.end - d.start);
-    have_d = xc_wire_next(&dp, dend, &d);
-  }
+  rc = xc__merge(r->scratch, rec, len, deco, deco_len, r->id_number, drop, n_drop, &n);
+  if (rc != XC_OK) goto done;
 
   msg = malloc(desc->sizeof_message);
   if (msg == NULL) {
@@ -244,9 +589,16 @@ int xc_rawrec_reply(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, const 
     goto done;
   }
   desc->message_init(msg);
-  if (xc_msg_set_str(msg, "id", id) != XC_OK) {
-    rc = XC_ERESOURCE_EXHAUSTED;
-    goto done;
+  {
+    /* Set by the offset found once per type, not looked up by name. */
+    size_t id_len = strlen(id);
+    char *copy = malloc(id_len + 1);
+    if (copy == NULL) {
+      rc = XC_ERESOURCE_EXHAUSTED;
+      goto done;
+    }
+    memcpy(copy, id, id_len + 1);
+    *(char **)(void *)((char *)msg + r->id_offset) = copy;
   }
   if (n > 0) {
     /* One unknown field: its tag is the first field's, its data everything
@@ -299,13 +651,10 @@ int xc_rawrec_append(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, uint3
                      const char *id, const uint8_t *rec, size_t len, const uint8_t *deco,
                      size_t deco_len, const uint32_t *drop, size_t n_drop, uint8_t **buf,
                      size_t *used, size_t *cap, size_t *packed) {
-  const uint8_t *p = rec, *end = rec + len;
-  const uint8_t *dp = deco, *dend = deco + deco_len;
   uint32_t id_number = xc__id_number(r, desc);
   size_t id_len = strlen(id), id_part, upper, head, lsize, n = 0, actual;
   uint8_t *o, *lenpos, *content, *body;
-  xc_wire_field f, d;
-  int have_d, more, rc = XC_OK;
+  int rc = XC_OK;
 
   *packed = 0;
   if (id_number == 0 || field == 0 || field > 0x1fffffff) {
@@ -349,33 +698,8 @@ int xc_rawrec_append(xc_rawrec *r, const ProtobufCMessageDescriptor *desc, uint3
     memcpy(content + k, id, id_len);
   }
   body = content + id_part;
-  /* Merge the stored fields (less the id and the fields the decoration
-   * replaces) with the decoration's, by field number: both are in field
-   * order, as protobuf-c writes them, so the result is too. */
-  have_d = xc_wire_next(&dp, dend, &d);
-  if (have_d < 0) {
-    rc = XC_EINTERNAL;
-    goto done;
-  }
-  while ((more = xc_wire_next(&p, end, &f)) == 1) {
-    while (have_d == 1 && d.number < f.number) {
-      memcpy(body + n, d.start, (size_t)(d.end - d.start));
-      n += (size_t)(d.end - d.start);
-      have_d = xc_wire_next(&dp, dend, &d);
-    }
-    if (f.number == id_number || xc__in(drop, n_drop, f.number)) continue;
-    memcpy(body + n, f.start, (size_t)(f.end - f.start));
-    n += (size_t)(f.end - f.start);
-  }
-  if (more < 0 || have_d < 0) {
-    rc = more < 0 ? XC_EDATA_LOSS : XC_EINTERNAL;
-    goto done;
-  }
-  while (have_d == 1) {
-    memcpy(body + n, d.start, (size_t)(d.end - d.start));
-    n += (size_t)(d.end - d.start);
-    have_d = xc_wire_next(&dp, dend, &d);
-  }
+  rc = xc__merge(body, rec, len, deco, deco_len, id_number, drop, n_drop, &n);
+  if (rc != XC_OK) goto done;
   actual = id_part + n;
   lsize = xc_wire_varint_size(actual);
   if (lsize < xc_wire_varint_size(upper)) memmove(lenpos + lsize, content, actual);

@@ -5,9 +5,10 @@
  * malloc per string and sub-message), decorate it, check it, and pack it
  * again into the reply: most of a list call's CPU. This module lets the
  * list path (xc_service_list) do the checks on a record unpacked into an
- * arena (no malloc; thrown away after each record) and put into the reply
- * the stored bytes themselves, with only the read-time fields (finding
- * flags, a lead's report due date) written fresh.
+ * arena (no malloc; thrown away after each record), and only the fields the
+ * checks read (xc_rawrec_unpack_some), and put into the reply the stored
+ * bytes themselves, with only the read-time fields (finding flags, a lead's
+ * report due date) written fresh.
  *
  * The record in the reply is a message of the kind's type holding only its
  * id as a field (so the audit and the tests see which records went out)
@@ -25,6 +26,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "xc_limits.h"
 #include "xc_status.h"
 
 /* Working memory for one list call: the arena and a scratch buffer. */
@@ -53,6 +55,58 @@ void xc_rawrec_release(xc_rawrec *r);
  */
 ProtobufCMessage *xc_rawrec_unpack(xc_rawrec *r, const ProtobufCMessageDescriptor *desc,
                                    const uint8_t *rec, size_t len, int *no_room);
+
+/*
+ * A partial unpack: what the read checks of one record type look at (the
+ * access rule, voided, the read-time fields and the list filters), decoded
+ * from the stored bytes without unpacking the rest. A full unpack into the
+ * arena was about a fifth of a list's instructions, most of it strings and
+ * fields no check reads.
+ *
+ * Made once per type by xc_rawrec_plan_make and only read afterwards, so
+ * one plan serves every thread. The fields are looked up by number in
+ * by_number (numbers below XC_RAWREC_FIELD_TABLE) and by search above.
+ */
+typedef struct xc_rawrec_plan {
+  const ProtobufCMessageDescriptor *desc;
+  int usable; /* 0: a field it needs has a shape decoded only whole */
+  size_t n_pick;
+  const ProtobufCFieldDescriptor *pick[XC_RAWREC_MAX_PICK_FIELDS]; /* the fields decoded */
+  const ProtobufCFieldDescriptor *by_number[XC_RAWREC_FIELD_TABLE]; /* NULL: no such field */
+  int8_t pick_of[XC_RAWREC_FIELD_TABLE]; /* index in pick, or -1 */
+  /* For the fields in by_number: the wire type each is sent with, and
+   * whether checking it takes more than comparing that (a sub-message, or
+   * a repeated number that may come packed). */
+  uint8_t wire[XC_RAWREC_FIELD_TABLE];
+  uint8_t deep[XC_RAWREC_FIELD_TABLE];
+} xc_rawrec_plan;
+
+/*
+ * Fills *plan for records of type desc decoding the fields named in
+ * names[0..n) (names desc lacks are skipped: no check can read them).
+ * plan->usable is 0 when one of them is a oneof member, a proto2 optional
+ * or required field, a repeated field of other than strings, or of a type
+ * the partial unpack does not decode (bytes, floats, fixed and zigzag
+ * integers), or when there are more than XC_RAWREC_MAX_PICK_FIELDS: then
+ * xc_rawrec_unpack_some unpacks whole.
+ */
+void xc_rawrec_plan_make(const ProtobufCMessageDescriptor *desc, const char *const *names,
+                         size_t n, xc_rawrec_plan *plan);
+
+/*
+ * Unpacks into the arena only the fields of plan (the rest of the message
+ * keeps its defaults and no unknown fields), checking the whole record as
+ * protobuf-c would: every field well formed, the wire type of every known
+ * field, and every sub-message, so bytes a full unpack refuses are refused
+ * here too (NULL with *no_room 0). Records it does not decode partially
+ * (a sub-message it decodes sent twice, which protobuf-c merges; more
+ * occurrences than XC_RAWREC_MAX_PICKED; deeper than XC_RAWREC_MAX_DEPTH; an
+ * unusable plan; a full arena) are unpacked whole by xc_rawrec_unpack, with
+ * its results. The message is valid until the next call on r; only the
+ * fields of plan may be read.
+ */
+ProtobufCMessage *xc_rawrec_unpack_some(xc_rawrec *r, const xc_rawrec_plan *plan,
+                                        const uint8_t *rec, size_t len, int *no_room);
 
 /*
  * Makes the reply form of a stored record of type desc (above): id as its

@@ -1,6 +1,7 @@
 #include "xc_audit.h"
 #include "xc_service.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +232,40 @@ static int xc__lead_stays(const ProtobufCMessage *stored, const ProtobufCMessage
                     was, now, was_home, was, now);
 }
 
+/* The partial unpacks of the read checks, one per kind (xc_list_check_fields),
+ * made on first use and read-only after. */
+static xc_rawrec_plan xc__plans[XC_KIND_COUNT];
+static pthread_once_t xc__plans_once = PTHREAD_ONCE_INIT;
+
+static void xc__plans_make(void) {
+  for (int k = 0; k < XC_KIND_COUNT; k++) {
+    const char *const *names = NULL;
+    size_t n = xc_list_check_fields((xc_kind)k, &names);
+    const ProtobufCMessageDescriptor *desc =
+        xc_kind_used((xc_kind)k) ? xc_kind_descriptor((xc_kind)k) : NULL;
+    /* No names: an empty, unusable plan, so such records unpack whole. */
+    xc_rawrec_plan_make(desc, names, n, &xc__plans[k]);
+    if (n == 0) xc__plans[k].usable = 0;
+  }
+}
+
+/* Returns the plan of kind's read checks; desc is the kind's type. */
+static const xc_rawrec_plan *xc__plan_of(xc_kind kind, const ProtobufCMessageDescriptor *desc) {
+  (void)pthread_once(&xc__plans_once, xc__plans_make);
+  if ((int)kind < 0 || kind >= XC_KIND_COUNT || xc__plans[kind].desc != desc) return NULL;
+  return &xc__plans[kind];
+}
+
+/* Unpacks a stored record of `kind` for the read checks: only the fields
+ * they read when the kind has a plan, else whole (xc_rawrec_unpack_some). */
+static ProtobufCMessage *xc__unpack_checked(xc_rawrec *raw, xc_kind kind,
+                                            const ProtobufCMessageDescriptor *desc,
+                                            const uint8_t *bytes, size_t len, int *no_room) {
+  const xc_rawrec_plan *plan = xc__plan_of(kind, desc);
+  if (plan == NULL) return xc_rawrec_unpack(raw, desc, bytes, len, no_room);
+  return xc_rawrec_unpack_some(raw, plan, bytes, len, no_room);
+}
+
 /* A Get as its raw visitor sees it. */
 typedef struct xc__get_state {
   xc_ctx *ctx;
@@ -259,7 +294,7 @@ static int xc__get_visit(void *c, const char *key_id, size_t key_id_len, const u
   char id[XC_ID_MAX];
   int no_room = 0, rc = XC_OK;
 
-  rec = xc_rawrec_unpack(g->raw, desc, bytes, len, &no_room);
+  rec = xc__unpack_checked(g->raw, g->kind, desc, bytes, len, &no_room);
   if (rec == NULL && no_room) rec = heap = protobuf_c_message_unpack(desc, NULL, len, bytes);
   if (rec == NULL) {
     rc = no_room ? xc_err_set(g->err, XC_ERESOURCE_EXHAUSTED, "out of memory reading the %s",
@@ -268,7 +303,10 @@ static int xc__get_visit(void *c, const char *key_id, size_t key_id_len, const u
                               xc_kind_name(g->kind), (int)key_id_len, key_id);
     goto done;
   }
-  xc_strlcpy(id, xc_msg_get_str(rec, "id") != NULL ? xc_msg_get_str(rec, "id") : "", sizeof id);
+  {
+    const char *rid = xc_rawrec_id(g->raw, rec);
+    xc_strlcpy(id, rid != NULL ? rid : "", sizeof id);
+  }
   if (!xc_validate_may_read(&g->ctx->id, g->kind, rec) &&
       !(g->kind == XC_KIND_FINDING && xc_workflow_agency_reads_finding(g->snap, &g->ctx->id, id))) {
     rc = xc_validate_read_denied(&g->ctx->id, g->kind, rec, g->err);
@@ -335,13 +373,19 @@ int xc_service_get_reply(xc_ctx *ctx, xc_kind kind, const char *id, ProtobufCMes
   g.kind = kind;
   g.err = err;
   rc = xc__need_identity(ctx, err);
-  if (rc == XC_OK) rc = xc_validate_id(kind, id, "id", 1, err);
   if (rc == XC_OK) rc = xc_snapshot_begin(ctx->store, &g.snap, err);
   if (rc == XC_OK) {
     g.raw = xc_rawrec_acquire();
     if (g.raw == NULL) rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
   }
   if (rc == XC_OK) rc = xc_snapshot_get_raw(g.snap, kind, id, xc__get_visit, &g, err);
+  /* The store finds no record under an id that is not well formed, so the
+   * id is checked for the caller's error only when nothing was found: a
+   * Get of a real record checks its id once (in the store), not twice. */
+  if (rc == XC_ENOT_FOUND) {
+    int vrc = xc_validate_id(kind, id, "id", 1, err);
+    if (vrc != XC_OK) rc = vrc;
+  }
   if (rc == XC_OK) {
     *out = g.out;
     g.out = NULL;
@@ -491,7 +535,7 @@ static int xc__scan_one(xc__scan_state *st, const uint8_t *bytes, size_t len, in
 
   *match = 0;
   *out = NULL;
-  rec = xc_rawrec_unpack(st->raw, st->desc, bytes, len, &no_room);
+  rec = xc__unpack_checked(st->raw, st->kind, st->desc, bytes, len, &no_room);
   if (rec == NULL && no_room) rec = heap = protobuf_c_message_unpack(st->desc, NULL, len, bytes);
   if (rec == NULL) {
     rc = no_room ? XC_ERESOURCE_EXHAUSTED : XC_EDATA_LOSS;

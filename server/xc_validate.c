@@ -82,8 +82,23 @@ static int xc__contains(char *const *v, size_t n, const char *s) {
 
 /* The region code of any record kind. */
 static const char *xc__region_of(xc_kind kind, const ProtobufCMessage *rec) {
+  /* Read for every record a list looks at: the field is looked up by name
+   * when the type changes on this thread, not each time. */
+  static _Thread_local const ProtobufCMessageDescriptor *type;
+  static _Thread_local const ProtobufCFieldDescriptor *field; /* NULL: none */
+  const char *s;
   (void)kind;
-  return xc_msg_get_str(rec, "region_code");
+  if (rec->descriptor != type) {
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(rec->descriptor, "region_code");
+    field = f != NULL && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED
+                ? f
+                : NULL;
+    type = rec->descriptor;
+  }
+  if (field == NULL) return NULL;
+  s = *(char *const *)(const void *)((const char *)rec + field->offset);
+  return s != NULL ? s : "";
 }
 
 int xc_validate_may_read(const xc_identity *who, xc_kind kind, const ProtobufCMessage *rec) {

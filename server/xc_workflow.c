@@ -1,6 +1,7 @@
 #include "xc_audit.h"
 #include "xc_workflow.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,8 +73,21 @@ static protobuf_c_boolean *xc__bool_field(const ProtobufCMessage *msg, const cha
 }
 
 int xc_workflow_voided(const ProtobufCMessage *rec) {
-  const protobuf_c_boolean *b = rec != NULL ? xc__bool_field(rec, "voided") : NULL;
-  return b != NULL && *b;
+  /* Every record of a list asks, mostly of one type in a row: the field is
+   * looked up by name when the type changes on this thread, not each time. */
+  static _Thread_local const ProtobufCMessageDescriptor *type;
+  static _Thread_local const ProtobufCFieldDescriptor *field; /* NULL: none */
+  if (rec == NULL) return 0;
+  if (rec->descriptor != type) {
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(rec->descriptor, "voided");
+    field = f != NULL && f->type == PROTOBUF_C_TYPE_BOOL && f->label != PROTOBUF_C_LABEL_REPEATED
+                ? f
+                : NULL;
+    type = rec->descriptor;
+  }
+  return field != NULL &&
+         *(const protobuf_c_boolean *)(const void *)((const char *)rec + field->offset);
 }
 
 xc_kind xc_workflow_kind_of_id(const char *id) {
@@ -215,19 +229,73 @@ void xc_workflow_decoration_attach(xc_kind kind, ProtobufCMessage *rec, xc_decor
   }
 }
 
-size_t xc_workflow_decoration_fields(xc_kind kind, uint32_t fields[XC_DECORATION_MAX_FIELDS]) {
-  static const char *const finding_fields[] = {"flags", NULL};
-  static const char *const lead_fields[] = {"report_due_date", "report_overdue", NULL};
-  const char *const *names = kind == XC_KIND_FINDING ? finding_fields
-                             : kind == XC_KIND_LEAD  ? lead_fields
-                                                     : NULL;
+/* The decoration's field numbers of findings and leads, looked up by name
+ * once: every record of a list asks for them. */
+static uint32_t xc__deco_fields[2][XC_DECORATION_MAX_FIELDS];
+static size_t xc__deco_n[2];
+/* 1 when FindingFlags is the four bools and the int32 the hand packing
+ * below writes, numbered 1 to 5 (else protobuf-c packs the flags). */
+static int xc__flags_by_hand;
+static pthread_once_t xc__deco_once = PTHREAD_ONCE_INIT;
+
+/* Checks the shape xc__flags_pack assumes against the descriptor. */
+static int xc__flags_shape_ok(void) {
+  static const char *const names[5] = {"overdue", "paper_only", "stalled", "reopened",
+                                       "days_to_deadline"};
+  const ProtobufCMessageDescriptor *d = &xuncha__v1__finding_flags__descriptor;
+  if (d->n_fields != 5) return 0;
+  for (unsigned i = 0; i < 5; i++) {
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(d, names[i]);
+    if (f == NULL || f->id != i + 1 || f->label != PROTOBUF_C_LABEL_NONE ||
+        f->type != (i < 4 ? PROTOBUF_C_TYPE_BOOL : PROTOBUF_C_TYPE_INT32))
+      return 0;
+  }
+  return 1;
+}
+
+static void xc__deco_fields_make(void) {
+  static const char *const names[2][3] = {{"flags", NULL, NULL},
+                                          {"report_due_date", "report_overdue", NULL}};
+  static const xc_kind kinds[2] = {XC_KIND_FINDING, XC_KIND_LEAD};
+  for (size_t k = 0; k < 2; k++) {
+    for (size_t i = 0; names[k][i] != NULL && xc__deco_n[k] < XC_DECORATION_MAX_FIELDS; i++) {
+      const ProtobufCFieldDescriptor *fd =
+          protobuf_c_message_descriptor_get_field_by_name(xc_kind_descriptor(kinds[k]),
+                                                          names[k][i]);
+      if (fd != NULL) xc__deco_fields[k][xc__deco_n[k]++] = fd->id;
+    }
+  }
+  xc__flags_by_hand = xc__flags_shape_ok();
+}
+
+/*
+ * Packs flags at out (room for XC_DECORATION_MAX_BYTES) as protobuf-c packs
+ * a FindingFlags of that shape (xc__flags_shape_ok): in field order, a true
+ * bool as 1, the int32 sign-extended to a 64-bit varint, and zero values
+ * not at all. Returns the length.
+ */
+static size_t xc__flags_pack(const Xuncha__V1__FindingFlags *fl, uint8_t *out) {
+  const protobuf_c_boolean b[4] = {fl->overdue, fl->paper_only, fl->stalled, fl->reopened};
   size_t n = 0;
-  for (size_t i = 0; names != NULL && names[i] != NULL && n < XC_DECORATION_MAX_FIELDS; i++) {
-    const ProtobufCFieldDescriptor *fd =
-        protobuf_c_message_descriptor_get_field_by_name(xc_kind_descriptor(kind), names[i]);
-    if (fd != NULL) fields[n++] = fd->id;
+  for (unsigned i = 0; i < 4; i++) {
+    if (!b[i]) continue;
+    out[n++] = (uint8_t)((i + 1) << 3 | XC_WIRE_VARINT);
+    out[n++] = 1;
+  }
+  if (fl->days_to_deadline != 0) {
+    out[n++] = (uint8_t)(5 << 3 | XC_WIRE_VARINT);
+    n += xc_wire_put_varint(out + n, (uint64_t)(int64_t)fl->days_to_deadline);
   }
   return n;
+}
+
+size_t xc_workflow_decoration_fields(xc_kind kind, uint32_t fields[XC_DECORATION_MAX_FIELDS]) {
+  size_t k = kind == XC_KIND_FINDING ? 0 : 1;
+  if (kind != XC_KIND_FINDING && kind != XC_KIND_LEAD) return 0;
+  (void)pthread_once(&xc__deco_once, xc__deco_fields_make);
+  memcpy(fields, xc__deco_fields[k], xc__deco_n[k] * sizeof *fields);
+  return xc__deco_n[k];
 }
 
 /* Writes a field tag at out; returns its length. */
@@ -246,11 +314,18 @@ size_t xc_workflow_decoration_pack(xc_kind kind, xc_decoration *d, uint8_t *out,
   if (cap < XC_DECORATION_MAX_BYTES) return 0;
   if (kind == XC_KIND_FINDING && nf == 1) {
     /* A message field is written even when all its fields are zero. */
-    size_t len = protobuf_c_message_get_packed_size(&d->flags.base);
+    uint8_t body[XC_DECORATION_MAX_BYTES / 2];
+    size_t len = xc__flags_by_hand ? xc__flags_pack(&d->flags, body)
+                                   : protobuf_c_message_get_packed_size(&d->flags.base);
     if (len > 64) return 0;
     n += xc__put_tag(out + n, fields[0], XC_WIRE_LEN);
     n += xc_wire_put_varint(out + n, len);
-    n += protobuf_c_message_pack(&d->flags.base, out + n);
+    if (xc__flags_by_hand) {
+      memcpy(out + n, body, len);
+      n += len;
+    } else {
+      n += protobuf_c_message_pack(&d->flags.base, out + n);
+    }
   } else if (kind == XC_KIND_LEAD && nf == 2) {
     /* proto3: an empty string and a false bool are not written. */
     size_t len = strnlen(d->report_due_date, sizeof d->report_due_date);

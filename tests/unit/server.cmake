@@ -25,3 +25,10 @@ target_compile_definitions(test_audit_server PRIVATE
   XC_CERTS_TOOL="${CMAKE_SOURCE_DIR}/certs/xuncha-certs")
 add_test(NAME server_audit COMMAND test_audit_server)
 set_tests_properties(server_audit PROPERTIES TIMEOUT 60)
+
+# The partial unpack of stored records for the read checks against the
+# whole one (server/xc_rawrec.h): same decisions, same refusals.
+add_executable(test_partial ${CMAKE_CURRENT_LIST_DIR}/test_partial.c)
+target_link_libraries(test_partial PRIVATE xc_server_core PkgConfig::CUNIT)
+add_test(NAME server_partial COMMAND test_partial)
+set_tests_properties(server_partial PROPERTIES TIMEOUT 60)
