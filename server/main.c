@@ -25,6 +25,7 @@
 #include "xc_conf.h"
 #include "xc_handler.h"
 #include "xc_log.h"
+#include "xc_malloc.h"
 #include "xc_replybuf.h"
 #include "xc_server.h"
 #include "xc_stats.h"
@@ -428,6 +429,10 @@ int main(int argc, char **argv) {
   xc_log_set_level(a.conf.log_level);
   xc_log_set_target(a.conf.log_target);
   xc_pool_configure((int)a.conf.conflict_years);
+  /* Before any thread and any large block: see xc_malloc.h. Without it the
+   * server still works, with memory that creeps up under load. */
+  if (xc_malloc_tune() != XC_OK)
+    xc_log(XC_LOG_DEBUG, "malloc: the mmap threshold is not fixed (not glibc, or a sanitizer)");
 
   /* Block the stop signals before any thread exists (the store's writer,
    * gRPC's pollers) so they all inherit the mask and only sigwait below

@@ -27,6 +27,20 @@
 /* A queue this long is written by the caller itself: memory stays bounded
  * even if the flush thread falls behind. */
 #define XC__QUEUE_MAX 200000
+/*
+ * The queue wakes the flush thread at XC_AUDIT_QUEUE_WAKE entries, before
+ * its flush_ms are up. With a flush only once a second the queue held a
+ * second's calls (7 000-9 000 at 64 in flight, then 400 bytes an entry): an
+ * array regrown by doubling after every flush to 3-6 MiB on the
+ * completion-queue thread, whose malloc arena kept each new peak resident,
+ * so xunchad's anonymous memory rose in steps, by 45 % from the first
+ * minute of a soak to the fifth (bench/README.md, "Memory"). Now it holds
+ * about an eighth of a second's calls in steady load, in two arrays of this
+ * capacity allocated at start and used in turn (one fills while the other
+ * is written). A queue that outgrows it while the writer is held up gets a
+ * bigger array, freed after its flush.
+ */
+#define XC__QUEUE_KEEP (2 * XC_AUDIT_QUEUE_WAKE)
 /* Entries pruned per write, so one prune never makes a huge transaction. */
 #define XC__PRUNE_CHUNK 50000
 #define XC__PRUNE_EVERY_MS (3600LL * 1000)
@@ -34,13 +48,13 @@
  * certificate, all hex. */
 #define XC__CKPT_MAX (16 * 1024)
 
-/* One queued entry; ids is owned. */
+/* One queued entry. Its four strings (cn, serial, method, ids, each cut to
+ * its limit) are one owned block, back to back, so an entry costs one malloc
+ * of about what it holds rather than 400 bytes of fixed buffers. */
 typedef struct xc__qent {
   int64_t time_ms;
-  char cn[XC_MAX_CN_BYTES + 1];
-  char serial[XC_MAX_SERIAL_BYTES + 1];
-  char method[XC_AUDIT_METHOD_MAX + 1];
-  char *ids;
+  char *strs; /* owned: cn, then serial, method and ids at their offsets */
+  uint32_t serial_at, method_at, ids_at;
   int status;
 } xc__qent;
 
@@ -50,6 +64,7 @@ typedef struct xc__audit {
   pthread_cond_t cv;
   xc__qent *q;
   size_t n, cap;
+  xc__qent *spare; /* an empty array of XC__QUEUE_KEEP entries, or NULL */
   int stopping;
   pthread_t thread;
   EVP_PKEY *key;
@@ -336,9 +351,9 @@ static int xc__checkpoint_locked(xc__audit *a, xc_err *err) {
 
 /* ------------------------------------------------------------ the queue */
 
-static void xc__qent_free(xc__qent *q, size_t n) {
-  for (size_t i = 0; i < n; i++) free(q[i].ids);
-  free(q);
+/* Frees the strings of q[0..n) (not the array). */
+static void xc__qent_clear(xc__qent *q, size_t n) {
+  for (size_t i = 0; i < n; i++) free(q[i].strs);
 }
 
 /* Writes q[0..n) durably, in chunks. */
@@ -353,10 +368,10 @@ static int xc__write_entries(xc__audit *a, const xc__qent *q, size_t n, xc_err *
     for (size_t j = 0; j < k; j++) {
       const xc__qent *s = &q[i + j];
       e[j].time_ms = s->time_ms;
-      e[j].cn = s->cn;
-      e[j].serial = s->serial;
-      e[j].method = s->method;
-      e[j].ids = s->ids;
+      e[j].cn = s->strs;
+      e[j].serial = s->strs + s->serial_at;
+      e[j].method = s->strs + s->method_at;
+      e[j].ids = s->strs + s->ids_at;
       e[j].status = s->status;
     }
     rc = xc_store_audit_append(a->opt.store, e, k, err);
@@ -365,35 +380,73 @@ static int xc__write_entries(xc__audit *a, const xc__qent *q, size_t n, xc_err *
   return rc;
 }
 
-/* Takes the queue and writes it. */
+/* Takes the queue and writes it. New entries go to the spare array
+ * meanwhile; the written array becomes the spare again if it has the kept
+ * size and no other flush put one back first, and is freed otherwise. */
 static int xc__flush(xc__audit *a, xc_err *err) {
   xc__qent *q;
-  size_t n;
+  size_t n, cap;
   int rc;
   pthread_mutex_lock(&a->mu);
   q = a->q;
   n = a->n;
-  a->q = NULL;
-  a->n = a->cap = 0;
+  cap = a->cap;
+  a->q = a->spare;
+  a->cap = a->spare != NULL ? XC__QUEUE_KEEP : 0;
+  a->spare = NULL;
+  a->n = 0;
   pthread_mutex_unlock(&a->mu);
   rc = xc__write_entries(a, q, n, err);
   if (rc != XC_OK)
     xc_log(XC_LOG_ERROR, "audit: %zu queued entries were not written: %s", n, err->msg);
-  xc__qent_free(q, n);
+  xc__qent_clear(q, n);
+  pthread_mutex_lock(&a->mu);
+  if (q != NULL && cap == XC__QUEUE_KEEP && a->spare == NULL) {
+    a->spare = q;
+    q = NULL;
+  }
+  pthread_mutex_unlock(&a->mu);
+  free(q);
   return rc;
 }
 
-/* Fills a queue entry. */
+/* The length of s cut to max bytes, backed off to a character boundary
+ * (xc_strlcpy's cut); s may be NULL (length 0). Reads at most max + 1
+ * bytes of s. */
+static size_t xc__cut_len(const char *s, size_t max) {
+  size_t n = s != NULL ? strnlen(s, max + 1) : 0;
+  if (n > max) {
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+  }
+  return n;
+}
+
+/* Fills a queue entry: its strings, each cut to its limit, in one malloc'd
+ * block (at most about 1.4 KB). Returns -1 when out of memory. */
 static int xc__fill(xc__qent *q, int64_t time_ms, const char *cn, const char *serial,
                     const char *method, const char *ids, int status) {
+  const char *src[4] = {cn, serial, method, ids};
+  size_t len[4];
+  size_t at = 0;
+  len[0] = xc__cut_len(cn, XC_MAX_CN_BYTES);
+  len[1] = xc__cut_len(serial, XC_MAX_SERIAL_BYTES);
+  len[2] = xc__cut_len(method, XC_AUDIT_METHOD_MAX);
+  len[3] = xc__cut_len(ids, XC_AUDIT_IDS_MAX);
   memset(q, 0, sizeof *q);
   q->time_ms = time_ms;
-  xc_strlcpy(q->cn, cn != NULL ? cn : "", sizeof q->cn);
-  xc_strlcpy(q->serial, serial != NULL ? serial : "", sizeof q->serial);
-  xc_strlcpy(q->method, method != NULL ? method : "", sizeof q->method);
   q->status = status;
-  q->ids = strdup(ids != NULL ? ids : "");
-  return q->ids != NULL ? 0 : -1;
+  q->strs = malloc(len[0] + len[1] + len[2] + len[3] + 4);
+  if (q->strs == NULL) return -1;
+  for (int i = 0; i < 4; i++) {
+    if (i == 1) q->serial_at = (uint32_t)at;
+    if (i == 2) q->method_at = (uint32_t)at;
+    if (i == 3) q->ids_at = (uint32_t)at;
+    if (len[i] > 0) memcpy(q->strs + at, src[i], len[i]);
+    q->strs[at + len[i]] = '\0';
+    at += len[i] + 1;
+  }
+  return 0;
 }
 
 static int64_t xc__wall_ms(void) {
@@ -465,7 +518,9 @@ static void *xc__main(void *arg) {
       until.tv_sec++;
       until.tv_nsec -= 1000000000L;
     }
-    while (!a->stopping && pthread_cond_timedwait(&a->cv, &a->mu, &until) != ETIMEDOUT) {
+    /* Woken early by a queue of XC_AUDIT_QUEUE_WAKE entries (xc_audit_call). */
+    while (!a->stopping && a->n < XC_AUDIT_QUEUE_WAKE &&
+           pthread_cond_timedwait(&a->cv, &a->mu, &until) != ETIMEDOUT) {
     }
     stop = a->stopping;
     pthread_mutex_unlock(&a->mu);
@@ -564,7 +619,13 @@ int xc_audit_start(const xc_audit_options *opt, const char *cert_pem, const char
   pthread_mutex_init(&a->write_mu, NULL);
   pthread_cond_init(&a->cv, NULL);
   a->ckpt_at_ms = xc__wall_ms();
-  rc = xc__load_keys(a, cert_pem, key_pem, ca_pem, err);
+  /* Both queue arrays now, once: steady load never allocates another. */
+  a->q = calloc(XC__QUEUE_KEEP, sizeof *a->q);
+  a->spare = calloc(XC__QUEUE_KEEP, sizeof *a->spare);
+  a->cap = XC__QUEUE_KEEP;
+  rc = a->q != NULL && a->spare != NULL
+           ? xc__load_keys(a, cert_pem, key_pem, ca_pem, err)
+           : xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "out of memory");
   if (rc == XC_OK && pthread_create(&a->thread, NULL, xc__main, a) != 0)
     rc = xc_err_set(err, XC_ERESOURCE_EXHAUSTED, "cannot start the audit thread");
   if (rc != XC_OK) {
@@ -574,6 +635,8 @@ int xc_audit_start(const xc_audit_options *opt, const char *cert_pem, const char
     pthread_mutex_destroy(&a->mu);
     pthread_mutex_destroy(&a->write_mu);
     pthread_cond_destroy(&a->cv);
+    free(a->q);
+    free(a->spare);
     free(a);
     return rc;
   }
@@ -601,7 +664,9 @@ void xc_audit_stop(void) {
   pthread_mutex_unlock(&a->mu);
   pthread_join(a->thread, NULL);
   xc__a = NULL;
-  xc__qent_free(a->q, a->n);
+  xc__qent_clear(a->q, a->n);
+  free(a->q);
+  free(a->spare);
   X509_free(a->cert);
   EVP_PKEY_free(a->key);
   X509_STORE_free(a->cas);
@@ -695,7 +760,7 @@ int xc_audit_call(xc_ctx *ctx, const char *cn, const char *serial, const char *m
   }
   pthread_mutex_lock(&a->mu);
   if (a->n == a->cap) {
-    size_t cap = a->cap ? a->cap * 2 : 256;
+    size_t cap = a->cap ? a->cap * 2 : XC__QUEUE_KEEP;
     xc__qent *nq = a->n < XC__QUEUE_MAX ? realloc(a->q, cap * sizeof *nq) : NULL;
     if (nq == NULL) {
       pthread_mutex_unlock(&a->mu);
@@ -704,7 +769,7 @@ int xc_audit_call(xc_ctx *ctx, const char *cn, const char *serial, const char *m
         xc_err werr;
         if (xc__write_entries(a, &q, 1, &werr) != XC_OK)
           xc_log(XC_LOG_ERROR, "audit: an entry for %s is lost: %s", method, werr.msg);
-        free(q.ids);
+        free(q.strs);
       }
       return rc;
     }
@@ -712,6 +777,7 @@ int xc_audit_call(xc_ctx *ctx, const char *cn, const char *serial, const char *m
     a->cap = cap;
   }
   a->q[a->n++] = q;
+  if (a->n == XC_AUDIT_QUEUE_WAKE) pthread_cond_signal(&a->cv);
   pthread_mutex_unlock(&a->mu);
   return rc;
 }

@@ -43,11 +43,15 @@
 #include "xc_store.h"
 #include "xc_store_audit.h"
 
+/* A queue of this many entries is written at once, without waiting for
+ * flush_ms (xc_audit.c says why). */
+#define XC_AUDIT_QUEUE_WAKE 1024
+
 typedef struct xc_audit_options {
   xc_store *store;             /* borrowed; outlives the audit */
   const char *checkpoint_file; /* appended to; NULL: store and log only */
   int64_t retention_ms;        /* 0: 183 days */
-  int flush_ms;                /* batch interval; 0: 1000 */
+  int flush_ms;                /* batch interval (or XC_AUDIT_QUEUE_WAKE entries); 0: 1000 */
   uint64_t checkpoint_every;   /* entries between checkpoints; 0: 10000 */
   int checkpoint_ms;           /* at most this long between them; 0: 60000 */
 } xc_audit_options;

@@ -17,6 +17,8 @@
 #include "xc_handler.h"
 #include "xc_store.h"
 #include "xc_store_audit.h"
+#include "xc_test_fs.h"
+#include "xc_text.h"
 #include "xuncha/v1/xuncha.pb-c.h"
 
 static char tmp[64];
@@ -146,6 +148,156 @@ static void test_queue_and_lead_reads(void) {
   CU_ASSERT_EQUAL(xc_audit_call(&lead, "", "", lead.method, &req.base, NULL, XC_OK, &err), XC_OK);
   CU_ASSERT_EQUAL(xc_audit_flush(&err), XC_OK);
   CU_ASSERT_EQUAL(head_seq(&e), 4);
+  env_close(&e);
+}
+
+/* Entries of the numbered reads below, by the number in their record id. */
+#define NUMBERED_MAX (4 * XC_AUDIT_QUEUE_WAKE)
+typedef struct seen {
+  unsigned hits[NUMBERED_MAX];
+  unsigned total, bad;
+} seen;
+
+static int seen_fn(void *ctx, const xc_audit_record *r) {
+  seen *s = ctx;
+  long long i = -1;
+  s->total++;
+  if (strncmp(r->ids, "t_", 2) != 0 ||
+      xc_parse_int64(r->ids + 2, 0, NUMBERED_MAX - 1, &i) != 0 ||
+      strcmp(r->cn, "office:310104") != 0 ||
+      strcmp(r->method, "/xuncha.v1.Targets/GetTarget") != 0)
+    s->bad++;
+  else
+    s->hits[i]++;
+  return 0;
+}
+
+/* Records reads from..to-1 (queued), each naming target "t_<number>". */
+static void numbered_reads(env *e, int from, int to) {
+  Xuncha__V1__GetTargetRequest req = XUNCHA__V1__GET_TARGET_REQUEST__INIT;
+  xc_ctx c = ctx_of(e, "office:310104", "/xuncha.v1.Targets/GetTarget");
+  xc_err err;
+  char id[32];
+  req.id = id;
+  for (int i = from; i < to; i++) {
+    (void)snprintf(id, sizeof id, "t_%d", i);
+    CU_ASSERT_EQUAL(xc_audit_call(&c, "", "", c.method, &req.base, NULL, XC_OK, &err), XC_OK);
+  }
+}
+
+/* Waits (10 s at most) until the audit holds `want` entries; returns its count. */
+static uint64_t wait_head(env *e, uint64_t want) {
+  uint64_t seq = head_seq(e);
+  for (int i = 0; i < 1000 && seq < want; i++) {
+    xc_test_sleep_ms(10);
+    seq = head_seq(e);
+  }
+  return seq;
+}
+
+/* The queue is written once it holds XC_AUDIT_QUEUE_WAKE entries, long
+ * before the flush interval (a minute here), so it never holds much more
+ * in memory; entries queued while the thread writes go to the other array,
+ * and every entry is written exactly once. */
+static void test_queue_wakes_flush(void) {
+  env e;
+  seen s;
+  xc_err err;
+  CU_ASSERT_FATAL(env_open(&e, "wake") == 0);
+  numbered_reads(&e, 0, XC_AUDIT_QUEUE_WAKE - 1);
+  xc_test_sleep_ms(200);
+  CU_ASSERT_EQUAL(head_seq(&e), 0);
+  numbered_reads(&e, XC_AUDIT_QUEUE_WAKE - 1, XC_AUDIT_QUEUE_WAKE);
+  CU_ASSERT_EQUAL(wait_head(&e, XC_AUDIT_QUEUE_WAKE), XC_AUDIT_QUEUE_WAKE);
+  /* Three queues' worth at once: the thread is woken again while this
+   * thread goes on queueing, and may still be writing at the flush. */
+  numbered_reads(&e, XC_AUDIT_QUEUE_WAKE, NUMBERED_MAX);
+  CU_ASSERT_EQUAL(xc_audit_flush(&err), XC_OK);
+  CU_ASSERT_EQUAL(wait_head(&e, NUMBERED_MAX), NUMBERED_MAX);
+  memset(&s, 0, sizeof s);
+  {
+    xc_snapshot *snap = NULL;
+    CU_ASSERT_EQUAL_FATAL(xc_snapshot_begin(e.store, &snap, &err), XC_OK);
+    CU_ASSERT_EQUAL(xc_snapshot_audit_scan(snap, 0, seen_fn, &s, &err), XC_OK);
+    xc_snapshot_end(snap);
+  }
+  CU_ASSERT_EQUAL(s.total, NUMBERED_MAX);
+  CU_ASSERT_EQUAL(s.bad, 0);
+  for (int i = 0; i < NUMBERED_MAX; i++)
+    if (s.hits[i] != 1) {
+      CU_FAIL("an entry was written other than once");
+      break;
+    }
+  env_close(&e);
+}
+
+static int last_fn(void *ctx, const xc_audit_record *r) {
+  *(xc_audit_record *)ctx = *r;
+  return 0;
+}
+
+/* What the audit stores of s in a field of size - 1 bytes: cut like
+ * xc_strlcpy, then printable ASCII with '?' for every other byte (the
+ * store's canonical text, storage/xc_store_audit.c). */
+static void want_cut(char *out, const char *s, size_t size) {
+  (void)xc_strlcpy(out, s, size);
+  for (char *p = out; *p != '\0'; p++)
+    if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f) *p = '?';
+}
+
+/* A queued entry keeps its strings whole, cuts each one that is too long
+ * at its limit (never inside a character, as the queue's fixed buffers
+ * did), and turns missing ones into empty strings. */
+static void test_entry_strings(void) {
+  env e;
+  Xuncha__V1__GetTargetRequest req = XUNCHA__V1__GET_TARGET_REQUEST__INIT;
+  char cn[300], serial[200], method[300];
+  char want_cn[XC_MAX_CN_BYTES + 1], want_serial[XC_MAX_SERIAL_BYTES + 1];
+  char want_method[XC_AUDIT_METHOD_MAX + 1];
+  xc_audit_record r;
+  xc_snapshot *snap = NULL;
+  xc_err err;
+  size_t n;
+  CU_ASSERT_FATAL(env_open(&e, "strings") == 0);
+  /* Three-byte characters after an odd prefix, so each limit falls inside
+   * a character. */
+  n = (size_t)snprintf(cn, sizeof cn, "office:3101x");
+  while (n + 3 < sizeof cn) n += (size_t)snprintf(cn + n, sizeof cn - n, "巡");
+  n = (size_t)snprintf(serial, sizeof serial, "0");
+  while (n + 3 < sizeof serial) n += (size_t)snprintf(serial + n, sizeof serial - n, "察");
+  n = (size_t)snprintf(method, sizeof method, "/x.y/");
+  while (n + 3 < sizeof method) n += (size_t)snprintf(method + n, sizeof method - n, "组");
+  want_cut(want_cn, cn, sizeof want_cn);
+  want_cut(want_serial, serial, sizeof want_serial);
+  want_cut(want_method, method, sizeof want_method);
+  /* The cuts fell inside characters, so they backed off. */
+  CU_ASSERT(strlen(want_cn) < XC_MAX_CN_BYTES && strlen(want_method) < XC_AUDIT_METHOD_MAX);
+  req.id = "t_01M8CWBJ2CHPNF8P6JF4RH35KD";
+  CU_ASSERT_EQUAL(xc_audit_call(NULL, cn, serial, method, &req.base, NULL, XC_ENOT_FOUND, &err),
+                  XC_ENOT_FOUND);
+  CU_ASSERT_EQUAL(xc_audit_flush(&err), XC_OK);
+  memset(&r, 0, sizeof r);
+  CU_ASSERT_EQUAL_FATAL(xc_snapshot_begin(e.store, &snap, &err), XC_OK);
+  CU_ASSERT_EQUAL(xc_snapshot_audit_scan(snap, 0, last_fn, &r, &err), XC_OK);
+  xc_snapshot_end(snap);
+  CU_ASSERT_EQUAL(r.seq, 1);
+  CU_ASSERT_STRING_EQUAL(r.cn, want_cn);
+  CU_ASSERT_STRING_EQUAL(r.serial, want_serial);
+  CU_ASSERT_STRING_EQUAL(r.method, want_method);
+  CU_ASSERT_STRING_EQUAL(r.ids, "t_01M8CWBJ2CHPNF8P6JF4RH35KD");
+  CU_ASSERT_EQUAL(r.status, XC_ENOT_FOUND);
+  /* No identity, no method: empty strings. */
+  CU_ASSERT_EQUAL(xc_audit_call(NULL, NULL, NULL, NULL, &req.base, NULL, XC_OK, &err), XC_OK);
+  CU_ASSERT_EQUAL(xc_audit_flush(&err), XC_OK);
+  memset(&r, 0x55, sizeof r);
+  CU_ASSERT_EQUAL_FATAL(xc_snapshot_begin(e.store, &snap, &err), XC_OK);
+  CU_ASSERT_EQUAL(xc_snapshot_audit_scan(snap, 1, last_fn, &r, &err), XC_OK);
+  xc_snapshot_end(snap);
+  CU_ASSERT_EQUAL(r.seq, 2);
+  CU_ASSERT_STRING_EQUAL(r.cn, "");
+  CU_ASSERT_STRING_EQUAL(r.serial, "");
+  CU_ASSERT_STRING_EQUAL(r.method, "");
+  CU_ASSERT_STRING_EQUAL(r.ids, "t_01M8CWBJ2CHPNF8P6JF4RH35KD");
   env_close(&e);
 }
 
@@ -288,6 +440,8 @@ int main(void) {
   if (CU_initialize_registry() != CUE_SUCCESS) return 1;
   s = CU_add_suite("audit (server)", setup, teardown);
   CU_add_test(s, "queued reads, durable lead reads", test_queue_and_lead_reads);
+  CU_add_test(s, "a long queue is written before the flush interval", test_queue_wakes_flush);
+  CU_add_test(s, "queued entries keep their strings, cut at their limits", test_entry_strings);
   CU_add_test(s, "signed checkpoints catch a covered-up tail cut", test_checkpoints_and_tail_cut);
   CU_add_test(s, "a checkpoint with a wrong signature is named", test_forged_signature);
   CU_add_test(s, "pruning with a signed base", test_prune);

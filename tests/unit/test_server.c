@@ -14,10 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h> /* mallinfo2: where the malloc test finds its blocks */
+#endif
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "grpc/reflection/v1/reflection.pb-c.h"
 #include "xc_replybuf.h"
+#include "xc_malloc.h"
 #include "xc_handler.h"
 #include "xc_identity.h"
 #include "xc_list.h"
@@ -206,6 +210,38 @@ static void test_replybuf(void) {
   CU_ASSERT_PTR_EQUAL(a, many[XC_REPLYBUF_POOL_MAX - 1]);
   xc_replybuf_free(a);
   xc_replybuf_drain();
+}
+
+/* xunchad's malloc setting (xc_malloc.h): once it is made, a large block
+ * is still mapped after a mapped block was freed (glibc would otherwise
+ * have raised its threshold to the freed block's size and served this one
+ * from an arena), and freeing it gives its memory back at once. */
+static void test_malloc_tune(void) {
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+  struct mallinfo2 before, during, after;
+  size_t big_bytes = (size_t)4 << 20;
+  void *big, *p;
+  CU_ASSERT_EQUAL_FATAL(xc_malloc_tune(), XC_OK);
+  big = malloc(big_bytes);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+  memset(big, 1, big_bytes);
+  free(big);
+  before = mallinfo2();
+  p = malloc(XC_REPLYBUF_POOLED);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+  memset(p, 2, XC_REPLYBUF_POOLED);
+  during = mallinfo2();
+  CU_ASSERT_EQUAL(during.hblks, before.hblks + 1);
+  CU_ASSERT(during.hblkhd >= before.hblkhd + XC_REPLYBUF_POOLED);
+  free(p);
+  after = mallinfo2();
+  CU_ASSERT_EQUAL(after.hblks, before.hblks);
+  CU_ASSERT_EQUAL(after.hblkhd, before.hblkhd);
+#else
+  /* A sanitizer's allocator (or another C library) does not take the
+   * setting, and the function says so rather than pretending. */
+  CU_ASSERT_EQUAL(xc_malloc_tune(), XC_EUNIMPLEMENTED);
+#endif
 }
 
 /* Records unpacked into an arena: the inline block, then malloc'd ones as
@@ -2162,6 +2198,7 @@ int main(void) {
   CU_add_test(s, "group, finding and lead with lent records", test_validate_lent);
   CU_add_test(s, "arena", test_arena);
   CU_add_test(s, "list reply buffers", test_replybuf);
+  CU_add_test(s, "malloc keeps large blocks mapped", test_malloc_tune);
   CU_add_test(s, "deep copy of oneofs", test_msg_copy_oneof);
   s = CU_add_suite("page token", NULL, NULL);
   CU_add_test(s, "round trip", test_page_token_round_trip);
