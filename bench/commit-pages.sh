@@ -15,12 +15,10 @@ set -eu
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [INFLIGHT] [SECONDS]" >&2; exit 2; }
 BUILD=$1; INFLIGHT=${2:-1}; SECONDS_TRACED=${3:-2}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-XUNCHAD=$BUILD/server/xunchad
-BENCH=$BUILD/bench/xuncha-bench
-[ -x "$XUNCHAD" ] && [ -x "$BENCH" ] || { echo "build first: $XUNCHAD, $BENCH" >&2; exit 2; }
+. "$SRC/bench/bench-lib.sh"
+bench_build "$BUILD"
 command -v strace >/dev/null || { echo "strace is not installed" >&2; exit 2; }
 
-. "$SRC/bench/bench-lib.sh"
 bench_scratch pages
 start_server "$TMP/data"
 bench() {

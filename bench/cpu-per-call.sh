@@ -15,11 +15,9 @@ set -eu
 [ $# -ge 4 ] || { echo "usage: $0 BUILD_DIR INFLIGHT DURATION WORKLOAD [xunchad args...]" >&2; exit 2; }
 BUILD=$1; INFLIGHT=$2; DURATION=$3; WORKLOAD=$4; shift 4
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-XUNCHAD=$BUILD/server/xunchad
-BENCH=$BUILD/bench/xuncha-bench
-[ -x "$XUNCHAD" ] && [ -x "$BENCH" ] || { echo "build first: $XUNCHAD, $BENCH" >&2; exit 2; }
-
 . "$SRC/bench/bench-lib.sh"
+bench_build "$BUILD"
+
 bench_scratch cpu
 start_server "$TMP/data" "$@"
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -19,31 +19,11 @@ set -eu
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [DURATION [INTERVAL]]" >&2; exit 2; }
 BUILD=$1; DURATION=${2:-300}; INTERVAL=${3:-10}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-XUNCHAD=$BUILD/server/xunchad
-BENCH=$BUILD/bench/xuncha-bench
-[ -x "$XUNCHAD" ] && [ -x "$BENCH" ] || { echo "build first: $XUNCHAD, $BENCH" >&2; exit 2; }
+. "$SRC/bench/bench-lib.sh"
+bench_build "$BUILD"
 
-TMP=$(mktemp -d /tmp/xuncha-mem.XXXXXX)
-SERVER_PID=
-BENCH_PID=
-cleanup() {
-  [ -n "$BENCH_PID" ] && kill "$BENCH_PID" 2>/dev/null || true
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-
-"$SRC/certs/xuncha-certs" dev "$TMP/certs" >/dev/null
-C=$TMP/certs
-"$XUNCHAD" --listen 127.0.0.1:0 --port-file "$TMP/port" --data "$TMP/data" \
-  --cert "$C/server.pem" --key "$C/server.key" --ca "$C/ca.pem" 2>"$TMP/server.log" &
-SERVER_PID=$!
-i=0
-while [ ! -s "$TMP/port" ]; do
-  i=$((i + 1))
-  [ $i -lt 1000 ] || { echo "xunchad did not start:" >&2; cat "$TMP/server.log" >&2; exit 1; }
-  sleep 0.01
-done
+bench_scratch mem
+start_server "$TMP/data"
 
 classify() {
   python3 - "$1" <<'PY'
@@ -76,8 +56,8 @@ PY
 }
 
 echo "idle: $(grep RssAnon "/proc/$SERVER_PID/status")"
-"$BENCH" run --server "127.0.0.1:$(cat "$TMP/port")" --ca "$C/ca.pem" --cert "$C/city.pem" \
-  --key "$C/city.key" --connections 4 --no-health --inflight 64 --duration "$DURATION" mix \
+"$BENCH" run --server "127.0.0.1:$PORT" --ca "$C/ca.pem" --cert "$C/city.pem" \
+  --key "$C/city.key" --connections 4 --no-health --rounds 1 --inflight 64 --duration "$DURATION" mix \
   >"$TMP/bench.txt" 2>&1 &
 BENCH_PID=$!
 T0=$(date +%s)

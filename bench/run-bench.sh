@@ -14,11 +14,9 @@ DURATION=${DURATION:-10}
 COUNT=${COUNT:-1000000}
 OUT=${OUT:-bench-results.json}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-XUNCHAD=$BUILD/server/xunchad
-BENCH=$BUILD/bench/xuncha-bench
-[ -x "$XUNCHAD" ] && [ -x "$BENCH" ] || { echo "build first: $XUNCHAD, $BENCH" >&2; exit 2; }
-
 . "$SRC/bench/bench-lib.sh"
+bench_build "$BUILD"
+
 bench_scratch bench
 
 stop_server() {

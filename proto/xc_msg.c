@@ -257,6 +257,13 @@ int xc_msg_set_str(ProtobufCMessage *msg, const char *name, const char *value) {
   return XC_OK;
 }
 
+const ProtobufCFieldDescriptor *xc_msg_single_field(const ProtobufCMessageDescriptor *d,
+                                                    const char *name, ProtobufCType type) {
+  const ProtobufCFieldDescriptor *f =
+      d != NULL ? protobuf_c_message_descriptor_get_field_by_name(d, name) : NULL;
+  return f != NULL && f->type == type && f->label != PROTOBUF_C_LABEL_REPEATED ? f : NULL;
+}
+
 int64_t xc_msg_get_int(const ProtobufCMessage *msg, const char *name) {
   const ProtobufCFieldDescriptor *f = xc__field(msg, name);
   const char *p;

@@ -60,6 +60,12 @@ int xc_msg_set_str(ProtobufCMessage *msg, const char *name, const char *value)
 /* Returns the int64/int32/enum field `name` of msg, 0 when there is none. */
 int64_t xc_msg_get_int(const ProtobufCMessage *msg, const char *name);
 
+/* Returns the field `name` of messages of type d if it is a single (not
+ * repeated) field of the given type, else NULL. For callers that look a
+ * field up once per message type and then read it at its offset. */
+const ProtobufCFieldDescriptor *xc_msg_single_field(const ProtobufCMessageDescriptor *d,
+                                                    const char *name, ProtobufCType type);
+
 /* Sets the int64, int32 or enum field `name`. Returns XC_OK or XC_EINTERNAL. */
 int xc_msg_set_int(ProtobufCMessage *msg, const char *name, int64_t value)
     XC_WARN_UNUSED_RESULT;

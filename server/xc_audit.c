@@ -19,6 +19,7 @@
 
 #include "xc_clock.h"
 #include "xc_log.h"
+#include "xc_msg.h"
 #include "xc_text.h"
 
 #define XC__DAY_MS (24LL * 3600 * 1000)
@@ -127,15 +128,13 @@ static void xc__ids_of(const ProtobufCMessage *m, int depth, char *buf) {
      * walk of every field (a list reply has a hundred records). */
     static _Thread_local const ProtobufCMessageDescriptor *type; /* of the last lookup */
     static _Thread_local const ProtobufCFieldDescriptor *idf;
-    const ProtobufCFieldDescriptor *f;
     if (type != d) {
       /* Looked up when the type changes, not for each record of a list. */
-      idf = protobuf_c_message_descriptor_get_field_by_name(d, "id");
+      idf = xc_msg_single_field(d, "id", PROTOBUF_C_TYPE_STRING);
       type = d;
     }
-    f = idf;
-    if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED) {
-      const char *s = *(char *const *)((const char *)m + f->offset);
+    if (idf != NULL) {
+      const char *s = *(char *const *)((const char *)m + idf->offset);
       if (s != NULL) xc__add_id(buf, s);
     }
     return;

@@ -89,11 +89,7 @@ static const char *xc__region_of(xc_kind kind, const ProtobufCMessage *rec) {
   const char *s;
   (void)kind;
   if (rec->descriptor != type) {
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(rec->descriptor, "region_code");
-    field = f != NULL && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED
-                ? f
-                : NULL;
+    field = xc_msg_single_field(rec->descriptor, "region_code", PROTOBUF_C_TYPE_STRING);
     type = rec->descriptor;
   }
   if (field == NULL) return NULL;

@@ -79,11 +79,7 @@ int xc_workflow_voided(const ProtobufCMessage *rec) {
   static _Thread_local const ProtobufCFieldDescriptor *field; /* NULL: none */
   if (rec == NULL) return 0;
   if (rec->descriptor != type) {
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(rec->descriptor, "voided");
-    field = f != NULL && f->type == PROTOBUF_C_TYPE_BOOL && f->label != PROTOBUF_C_LABEL_REPEATED
-                ? f
-                : NULL;
+    field = xc_msg_single_field(rec->descriptor, "voided", PROTOBUF_C_TYPE_BOOL);
     type = rec->descriptor;
   }
   return field != NULL &&
