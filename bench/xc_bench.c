@@ -534,8 +534,6 @@ static int xb_cmp_u32(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* Runs workload w with `inflight` calls in flight: warm-up, then measures
- * for the duration, then lets the calls in flight finish. */
 /* Appends the slice's latency samples (b->samples) to res's, up to
  * XB_MAX_SAMPLES in all; dies if memory runs out. */
 static void xb_result_add_samples(xb_result *res, const uint32_t *samples, size_t n) {
@@ -578,7 +576,8 @@ static void xb_result_finish(xb_result *res) {
 
 /*
  * Runs workload w at `inflight` calls in flight for warmup_s unmeasured
- * seconds, then duration_s measured ones, and adds what it measured to res
+ * seconds, then duration_s measured ones, then lets the calls in flight
+ * finish, and adds what it measured to res
  * (whose w and inflight the caller set). Called once per round, so a
  * result sums its slices; xb_result_finish computes the figures.
  */
