@@ -257,6 +257,19 @@ int xc_msg_set_str(ProtobufCMessage *msg, const char *name, const char *value) {
   return XC_OK;
 }
 
+int xc_msg_same_bytes(const ProtobufCMessage *a, const ProtobufCMessage *b) {
+  size_t na = 0, nb = 0;
+  uint8_t *pa, *pb;
+  int same;
+  if (a == NULL || b == NULL) return a == b;
+  pa = xc_msg_pack(a, 0, &na);
+  pb = xc_msg_pack(b, 0, &nb);
+  same = pa != NULL && pb != NULL && na == nb && memcmp(pa, pb, na) == 0;
+  free(pa);
+  free(pb);
+  return same;
+}
+
 const ProtobufCFieldDescriptor *xc_msg_single_field(const ProtobufCMessageDescriptor *d,
                                                     const char *name, ProtobufCType type) {
   const ProtobufCFieldDescriptor *f =

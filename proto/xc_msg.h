@@ -60,6 +60,10 @@ int xc_msg_set_str(ProtobufCMessage *msg, const char *name, const char *value)
 /* Returns the int64/int32/enum field `name` of msg, 0 when there is none. */
 int64_t xc_msg_get_int(const ProtobufCMessage *msg, const char *name);
 
+/* Returns 1 if a and b pack to the same bytes (both NULL counts as the
+ * same; one NULL, or running out of memory, as different). */
+int xc_msg_same_bytes(const ProtobufCMessage *a, const ProtobufCMessage *b);
+
 /* Returns the field `name` of messages of type d if it is a single (not
  * repeated) field of the given type, else NULL. For callers that look a
  * field up once per message type and then read it at its offset. */

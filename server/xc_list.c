@@ -333,42 +333,29 @@ size_t xc_list_check_fields(xc_kind kind, const char *const **names) {
                                          "attached_id", "stage"};
   static const char *const inspector[] = {XC__BASE, "specialties"};
 #undef XC__BASE
-#define XC__N(a) (sizeof(a) / sizeof((a)[0]))
-  switch (kind) {
-    case XC_KIND_TARGET:
-      *names = target;
-      return XC__N(target);
-    case XC_KIND_ROUND:
-      *names = round;
-      return XC__N(round);
-    case XC_KIND_GROUP:
-      *names = group;
-      return XC__N(group);
-    case XC_KIND_FINDING:
-      *names = finding;
-      return XC__N(finding);
-    case XC_KIND_LEAD:
-      *names = lead;
-      return XC__N(lead);
-    case XC_KIND_DIRECTORY:
-      *names = directory;
-      return XC__N(directory);
-    case XC_KIND_PROGRESS:
-    case XC_KIND_VERIFICATION:
-      *names = progress;
-      return XC__N(progress);
-    case XC_KIND_DISPOSITION:
-      *names = disposition;
-      return XC__N(disposition);
-    case XC_KIND_DOCUMENT:
-      *names = document;
-      return XC__N(document);
-    case XC_KIND_INSPECTOR:
-      *names = inspector;
-      return XC__N(inspector);
-    default:
-      *names = NULL;
-      return 0;
+#define XC__KIND(a) {a, sizeof(a) / sizeof((a)[0])}
+  static const struct {
+    const char *const *names;
+    size_t n;
+  } by_kind[XC_KIND_COUNT] = {
+      [XC_KIND_TARGET] = XC__KIND(target),
+      [XC_KIND_ROUND] = XC__KIND(round),
+      [XC_KIND_GROUP] = XC__KIND(group),
+      [XC_KIND_FINDING] = XC__KIND(finding),
+      [XC_KIND_LEAD] = XC__KIND(lead),
+      [XC_KIND_DIRECTORY] = XC__KIND(directory),
+      [XC_KIND_PROGRESS] = XC__KIND(progress),
+      [XC_KIND_VERIFICATION] = XC__KIND(progress),
+      [XC_KIND_DISPOSITION] = XC__KIND(disposition),
+      [XC_KIND_DOCUMENT] = XC__KIND(document),
+      [XC_KIND_INSPECTOR] = XC__KIND(inspector),
+  };
+#undef XC__KIND
+  /* A kind a List does not serve has no entry: NULL and 0. */
+  if ((unsigned)kind >= XC_KIND_COUNT) {
+    *names = NULL;
+    return 0;
   }
-#undef XC__N
+  *names = by_kind[kind].names;
+  return by_kind[kind].n;
 }

@@ -405,20 +405,6 @@ int xc_record_check_enums(const ProtobufCMessage *msg, const char *path, xc_err 
   return xc__check_enums(msg, &top, err);
 }
 
-/* Returns 1 if the two messages pack to the same bytes. */
-static int xc__msg_equal(const ProtobufCMessage *a, const ProtobufCMessage *b) {
-  size_t na = 0, nb = 0;
-  uint8_t *pa, *pb;
-  int eq;
-  if (a == NULL || b == NULL) return a == b;
-  pa = xc_msg_pack(a, 0, &na);
-  pb = xc_msg_pack(b, 0, &nb);
-  eq = pa != NULL && pb != NULL && na == nb && memcmp(pa, pb, na) == 0;
-  free(pa);
-  free(pb);
-  return eq;
-}
-
 /* Compares one field of sent against stored: XC_OK if sent leaves it empty
  * or equal, else XC_EINVALID_ARGUMENT with `why` in the message. */
 static int xc__check_field_unchanged(const char *path, const ProtobufCFieldDescriptor *f,
@@ -433,7 +419,7 @@ static int xc__check_field_unchanged(const char *path, const ProtobufCFieldDescr
     if (ns == 0) return XC_OK;
     for (size_t k = 0; same && k < ns; k++) {
       if (f->type == PROTOBUF_C_TYPE_MESSAGE)
-        same = xc__msg_equal((*(ProtobufCMessage *const *const *)sp)[k],
+        same = xc_msg_same_bytes((*(ProtobufCMessage *const *const *)sp)[k],
                              (*(ProtobufCMessage *const *const *)tp)[k]);
       else if (f->type == PROTOBUF_C_TYPE_STRING)
         same = strcmp((*(char *const *const *)sp)[k], (*(char *const *const *)tp)[k]) == 0;
@@ -472,7 +458,7 @@ static int xc__check_field_unchanged(const char *path, const ProtobufCFieldDescr
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
       const ProtobufCMessage *s = *(ProtobufCMessage *const *)sp;
-      if (s == NULL || xc__msg_equal(s, *(ProtobufCMessage *const *)tp)) return XC_OK;
+      if (s == NULL || xc_msg_same_bytes(s, *(ProtobufCMessage *const *)tp)) return XC_OK;
       return xc_err_set(err, XC_EINVALID_ARGUMENT, "%s.%s %s", path, f->name, why);
     }
     case PROTOBUF_C_TYPE_BOOL: {

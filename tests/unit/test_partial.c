@@ -213,20 +213,9 @@ static int same_field(const ProtobufCFieldDescriptor *fd, const ProtobufCMessage
   switch (fd->type) {
     case PROTOBUF_C_TYPE_STRING:
       return strcmp(*(char *const *)(const void *)pa, *(char *const *)(const void *)pb) == 0;
-    case PROTOBUF_C_TYPE_MESSAGE: {
-      const ProtobufCMessage *ma = *(const ProtobufCMessage *const *)(const void *)pa;
-      const ProtobufCMessage *mb = *(const ProtobufCMessage *const *)(const void *)pb;
-      size_t la = 0, lb = 0;
-      uint8_t *ba, *bb;
-      int same;
-      if (ma == NULL || mb == NULL) return ma == mb;
-      ba = xc_msg_pack(ma, 0, &la);
-      bb = xc_msg_pack(mb, 0, &lb);
-      same = ba != NULL && bb != NULL && la == lb && memcmp(ba, bb, la) == 0;
-      free(ba);
-      free(bb);
-      return same;
-    }
+    case PROTOBUF_C_TYPE_MESSAGE:
+      return xc_msg_same_bytes(*(const ProtobufCMessage *const *)(const void *)pa,
+                               *(const ProtobufCMessage *const *)(const void *)pb);
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_UINT64:
       return memcmp(pa, pb, 8) == 0;

@@ -1717,16 +1717,6 @@ static void test_handlers_paging(void) {
   for (int i = 0; i < 25; i++) free(ids[i]);
 }
 
-/* Returns 1 if the packed forms of a and b are the same bytes. */
-static int same_bytes(const ProtobufCMessage *a, const ProtobufCMessage *b) {
-  size_t la = 0, lb = 0;
-  uint8_t *pa = xc_msg_pack(a, 0, &la), *pb = xc_msg_pack(b, 0, &lb);
-  int same = pa != NULL && pb != NULL && la == lb && memcmp(pa, pb, la) == 0;
-  free(pa);
-  free(pb);
-  return same;
-}
-
 /* The record as the server used to send it: unpacked from the store,
  * decorated for today, whole. The caller frees it. */
 static ProtobufCMessage *reference(xc_kind kind, const char *id) {
@@ -1796,7 +1786,7 @@ static size_t list_as_reference(xc_ctx *c, const char *path, const void *req, xc
   CU_ASSERT(n > 0);
   for (size_t i = 0; i < n; i++) {
     ProtobufCMessage *ref = reference(kind, xc_msg_get_str(recs[i], "id"));
-    CU_ASSERT(same_bytes(recs[i], ref));
+    CU_ASSERT(xc_msg_same_bytes(recs[i], ref));
     if (ref->n_unknown_fields > 0) with_unknown++;
     xc_msg_free(ref);
   }
@@ -1966,8 +1956,8 @@ static void test_handlers_list_bytes(void) {
     g.id = fr->findings[i]->id;
     CU_ASSERT_EQUAL_FATAL(xc_test_call_raw(&city, "/xuncha.v1.Findings/GetFinding", &g, &got, &err),
                           XC_OK);
-    CU_ASSERT(same_bytes(&fr->findings[i]->base, &ref->base));
-    CU_ASSERT(same_bytes(&got->base, &ref->base));
+    CU_ASSERT(xc_msg_same_bytes(&fr->findings[i]->base, &ref->base));
+    CU_ASSERT(xc_msg_same_bytes(&got->base, &ref->base));
     if (ref->flags != NULL && ref->flags->overdue) overdue++;
     xc_msg_free(got);
     xc_msg_free(&ref->base);
@@ -2012,8 +2002,8 @@ static void test_handlers_list_bytes(void) {
     Xuncha__V1__Lead *ref = (Xuncha__V1__Lead *)reference(XC_KIND_LEAD, lr->leads[i]->id);
     g.id = lr->leads[i]->id;
     CU_ASSERT_EQUAL_FATAL(xc_test_call_raw(&city, "/xuncha.v1.Leads/GetLead", &g, &got, &err), XC_OK);
-    CU_ASSERT(same_bytes(&lr->leads[i]->base, &ref->base));
-    CU_ASSERT(same_bytes(&got->base, &ref->base));
+    CU_ASSERT(xc_msg_same_bytes(&lr->leads[i]->base, &ref->base));
+    CU_ASSERT(xc_msg_same_bytes(&got->base, &ref->base));
     CU_ASSERT_EQUAL(strlen(ref->report_due_date), 10);
     xc_msg_free(got);
     xc_msg_free(&ref->base);
@@ -2068,7 +2058,7 @@ static void test_handlers_list_bytes(void) {
                                              &err),
                             XC_OK);
       CU_ASSERT_EQUAL(ref->n_unknown_fields, 2);
-      CU_ASSERT(same_bytes(got, ref));
+      CU_ASSERT(xc_msg_same_bytes(got, ref));
       xc_msg_free(got);
       xc_msg_free(ref);
     }
